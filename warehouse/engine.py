@@ -1,0 +1,61 @@
+"""Engines and schema management for the warehouse (DuckDB embedded by default, PostgreSQL as a server)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+DEFAULT_WAREHOUSE_PATH = Path(os.environ.get("ICM_HOME", ".icm")) / "warehouse.duckdb"
+_MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def default_url() -> str:
+    """WAREHOUSE_URL if set, else the embedded DuckDB file under ./.icm/."""
+    return os.environ.get("WAREHOUSE_URL") or f"duckdb:///{DEFAULT_WAREHOUSE_PATH}"
+
+
+def is_duckdb(url_or_engine) -> bool:
+    url = url_or_engine.url if isinstance(url_or_engine, Engine) else make_url(str(url_or_engine))
+    return url.get_backend_name() == "duckdb"
+
+
+def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
+    url = url or default_url()
+    parsed = make_url(url)
+    kwargs: dict = {}
+    if parsed.get_backend_name() == "duckdb":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if read_only:
+            kwargs["connect_args"] = {"read_only": True}
+    engine = create_engine(url, **kwargs)
+    if parsed.get_backend_name() == "postgresql":
+        @event.listens_for(engine, "connect")
+        def _utc(dbapi_conn, _record):  # dates only; keep the session predictable
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SET TIME ZONE 'UTC'")
+    return engine
+
+
+def alembic_config(url: str):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> None:
+    """Bring the warehouse schema to `revision` through Alembic (the only way tables are created)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url or default_url()), revision)
+
+
+def downgrade(url: str | None = None, revision: str = "base") -> None:
+    from alembic import command
+
+    command.downgrade(alembic_config(url or default_url()), revision)

@@ -1,0 +1,337 @@
+"""Warehouse schema: SQLAlchemy 2.0 typed models.
+
+Layers (one way for data to flow):
+  landing files -> loaders (warehouse.loading) -> core tables below
+  -> derived tables (medical_claim_final, pharmacy_claim_final, member_month) built by warehouse.derive.
+
+Keys are natural strings (DuckDB has no SERIAL). Money is NUMERIC(14,2); Python reads it as Decimal.
+The claim tables follow the Tuva Project input layer (Apache-2.0) column names so Tuva-mapped files
+load unchanged; columns beyond Tuva (adjustments, programs, code systems) are marked below.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+MONEY = Numeric(14, 2)
+N_DIAGNOSES = 25
+N_PROCEDURES = 25
+N_MODIFIERS = 5
+
+metadata = MetaData()
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+# --- reference: programs, entities, providers, persons -------------------------------------------
+
+
+class IcmProgram(Base):
+    """An Integrated Care Model program: a health home (SMI/SUD/chronic) or an ACO-like arrangement."""
+
+    __tablename__ = "icm_program"
+    program_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    program_name: Mapped[str] = mapped_column(String(200))
+    program_type: Mapped[str] = mapped_column(String(40))  # health_home_smi | health_home_sud | health_home_chronic | aco
+    state: Mapped[str | None] = mapped_column(String(2))
+
+
+class IcmEntity(Base):
+    """A provider organisation that runs a program for its members (health-home provider, ACO)."""
+
+    __tablename__ = "icm_entity"
+    entity_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    program_id: Mapped[str] = mapped_column(String(40))
+    entity_name: Mapped[str] = mapped_column(String(200))
+    tin: Mapped[str | None] = mapped_column(String(9))
+    risk_arrangement: Mapped[str | None] = mapped_column(String(20))  # one_sided | two_sided
+
+
+class Provider(Base):
+    __tablename__ = "provider"
+    npi: Mapped[str] = mapped_column(String(10), primary_key=True)
+    taxonomy_code: Mapped[str | None] = mapped_column(String(10))
+    specialty: Mapped[str | None] = mapped_column(String(60))
+    provider_type: Mapped[str | None] = mapped_column(String(30))  # pcp | specialist | behavioral_health | facility | pharmacy
+    is_mental_health_provider: Mapped[bool | None] = mapped_column(Boolean)
+    tin: Mapped[str | None] = mapped_column(String(9))
+    organization_name: Mapped[str | None] = mapped_column(String(200))
+    icm_entity_id: Mapped[str | None] = mapped_column(String(40))
+    county_fips: Mapped[str | None] = mapped_column(String(5))
+    batch_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class Person(Base):
+    """One human across payers. member_id is payer-specific and lives on enrollment and claims."""
+
+    __tablename__ = "person"
+    person_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    death_date: Mapped[dt.date | None] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(10))
+    race: Mapped[str | None] = mapped_column(String(60))
+    ethnicity: Mapped[str | None] = mapped_column(String(60))
+    state: Mapped[str | None] = mapped_column(String(2))
+    county_fips: Mapped[str | None] = mapped_column(String(5))
+    zip_code: Mapped[str | None] = mapped_column(String(10))
+
+
+class EnrollmentSpan(Base):
+    __tablename__ = "enrollment_span"
+    span_id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(64))
+    member_id: Mapped[str] = mapped_column(String(64))
+    data_source: Mapped[str] = mapped_column(String(60))
+    payer: Mapped[str] = mapped_column(String(60))
+    plan: Mapped[str] = mapped_column(String(60))
+    payer_type: Mapped[str] = mapped_column(String(20))  # medicaid | medicare | commercial | self-insured
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+    # beyond Tuva: Medicaid/ICM attributes
+    eligibility_group: Mapped[str | None] = mapped_column(String(40))
+    dual_status_code: Mapped[str | None] = mapped_column(String(4))
+    medicare_status_code: Mapped[str | None] = mapped_column(String(4))
+    delivery_system: Mapped[str | None] = mapped_column(String(10))  # FFS | MCO | PCCM | ICM
+    health_home_program_id: Mapped[str | None] = mapped_column(String(40))
+    icm_program_id: Mapped[str | None] = mapped_column(String(40))
+    icm_entity_id: Mapped[str | None] = mapped_column(String(40))
+    hospice_flag: Mapped[bool | None] = mapped_column(Boolean)
+    long_term_institutional_flag: Mapped[bool | None] = mapped_column(Boolean)
+    batch_id: Mapped[str | None] = mapped_column(String(64))
+
+
+# --- claims: wide tables built from column lists (25 diagnoses, 25 procedures) --------------------
+
+
+def _claim_header_columns() -> list[Column]:
+    cols: list[Column] = [
+        Column("claim_id", String(80), primary_key=True),
+        Column("data_source", String(60), primary_key=True),
+        # beyond Tuva: adjustments. family = the original claim id all adjustments point at.
+        Column("claim_family_id", String(80), nullable=False),
+        Column("adjustment_type", String(12), nullable=False),  # original | replacement | void
+        Column("adjustment_sequence", Integer, nullable=False),
+        Column("person_id", String(64), nullable=False),
+        Column("member_id", String(64), nullable=False),
+        Column("payer", String(60), nullable=False),
+        Column("plan", String(60), nullable=False),
+        Column("claim_type", String(15), nullable=False),  # institutional | professional | undetermined
+        Column("bill_type_code", String(4)),
+        Column("claim_start_date", Date, nullable=False),
+        Column("claim_end_date", Date, nullable=False),
+        Column("admission_date", Date),
+        Column("discharge_date", Date),
+        Column("admit_source_code", String(2)),
+        Column("admit_type_code", String(2)),
+        Column("discharge_disposition_code", String(2)),
+        Column("drg_code_type", String(12)),
+        Column("drg_code", String(4)),
+        Column("diagnosis_code_type", String(12)),  # icd-10-cm | icd-9-cm | snomed-ct
+    ]
+    for i in range(1, N_DIAGNOSES + 1):
+        cols.append(Column(f"diagnosis_code_{i}", String(20)))
+    for i in range(1, N_DIAGNOSES + 1):
+        cols.append(Column(f"diagnosis_poa_{i}", String(1)))
+    cols.append(Column("procedure_code_type", String(12)))
+    for i in range(1, N_PROCEDURES + 1):
+        cols.append(Column(f"procedure_code_{i}", String(20)))
+    for i in range(1, N_PROCEDURES + 1):
+        cols.append(Column(f"procedure_date_{i}", Date))
+    cols += [
+        Column("billing_npi", String(10)),
+        Column("billing_tin", String(9)),
+        Column("facility_npi", String(10)),
+        Column("paid_date", Date),
+        Column("in_network_flag", Boolean),
+        Column("paid_amount", MONEY),
+        Column("allowed_amount", MONEY),
+        Column("charge_amount", MONEY),
+        Column("line_count", Integer, nullable=False),
+        Column("batch_id", String(64), nullable=False),
+    ]
+    return cols
+
+
+def _claim_line_columns() -> list[Column]:
+    cols: list[Column] = [
+        Column("claim_id", String(80), primary_key=True),
+        Column("data_source", String(60), primary_key=True),
+        Column("claim_line_number", Integer, primary_key=True),
+        Column("claim_line_start_date", Date),
+        Column("claim_line_end_date", Date),
+        Column("revenue_center_code", String(4)),
+        Column("service_code_type", String(12)),  # beyond Tuva: hcpcs | snomed-ct (Synthea)
+        Column("hcpcs_code", String(20)),
+    ]
+    for i in range(1, N_MODIFIERS + 1):
+        cols.append(Column(f"hcpcs_modifier_{i}", String(2)))
+    cols += [
+        Column("place_of_service_code", String(2)),
+        Column("service_unit_quantity", Numeric(12, 3)),
+        Column("rendering_npi", String(10)),
+        Column("rendering_tin", String(9)),
+        Column("paid_amount", MONEY),
+        Column("allowed_amount", MONEY),
+        Column("charge_amount", MONEY),
+        Column("coinsurance_amount", MONEY),
+        Column("copayment_amount", MONEY),
+        Column("deductible_amount", MONEY),
+        Column("batch_id", String(64), nullable=False),
+    ]
+    return cols
+
+
+def _pharmacy_columns() -> list[Column]:
+    return [
+        Column("claim_id", String(80), primary_key=True),
+        Column("claim_line_number", Integer, primary_key=True),
+        Column("data_source", String(60), primary_key=True),
+        Column("claim_family_id", String(80), nullable=False),
+        Column("adjustment_type", String(12), nullable=False),
+        Column("adjustment_sequence", Integer, nullable=False),
+        Column("person_id", String(64), nullable=False),
+        Column("member_id", String(64), nullable=False),
+        Column("payer", String(60), nullable=False),
+        Column("plan", String(60), nullable=False),
+        Column("prescribing_provider_npi", String(10)),
+        Column("dispensing_provider_npi", String(10)),
+        Column("dispensing_date", Date, nullable=False),
+        Column("drug_code_type", String(10), nullable=False),  # beyond Tuva: ndc | rxnorm
+        Column("ndc_code", String(20)),  # holds the RxNorm CUI when drug_code_type = rxnorm
+        Column("quantity", Numeric(12, 3)),
+        Column("days_supply", Integer),
+        Column("refills", Integer),
+        Column("paid_date", Date),
+        Column("paid_amount", MONEY),
+        Column("allowed_amount", MONEY),
+        Column("charge_amount", MONEY),
+        Column("coinsurance_amount", MONEY),
+        Column("copayment_amount", MONEY),
+        Column("deductible_amount", MONEY),
+        Column("in_network_flag", Boolean),
+        Column("batch_id", String(64), nullable=False),
+    ]
+
+
+class MedicalClaim(Base):
+    """Claim header: one row per claim version (original, replacement or void)."""
+
+    __table__ = Table("medical_claim", metadata, *_claim_header_columns())
+
+
+class MedicalClaimLine(Base):
+    __table__ = Table("medical_claim_line", metadata, *_claim_line_columns())
+
+
+class PharmacyClaim(Base):
+    __table__ = Table("pharmacy_claim", metadata, *_pharmacy_columns())
+
+
+# --- derived tables (rebuilt by warehouse.derive; never loaded directly) --------------------------
+
+
+class MedicalClaimFinal(Base):
+    """Final-action claims: the last non-void version of each claim family, matched to enrollment."""
+
+    __table__ = Table(
+        "medical_claim_final",
+        metadata,
+        *_claim_header_columns(),
+        Column("enrollment_span_id", String(160)),
+        Column("versions_in_family", Integer, nullable=False),
+    )
+
+
+class MedicalClaimLineFinal(Base):
+    __table__ = Table("medical_claim_line_final", metadata, *_claim_line_columns())
+
+
+class PharmacyClaimFinal(Base):
+    __table__ = Table(
+        "pharmacy_claim_final",
+        metadata,
+        *_pharmacy_columns(),
+        Column("enrollment_span_id", String(160)),
+        Column("versions_in_family", Integer, nullable=False),
+    )
+
+
+class MemberMonth(Base):
+    """Person x month x payer/plan enrollment: the base of every per-1,000-member-month rate and of cost."""
+
+    __tablename__ = "member_month"
+    person_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    month_start: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    data_source: Mapped[str] = mapped_column(String(60), primary_key=True)
+    payer: Mapped[str] = mapped_column(String(60), primary_key=True)
+    plan: Mapped[str] = mapped_column(String(60), primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(64))
+    payer_type: Mapped[str] = mapped_column(String(20))
+    enrollment_span_id: Mapped[str] = mapped_column(String(160))
+    eligibility_group: Mapped[str | None] = mapped_column(String(40))
+    dual_status_code: Mapped[str | None] = mapped_column(String(4))
+    medicare_status_code: Mapped[str | None] = mapped_column(String(4))
+    delivery_system: Mapped[str | None] = mapped_column(String(10))
+    health_home_program_id: Mapped[str | None] = mapped_column(String(40))
+    icm_program_id: Mapped[str | None] = mapped_column(String(40))
+    icm_entity_id: Mapped[str | None] = mapped_column(String(40))
+    hospice_flag: Mapped[bool | None] = mapped_column(Boolean)
+    long_term_institutional_flag: Mapped[bool | None] = mapped_column(Boolean)
+    age_at_month_start: Mapped[int | None] = mapped_column(Integer)
+    sex: Mapped[str | None] = mapped_column(String(10))
+    county_fips: Mapped[str | None] = mapped_column(String(5))
+    days_enrolled: Mapped[int] = mapped_column(Integer)
+
+
+# --- lineage: load batches and quarantine ----------------------------------------------------------
+
+
+class LoadBatch(Base):
+    """One input file loaded into one target table. Re-loading the same bytes is a no-op (checksum)."""
+
+    __tablename__ = "load_batch"
+    batch_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source_file: Mapped[str] = mapped_column(String)
+    file_format: Mapped[str] = mapped_column(String(30))
+    target_table: Mapped[str] = mapped_column(String(40))
+    data_source: Mapped[str] = mapped_column(String(60))
+    checksum_sha256: Mapped[str] = mapped_column(String(64))
+    rows_read: Mapped[int] = mapped_column(Integer)
+    rows_loaded: Mapped[int] = mapped_column(Integer)
+    rows_quarantined: Mapped[int] = mapped_column(Integer)
+    paid_amount_read: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    paid_amount_loaded: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class QuarantineRow(Base):
+    """A row that could not be loaded, with its reason and the raw text as read."""
+
+    __tablename__ = "quarantine"
+    batch_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    row_number: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1-based data row in the source file
+    source_file: Mapped[str] = mapped_column(String)
+    target_table: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(String(200))
+    raw_row: Mapped[str] = mapped_column(String)
+
+
+CORE_TABLES = ("person", "enrollment_span", "provider", "icm_program", "icm_entity",
+               "medical_claim", "medical_claim_line", "pharmacy_claim")
+DERIVED_TABLES = ("medical_claim_final", "medical_claim_line_final", "pharmacy_claim_final", "member_month")
