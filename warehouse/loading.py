@@ -1,0 +1,326 @@
+"""Loading: move a staged file into the warehouse, atomically, as one batch.
+
+Per file (= per batch), in one transaction on the target database:
+  1. bulk-copy the staged rows into a temporary table (DuckDB: Arrow; PostgreSQL: COPY), never row by row;
+  2. apply the rules that need the warehouse (claim already loaded, no enrollment with the claim's payer on
+     its start date, span overlapping an already-loaded span) as set-based UPDATEs;
+  3. insert good rows into the core tables, bad rows into `quarantine`, and the `load_batch` row.
+Either all of that commits or none of it does. A file whose bytes were loaded before is skipped (checksum).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import signal
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import (
+    BigInteger, Column, Connection, Engine, MetaData, String, Table, and_, exists, func, insert, literal,
+    select, update,
+)
+
+from warehouse import models
+from warehouse.staging import LoadError, SourceFile, StagedFile, stage_file
+
+log = logging.getLogger(__name__)
+
+HEADER_ONLY = {c.name for c in models.MedicalClaim.__table__.columns} - {"line_count", "batch_id"}
+LINE_ONLY = {c.name for c in models.MedicalClaimLine.__table__.columns} - {"batch_id"}
+
+
+@dataclass
+class FileReport:
+    file: str
+    target_table: str
+    batch_id: str
+    status: str                      # loaded | already_loaded
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def batch_id_for(source: SourceFile) -> str:
+    key = f"{source.checksum}|{source.target}|{source.data_source}"
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def _incoming_table(target: str, md: MetaData) -> Table:
+    """Temporary table shaped like the staged rows: target columns + _row, _raw, _reason."""
+    if target == "medical_claim":
+        base = [c for c in models.MedicalClaim.__table__.columns if c.name not in ("line_count", "batch_id")]
+        base += [c for c in models.MedicalClaimLine.__table__.columns if c.name in LINE_ONLY - HEADER_ONLY]
+        cols = [Column(c.name, c.type) for c in base]
+    elif target == "eligibility":
+        span_cols = [c for c in models.EnrollmentSpan.__table__.columns if c.name not in ("span_id", "batch_id")]
+        person_cols = [c for c in models.Person.__table__.columns if c.name not in ("person_id", "state", "county_fips")]
+        cols = [Column(c.name, c.type) for c in span_cols + person_cols]
+        cols += [Column("state", String(2)), Column("county_fips", String(5))]
+    else:
+        table = models.metadata.tables[target]
+        cols = [Column(c.name, c.type) for c in table.columns if c.name != "batch_id"]
+    return Table("_incoming", md, Column("_row", BigInteger), Column("_raw", String), Column("_reason", String),
+                 *cols, prefixes=["TEMPORARY"])
+
+
+def _copy_into(conn: Connection, staged: StagedFile, sql_select: str, table: Table) -> None:
+    """Bulk-copy the result of a staging query into a temp table of the target database."""
+    names = [c.name for c in table.columns if c.name != "_reason"]
+    query = f"SELECT {', '.join(chr(34) + n + chr(34) for n in names)} FROM ({sql_select}) s"
+    driver = conn.connection.driver_connection
+    if conn.dialect.name == "duckdb":
+        arrow = staged.con.execute(query).fetch_arrow_table()
+        driver.register("_incoming_arrow", arrow)
+        try:
+            driver.execute(f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM _incoming_arrow")
+        finally:
+            driver.unregister("_incoming_arrow")
+        return
+    with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as tmp:
+        path = tmp.name
+    try:
+        staged.con.execute(f"COPY ({query}) TO '{path}' (FORMAT csv, HEADER true)")
+        with driver.cursor() as cur, open(path, "rb") as fh:
+            with cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv, HEADER true)") as cp:
+                while chunk := fh.read(1 << 20):
+                    cp.write(chunk)
+    finally:
+        os.unlink(path)
+
+
+def _fault_point(name: str) -> None:
+    """Test hook: ICM_FAULT=<name> raises, ICM_FAULT=kill:<name> kills the process (atomicity tests)."""
+    fault = os.environ.get("ICM_FAULT", "")
+    if fault == name:
+        raise RuntimeError(f"injected fault at {name}")
+    if fault == f"kill:{name}":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _mark(conn: Connection, inc: Table, condition, reason: str) -> None:
+    conn.execute(update(inc).where(inc.c._reason.is_(None), condition).values(_reason=reason))
+
+
+def _apply_warehouse_rules_medical(conn: Connection, inc: Table, require_enrollment: bool) -> None:
+    mc = models.MedicalClaim.__table__
+    _mark(conn, inc, exists().where(mc.c.claim_id == inc.c.claim_id, mc.c.data_source == inc.c.data_source),
+          "claim already loaded in an earlier batch")
+    if require_enrollment:
+        _mark_unenrolled(conn, inc, inc.c.claim_start_date)
+
+
+def _mark_unenrolled(conn: Connection, inc: Table, service_date) -> None:
+    es = models.EnrollmentSpan.__table__
+    _mark(conn, inc, ~exists().where(
+        es.c.person_id == inc.c.person_id, es.c.data_source == inc.c.data_source, es.c.payer == inc.c.payer,
+        es.c.start_date <= service_date, es.c.end_date >= service_date),
+        "no enrollment with this payer on the service date")
+
+
+def _insert_medical(conn: Connection, inc: Table, batch_id: str) -> None:
+    header = models.MedicalClaim.__table__
+    line = models.MedicalClaimLine.__table__
+    ok = inc.c._reason.is_(None)
+    money = ("paid_amount", "allowed_amount", "charge_amount")
+    header_cols = [c.name for c in header.columns if c.name not in ("claim_id", "data_source", "line_count", "batch_id")]
+    agg = []
+    for name in header_cols:
+        agg.append(func.sum(inc.c[name]).label(name) if name in money else func.min(inc.c[name]).label(name))
+    sel = (select(inc.c.claim_id, inc.c.data_source, *agg, func.count().label("line_count"),
+                  literal(batch_id).label("batch_id"))
+           .where(ok).group_by(inc.c.claim_id, inc.c.data_source))
+    conn.execute(insert(header).from_select(["claim_id", "data_source", *header_cols, "line_count", "batch_id"], sel))
+    line_cols = [c.name for c in line.columns if c.name != "batch_id"]
+    conn.execute(insert(line).from_select(
+        [*line_cols, "batch_id"], select(*[inc.c[n] for n in line_cols], literal(batch_id)).where(ok)))
+
+
+def _apply_warehouse_rules_pharmacy(conn: Connection, inc: Table, require_enrollment: bool) -> None:
+    pc = models.PharmacyClaim.__table__
+    _mark(conn, inc, exists().where(pc.c.claim_id == inc.c.claim_id, pc.c.claim_line_number == inc.c.claim_line_number,
+                                    pc.c.data_source == inc.c.data_source),
+          "claim line already loaded in an earlier batch")
+    if require_enrollment:
+        _mark_unenrolled(conn, inc, inc.c.dispensing_date)
+
+
+def _insert_pharmacy(conn: Connection, inc: Table, batch_id: str) -> None:
+    pc = models.PharmacyClaim.__table__
+    cols = [c.name for c in pc.columns if c.name != "batch_id"]
+    conn.execute(insert(pc).from_select([*cols, "batch_id"], select(*[inc.c[n] for n in cols], literal(batch_id))
+                                        .where(inc.c._reason.is_(None))))
+
+
+def _span_id_expr(inc: Table):
+    return func.concat(inc.c.data_source, "|", inc.c.payer, "|", inc.c.plan, "|", inc.c.member_id, "|",
+                       func.cast(inc.c.start_date, String))
+
+
+def _apply_warehouse_rules_eligibility(conn: Connection, inc: Table, require_enrollment: bool) -> None:
+    es = models.EnrollmentSpan.__table__
+    _mark(conn, inc, exists().where(es.c.span_id == _span_id_expr(inc)), "enrollment span already loaded")
+    _mark(conn, inc, exists().where(es.c.person_id == inc.c.person_id, es.c.data_source == inc.c.data_source,
+                                    es.c.payer == inc.c.payer, es.c.start_date <= inc.c.end_date,
+                                    es.c.end_date >= inc.c.start_date),
+          "overlaps an enrollment span of the same payer loaded earlier")
+
+
+def _insert_eligibility(conn: Connection, inc: Table, batch_id: str) -> None:
+    es = models.EnrollmentSpan.__table__
+    person = models.Person.__table__
+    ok = inc.c._reason.is_(None)
+    cols = [c.name for c in es.columns if c.name not in ("span_id", "batch_id")]
+    conn.execute(insert(es).from_select(["span_id", *cols, "batch_id"],
+                                        select(_span_id_expr(inc), *[inc.c[n] for n in cols], literal(batch_id)).where(ok)))
+    pcols = [c.name for c in person.columns if c.name != "person_id"]
+    new_people = (select(inc.c.person_id, *[func.min(inc.c[n]).label(n) for n in pcols])
+                  .where(ok, ~exists().where(person.c.person_id == inc.c.person_id))
+                  .group_by(inc.c.person_id))
+    conn.execute(insert(person).from_select(["person_id", *pcols], new_people))
+
+
+def _replace_reference(conn: Connection, inc: Table, batch_id: str, target: str) -> None:
+    """Reference files are snapshots: rows replace earlier rows with the same key (latest file wins)."""
+    table = models.metadata.tables[target]
+    pk = [c.name for c in table.primary_key.columns]
+    ok = inc.c._reason.is_(None)
+    conn.execute(table.delete().where(exists().where(ok, *[table.c[k] == inc.c[k] for k in pk])))
+    cols = [c.name for c in table.columns if c.name != "batch_id"]
+    values = [inc.c[n] for n in cols]
+    names = cols
+    if "batch_id" in table.c:
+        values.append(literal(batch_id))
+        names = [*cols, "batch_id"]
+    conn.execute(insert(table).from_select(names, select(*values).where(ok)))
+
+
+_RULES = {
+    "medical_claim": (_apply_warehouse_rules_medical, _insert_medical),
+    "pharmacy_claim": (_apply_warehouse_rules_pharmacy, _insert_pharmacy),
+    "eligibility": (_apply_warehouse_rules_eligibility, _insert_eligibility),
+}
+
+
+def load_staged(engine: Engine, staged: StagedFile, *, require_enrollment: bool = True) -> FileReport:
+    source = staged.source
+    batch_id = batch_id_for(source)
+    lb = models.LoadBatch.__table__
+    q = models.QuarantineRow.__table__
+    started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    with engine.begin() as conn:
+        existing = conn.execute(select(lb.c.rows_read, lb.c.rows_loaded, lb.c.rows_quarantined)
+                                .where(lb.c.batch_id == batch_id)).first()
+        if existing:
+            return FileReport(str(source.path), source.target, batch_id, "already_loaded", *existing)
+        md = MetaData()
+        inc = _incoming_table(source.target, md)
+        inc.create(conn)
+        _copy_into(conn, staged, f"SELECT * FROM {staged.table}", inc)
+        # rows that failed in staging go through the same temp table, already carrying their reason
+        qsel = "SELECT _row, _raw, reason AS _reason FROM quarantined"
+        qinc = Table("_incoming_quarantine", md, Column("_row", BigInteger), Column("_raw", String),
+                     Column("_reason", String), prefixes=["TEMPORARY"])
+        qinc.create(conn)
+        _copy_into_quarantine(conn, staged, qsel, qinc)
+        if source.target in _RULES:
+            rules, insert_rows = _RULES[source.target]
+            rules(conn, inc, require_enrollment)
+            _fault_point("after_rules")
+            insert_rows(conn, inc, batch_id)
+        else:
+            _replace_reference(conn, inc, batch_id, source.target)
+        _fault_point("after_insert")
+        for src in (inc, qinc):
+            conn.execute(insert(q).from_select(
+                ["batch_id", "row_number", "source_file", "target_table", "reason", "raw_row"],
+                select(literal(batch_id), src.c._row, literal(str(source.path)), literal(source.target),
+                       src.c._reason, src.c._raw).where(src.c._reason.is_not(None))))
+        reasons = dict(conn.execute(select(q.c.reason, func.count()).where(q.c.batch_id == batch_id)
+                                    .group_by(q.c.reason)).all())
+        n_quarantined = sum(reasons.values())
+        n_loaded = conn.execute(select(func.count()).select_from(inc).where(inc.c._reason.is_(None))).scalar_one()
+        paid_loaded = None
+        if "paid_amount" in inc.c:
+            paid_loaded = conn.execute(select(func.sum(inc.c.paid_amount)).where(inc.c._reason.is_(None))).scalar_one()
+        if n_loaded + n_quarantined != staged.rows_read:
+            raise AssertionError(f"{source.path}: loaded {n_loaded} + quarantined {n_quarantined} != read {staged.rows_read}")
+        conn.execute(insert(lb).values(
+            batch_id=batch_id, source_file=str(source.path), file_format=source.file_format,
+            target_table=source.target, data_source=source.data_source, checksum_sha256=source.checksum,
+            rows_read=staged.rows_read, rows_loaded=n_loaded, rows_quarantined=n_quarantined,
+            paid_amount_read=staged.paid_amount_read, paid_amount_loaded=paid_loaded,
+            started_at=started, finished_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)))
+        inc.drop(conn)
+        qinc.drop(conn)
+        _fault_point("before_commit")
+    log.info("loaded %s into %s: %d read, %d loaded, %d quarantined", source.path.name, source.target,
+             staged.rows_read, n_loaded, n_quarantined)
+    return FileReport(str(source.path), source.target, batch_id, "loaded", staged.rows_read, n_loaded,
+                      n_quarantined, dict(sorted(reasons.items(), key=lambda kv: -kv[1])))
+
+
+def _copy_into_quarantine(conn: Connection, staged: StagedFile, sql_select: str, table: Table) -> None:
+    names = [c.name for c in table.columns]
+    query = f"SELECT {', '.join(names)} FROM ({sql_select}) s"
+    driver = conn.connection.driver_connection
+    if conn.dialect.name == "duckdb":
+        arrow = staged.con.execute(query).fetch_arrow_table()
+        driver.register("_q_arrow", arrow)
+        try:
+            driver.execute(f"INSERT INTO {table.name} SELECT * FROM _q_arrow")
+        finally:
+            driver.unregister("_q_arrow")
+        return
+    with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as tmp:
+        path = tmp.name
+    try:
+        staged.con.execute(f"COPY ({query}) TO '{path}' (FORMAT csv, HEADER true)")
+        with driver.cursor() as cur, open(path, "rb") as fh:
+            with cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv, HEADER true)") as cp:
+                while chunk := fh.read(1 << 20):
+                    cp.write(chunk)
+    finally:
+        os.unlink(path)
+
+
+def already_loaded(engine: Engine, source: SourceFile) -> bool:
+    lb = models.LoadBatch.__table__
+    with engine.connect() as conn:
+        return conn.execute(select(lb.c.batch_id).where(lb.c.batch_id == batch_id_for(source))).first() is not None
+
+
+def load_file(engine: Engine, source: SourceFile, *, require_enrollment: bool = True) -> FileReport:
+    if already_loaded(engine, source):
+        lb = models.LoadBatch.__table__
+        with engine.connect() as conn:
+            row = conn.execute(select(lb.c.rows_read, lb.c.rows_loaded, lb.c.rows_quarantined)
+                               .where(lb.c.batch_id == batch_id_for(source))).one()
+        return FileReport(str(source.path), source.target, batch_id_for(source), "already_loaded", *row)
+    staged = stage_file(source)
+    try:
+        return load_staged(engine, staged, require_enrollment=require_enrollment)
+    finally:
+        staged.con.close()
+
+
+TARGET_ORDER = {"icm_program": 0, "icm_entity": 1, "provider": 2, "eligibility": 3, "medical_claim": 4,
+                "pharmacy_claim": 5}
+
+
+def load_sources(engine: Engine, sources: list[SourceFile], *, require_enrollment: bool = True) -> list[FileReport]:
+    """Load files in dependency order (reference, enrollment, then claims). Stops at the first unloadable file;
+    files loaded before it stay loaded (each file is its own atomic batch)."""
+    reports = []
+    for source in sorted(sources, key=lambda s: (TARGET_ORDER[s.target], str(s.path))):
+        reports.append(load_file(engine, source, require_enrollment=require_enrollment))
+    return reports
+
+
+__all__ = ["FileReport", "LoadError", "load_file", "load_sources", "load_staged", "batch_id_for"]

@@ -1,0 +1,576 @@
+"""Staging: read one landing file, map it to the canonical layout, type it, and split good rows from bad.
+
+Staging always runs in a private in-memory DuckDB (whatever the warehouse is): DuckDB parses CSV and
+Parquet fast, keeps malformed CSV lines aside (`store_rejects`) instead of failing or dropping them,
+and has TRY_CAST/TRY_STRPTIME so every bad value becomes a quarantine reason, not an exception.
+
+Output of `stage_file`: a `StagedFile` whose DuckDB connection holds
+  staged_<target>   typed canonical rows that passed row-level rules (+ _row, _raw)
+  quarantined       rows that failed, with their reason (+ _row, _raw)
+Row-level rules here need only the file itself; rules that need the warehouse (enrollment exists,
+key already loaded) run at load time, inside the target database (warehouse.loading).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from warehouse.models import N_DIAGNOSES, N_MODIFIERS, N_PROCEDURES
+
+
+class LoadError(Exception):
+    """A file that cannot be loaded at all. The message names the file and the problem, in one line."""
+
+
+# --- code formats (documented in README "Quarantine reasons") -------------------------------------
+ICD10CM = r"^[A-TV-Z][0-9][0-9A-Z]([0-9A-Z]{0,4})$"
+ICD9CM = r"^([0-9]{3,5}|V[0-9]{2,4}|E[0-9]{3,4})$"
+ICD10PCS = r"^[0-9A-HJ-NP-Z]{7}$"
+HCPCS = r"^[0-9A-Z][0-9]{3}[0-9A-Z]$"
+NDC11 = r"^[0-9]{11}$"
+NPI = r"^[0-9]{10}$"
+REVENUE = r"^[0-9]{4}$"
+BILL_TYPE = r"^[0-9]{3,4}$"
+POS = r"^[0-9]{2}$"
+
+DATE_FORMATS_ISO = ("%Y-%m-%d",)
+
+TARGETS = ("eligibility", "medical_claim", "pharmacy_claim", "icm_program", "icm_entity", "provider")
+
+DX_COLS = [f"diagnosis_code_{i}" for i in range(1, N_DIAGNOSES + 1)]
+POA_COLS = [f"diagnosis_poa_{i}" for i in range(1, N_DIAGNOSES + 1)]
+PX_COLS = [f"procedure_code_{i}" for i in range(1, N_PROCEDURES + 1)]
+PXDATE_COLS = [f"procedure_date_{i}" for i in range(1, N_PROCEDURES + 1)]
+MOD_COLS = [f"hcpcs_modifier_{i}" for i in range(1, N_MODIFIERS + 1)]
+
+REQUIRED = {
+    "medical_claim": ["claim_id", "claim_line_number", "claim_type", "claim_start_date", "claim_end_date"],
+    "pharmacy_claim": ["claim_id", "claim_line_number", "dispensing_date", "ndc_code"],
+    "eligibility": ["enrollment_start_date", "enrollment_end_date"],
+    "icm_program": ["program_id", "program_name", "program_type"],
+    "icm_entity": ["entity_id", "program_id", "entity_name"],
+    "provider": ["npi"],
+}
+# person_id or member_id must be present in claim/eligibility files (Tuva's older layout has patient_id)
+PERSON_KEYS = ("person_id", "member_id", "patient_id")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass
+class SourceFile:
+    """A landing file and how to read it."""
+
+    path: Path
+    target: str                      # one of TARGETS
+    file_format: str                 # tuva | layout:<name> | desynpuf | synthea | reference
+    data_source: str
+    payer: str | None = None         # default payer/plan when the file has none
+    delimiter: str | None = None     # None = sniff
+    date_format: str = "%Y-%m-%d"
+    # canonical column -> SQL expression over the raw table `raw` (all VARCHAR); None = identity mapping
+    select_sql: dict[str, str] | None = None
+    extra_sources: dict[str, Path] = field(default_factory=dict)  # more raw files a mapping joins to
+
+    @property
+    def checksum(self) -> str:
+        if not hasattr(self, "_checksum"):
+            self._checksum = sha256_file(self.path)
+        return self._checksum
+
+
+@dataclass
+class StagedFile:
+    source: SourceFile
+    con: duckdb.DuckDBPyConnection
+    rows_read: int
+    rows_staged: int
+    rows_quarantined: int
+    quarantine_reasons: dict[str, int]
+    paid_amount_read: float | None
+
+    @property
+    def table(self) -> str:
+        return f"staged_{self.source.target}"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def read_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str = "raw", path: Path | None = None) -> int:
+    """Read a CSV/Parquet file into `table` (all VARCHAR) plus `_row` (1-based data row) and `_raw` (JSON text).
+
+    Malformed CSV lines are kept in `raw_rejects` with DuckDB's error message. Returns the data-row count.
+    """
+    path = Path(path or source.path)
+    if not path.exists():
+        raise LoadError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        raise LoadError(f"{path}: file is empty (0 bytes)")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _parsed AS SELECT * FROM read_parquet(?)", [str(path)])
+            cols = [r[0] for r in con.execute("DESCRIBE _parsed").fetchall()]
+            casts = ", ".join(f"CAST({_q(c)} AS VARCHAR) AS {_q(c)}" for c in cols)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT rowid + 1 AS _row, {casts} FROM _parsed")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_rejects (_row BIGINT, reason VARCHAR, raw_line VARCHAR)")
+        else:
+            _check_text_file(path)
+            opts = ["header=true", "all_varchar=true", "store_rejects=true",
+                    f"rejects_table='{table}_rej'", f"rejects_scan='{table}_scan'", "null_padding=false",
+                    "strict_mode=true", "parallel=true"]
+            if source.delimiter:
+                opts.append(f"delim='{source.delimiter}'")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _parsed AS SELECT * FROM read_csv(?, {', '.join(opts)})",
+                        [str(path)])
+            rejects = con.execute(
+                f"SELECT line, error_type, csv_line, error_message FROM {table}_rej ORDER BY line").fetchall()
+            cols = [r[0] for r in con.execute("DESCRIBE _parsed").fetchall()]
+            n_good = con.execute("SELECT count(*) FROM _parsed").fetchone()[0]
+            # Rejected lines interleave with accepted ones; give every accepted row its data-row number.
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_rejects (_row BIGINT, reason VARCHAR, raw_line VARCHAR)")
+            if rejects:
+                con.executemany(f"INSERT INTO {table}_rejects VALUES (?, ?, ?)",
+                                [(int(line) - 1, f"malformed CSV row: {etype.lower()}", raw)
+                                 for line, etype, raw, _msg in rejects])
+            n_total = n_good + len({r[0] for r in rejects})
+            casts = ", ".join(_q(c) for c in cols)
+            con.execute(f"""
+                CREATE OR REPLACE TEMP TABLE {table} AS
+                WITH numbers AS (
+                    SELECT n AS _row, row_number() OVER (ORDER BY n) AS ordinal
+                    FROM range(1, {n_total} + 1) t(n)
+                    WHERE n NOT IN (SELECT _row FROM {table}_rejects)
+                ), parsed AS (SELECT rowid + 1 AS ordinal, * FROM _parsed)
+                SELECT numbers._row, {', '.join('parsed.' + _q(c) for c in cols)}
+                FROM parsed JOIN numbers USING (ordinal)
+            """)
+            del casts
+        con.execute("DROP TABLE IF EXISTS _parsed")
+    except LoadError:
+        raise
+    except duckdb.Error as exc:
+        msg = str(exc).splitlines()[0]
+        raise LoadError(f"{path}: cannot be parsed as {'Parquet' if suffix == '.parquet' else 'CSV'} ({msg[:200]})") from None
+    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] + \
+        con.execute(f"SELECT count(*) FROM {table}_rejects").fetchone()[0]
+
+
+def _check_text_file(path: Path) -> None:
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+    if b"\x00" in head:
+        raise LoadError(f"{path}: binary content (NUL bytes); expected a delimited text file")
+    first_line = head.split(b"\n", 1)[0]
+    try:
+        first_line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise LoadError(f"{path}: header line is not UTF-8 text; re-encode the file as UTF-8") from None
+    if len(head.split(b"\n", 1)) < 2 or not head.split(b"\n", 1)[1].strip():
+        raise LoadError(f"{path}: has a header but no data rows")
+
+
+def raw_columns(con: duckdb.DuckDBPyConnection, table: str = "raw") -> list[str]:
+    return [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0] != "_row"]
+
+
+# --- canonical projection ------------------------------------------------------------------------
+
+def _canonical_columns(target: str) -> list[str]:
+    from warehouse import canonical as c
+
+    if target == "medical_claim":
+        return c.TUVA_MEDICAL_CLAIM + list(c.EXTRA_MEDICAL_COLUMNS) + ["patient_id"]
+    if target == "pharmacy_claim":
+        return c.TUVA_PHARMACY_CLAIM + list(c.EXTRA_PHARMACY_COLUMNS) + ["patient_id"]
+    if target == "eligibility":
+        return c.TUVA_ELIGIBILITY + list(c.EXTRA_ELIGIBILITY_COLUMNS) + ["patient_id", "gender_code"]
+    from warehouse.models import metadata
+
+    return [col.name for col in metadata.tables[target].columns if col.name != "batch_id"]
+
+
+def _project_canonical(con, source: SourceFile) -> None:
+    """Create `canon` (all VARCHAR, blanks as NULL) with every canonical column of the target."""
+    present = set(raw_columns(con))
+    mapping = source.select_sql or {}
+    exprs = []
+    for col in _canonical_columns(source.target):
+        if col in mapping:
+            expr = mapping[col]
+        elif col in present:
+            expr = f"raw.{_q(col)}"
+        else:
+            expr = "NULL"
+        exprs.append(f"NULLIF(trim(CAST({expr} AS VARCHAR)), '') AS {_q(col)}")
+    missing = [c for c in REQUIRED[source.target]
+               if c not in mapping and c not in present]
+    if source.target in ("medical_claim", "pharmacy_claim", "eligibility") and not any(
+            k in mapping or k in present for k in PERSON_KEYS):
+        missing.append("person_id|member_id")
+    if missing:
+        raise LoadError(f"{source.path}: missing required column(s) for {source.target}: {', '.join(missing)}")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE canon AS
+        SELECT raw._row, CAST(to_json(raw) AS VARCHAR) AS _raw, {', '.join(exprs)} FROM raw""")
+
+
+def _date(col: str, fmt: str) -> str:
+    if fmt == "%Y-%m-%d":
+        return f"TRY_CAST({col} AS DATE)"
+    return f"CAST(TRY_STRPTIME({col}, '{fmt}') AS DATE)"
+
+
+def _bad_date(col: str, fmt: str) -> str:
+    return f"({col} IS NOT NULL AND {_date(col, fmt)} IS NULL)"
+
+
+def _money(col: str) -> str:
+    return f"TRY_CAST(replace(replace({col}, '$', ''), ',', '') AS DECIMAL(14,2))"
+
+
+def _bad_money(col: str) -> str:
+    return f"({col} IS NOT NULL AND {_money(col)} IS NULL)"
+
+
+def _bool(col: str) -> str:
+    return (f"CASE WHEN lower({col}) IN ('1','true','t','y','yes') THEN TRUE "
+            f"WHEN lower({col}) IN ('0','false','f','n','no') THEN FALSE END")
+
+
+def _dx(col: str) -> str:
+    return f"upper(replace({col}, '.', ''))"
+
+
+def _ndc(col: str) -> str:
+    c = col
+    return (f"CASE WHEN regexp_matches({c}, '^[0-9]{{4}}-[0-9]{{4}}-[0-9]{{2}}$') THEN '0' || replace({c}, '-', '') "
+            f"WHEN regexp_matches({c}, '^[0-9]{{5}}-[0-9]{{3}}-[0-9]{{2}}$') THEN substr({c},1,5) || '0' || substr({c},7,3) || substr({c},11,2) "
+            f"WHEN regexp_matches({c}, '^[0-9]{{5}}-[0-9]{{4}}-[0-9]$') THEN substr({c},1,5) || substr({c},7,4) || '0' || substr({c},12,1) "
+            f"ELSE replace({c}, '-', '') END")
+
+
+def _lpad_digits(col: str, width: int) -> str:
+    return f"CASE WHEN regexp_matches({col}, '^[0-9]+$') AND length({col}) < {width} THEN lpad({col}, {width}, '0') ELSE {col} END"
+
+
+def _fmt_violation(expr: str, pattern: str) -> str:
+    return f"({expr} IS NOT NULL AND NOT regexp_matches({expr}, '{pattern}'))"
+
+
+def _dx_pattern_case(code_expr: str) -> str:
+    return (f"(CASE WHEN coalesce(lower(diagnosis_code_type), 'icd-10-cm') = 'icd-9-cm' THEN NOT regexp_matches({code_expr}, '{ICD9CM}') "
+            f"WHEN lower(diagnosis_code_type) IN ('snomed-ct', 'snomed') THEN NOT regexp_matches({code_expr}, '^[0-9]{{6,18}}$') "
+            f"ELSE NOT regexp_matches({code_expr}, '{ICD10CM}') END)")
+
+
+def _reason_case(rules: list[tuple[str, str]]) -> str:
+    whens = " ".join(f"WHEN {cond} THEN '{reason}'" for cond, reason in rules)
+    return f"CASE {whens} END"
+
+
+def _adjustment_rules() -> list[tuple[str, str]]:
+    return [
+        ("claim_adjustment_type IS NOT NULL AND lower(claim_adjustment_type) NOT IN ('original','replacement','void')",
+         "unknown claim_adjustment_type (expected original, replacement or void)"),
+        ("adjustment_sequence IS NOT NULL AND TRY_CAST(adjustment_sequence AS INTEGER) IS NULL",
+         "adjustment_sequence is not an integer"),
+    ]
+
+
+def _stage_medical(con, source: SourceFile) -> None:
+    f = source.date_format
+    dx_rules = [(f"({_q(c)} IS NOT NULL AND {_dx_pattern_case(_dx(_q(c)))})", f"malformed {c}") for c in DX_COLS]
+    px_rules = [(f"({_q(c)} IS NOT NULL AND coalesce(lower(procedure_code_type), 'icd-10-pcs') = 'icd-10-pcs' "
+                 f"AND NOT regexp_matches(upper(replace({_q(c)}, '.', '')), '{ICD10PCS}'))", f"malformed {c}") for c in PX_COLS]
+    money = ["paid_amount", "allowed_amount", "charge_amount", "coinsurance_amount", "copayment_amount",
+             "deductible_amount"]
+    rules = [
+        ("claim_id IS NULL", "missing claim_id"),
+        ("claim_line_number IS NULL OR TRY_CAST(claim_line_number AS INTEGER) IS NULL", "missing or non-integer claim_line_number"),
+        ("coalesce(person_id, patient_id, member_id) IS NULL", "missing person_id and member_id"),
+        ("claim_type IS NULL OR lower(claim_type) NOT IN ('institutional','professional','undetermined')",
+         "unknown claim_type (expected institutional, professional or undetermined)"),
+        (f"{_date('claim_start_date', f)} IS NULL", "missing or invalid claim_start_date"),
+        (f"{_date('claim_end_date', f)} IS NULL", "missing or invalid claim_end_date"),
+        (f"{_date('claim_end_date', f)} < {_date('claim_start_date', f)}", "claim_end_date before claim_start_date"),
+        (_bad_date("claim_line_start_date", f), "invalid claim_line_start_date"),
+        (_bad_date("claim_line_end_date", f), "invalid claim_line_end_date"),
+        (_bad_date("admission_date", f), "invalid admission_date"),
+        (_bad_date("discharge_date", f), "invalid discharge_date"),
+        (f"{_date('discharge_date', f)} < {_date('admission_date', f)}", "discharge_date before admission_date"),
+        (_bad_date("paid_date", f), "invalid paid_date"),
+        *[(_bad_money(m), f"non-numeric {m}") for m in money],
+        ("service_unit_quantity IS NOT NULL AND TRY_CAST(service_unit_quantity AS DECIMAL(12,3)) IS NULL", "non-numeric service_unit_quantity"),
+        *_adjustment_rules(),
+        (f"{_money('paid_amount')} < 0 AND coalesce(lower(claim_adjustment_type), 'original') <> 'void'",
+         "negative paid_amount on a claim that is not a void"),
+        (_fmt_violation(f"CASE WHEN coalesce(lower(service_code_type), 'hcpcs') = 'hcpcs' THEN upper(hcpcs_code) END", HCPCS),
+         "malformed hcpcs_code"),
+        (_fmt_violation(_lpad_digits("revenue_center_code", 4), REVENUE), "malformed revenue_center_code"),
+        (_fmt_violation(_lpad_digits("bill_type_code", 3), BILL_TYPE), "malformed bill_type_code"),
+        (_fmt_violation(_lpad_digits("place_of_service_code", 2), POS), "malformed place_of_service_code"),
+        (_fmt_violation("rendering_npi", NPI), "malformed rendering_npi"),
+        (_fmt_violation("billing_npi", NPI), "malformed billing_npi"),
+        (_fmt_violation("facility_npi", NPI), "malformed facility_npi"),
+        *dx_rules, *px_rules,
+    ]
+    header_fields = ["claim_type", "person_id", "member_id", "payer", "plan", "claim_start_date", "claim_end_date",
+                     "admission_date", "discharge_date", "bill_type_code", "drg_code", "diagnosis_code_1",
+                     "claim_adjustment_type", "original_claim_id"]
+    mods = ", ".join(f"upper({_q(m)}) AS {_q(m)}" for m in MOD_COLS)
+    dx = ", ".join(f"{_dx(_q(c))} AS {_q(c)}" for c in DX_COLS)
+    poa = ", ".join(f"upper({_q(c)}) AS {_q(c)}" for c in POA_COLS)
+    px = ", ".join(f"upper(replace({_q(c)}, '.', '')) AS {_q(c)}" for c in PX_COLS)
+    pxd = ", ".join(f"{_date(_q(c), f)} AS {_q(c)}" for c in PXDATE_COLS)
+    con.execute(f"""
+      CREATE OR REPLACE TEMP TABLE checked AS
+      SELECT *, {_reason_case(rules)} AS _reason FROM canon""")
+    _mark_duplicates(con, ["claim_id", "claim_line_number", "coalesce(data_source, '')"])
+    _spread_to_group(con, "claim_id", header_fields,
+                     "another line of this claim was quarantined",
+                     "header fields differ between lines of this claim")
+    con.execute(f"""
+      CREATE OR REPLACE TEMP TABLE staged_medical_claim AS
+      SELECT _row, _raw,
+        claim_id,
+        CAST(claim_line_number AS INTEGER) AS claim_line_number,
+        coalesce(data_source, '{source.data_source}') AS data_source,
+        coalesce(original_claim_id, claim_id) AS claim_family_id,
+        coalesce(lower(claim_adjustment_type), 'original') AS adjustment_type,
+        coalesce(TRY_CAST(adjustment_sequence AS INTEGER),
+                 CASE WHEN coalesce(lower(claim_adjustment_type), 'original') = 'original' THEN 0 ELSE 1 END) AS adjustment_sequence,
+        coalesce(person_id, patient_id, member_id) AS person_id,
+        coalesce(member_id, person_id, patient_id) AS member_id,
+        coalesce(payer, {_sql_str(source.payer)}, coalesce(data_source, '{source.data_source}')) AS payer,
+        coalesce(plan, payer, {_sql_str(source.payer)}, coalesce(data_source, '{source.data_source}')) AS plan,
+        lower(claim_type) AS claim_type,
+        {_lpad_digits('bill_type_code', 4)} AS bill_type_code,
+        {_date('claim_start_date', f)} AS claim_start_date,
+        {_date('claim_end_date', f)} AS claim_end_date,
+        {_date('admission_date', f)} AS admission_date,
+        {_date('discharge_date', f)} AS discharge_date,
+        admit_source_code, admit_type_code,
+        {_lpad_digits('discharge_disposition_code', 2)} AS discharge_disposition_code,
+        drg_code_type, {_lpad_digits('drg_code', 3)} AS drg_code,
+        coalesce(lower(diagnosis_code_type), 'icd-10-cm') AS diagnosis_code_type,
+        {dx}, {poa},
+        coalesce(lower(procedure_code_type), CASE WHEN procedure_code_1 IS NOT NULL THEN 'icd-10-pcs' END) AS procedure_code_type,
+        {px}, {pxd},
+        billing_npi, billing_tin, facility_npi,
+        {_date('paid_date', f)} AS paid_date,
+        {_bool('in_network_flag')} AS in_network_flag,
+        {_date('claim_line_start_date', f)} AS claim_line_start_date,
+        {_date('claim_line_end_date', f)} AS claim_line_end_date,
+        {_lpad_digits('revenue_center_code', 4)} AS revenue_center_code,
+        coalesce(lower(service_code_type), 'hcpcs') AS service_code_type,
+        upper(hcpcs_code) AS hcpcs_code, {mods},
+        {_lpad_digits('place_of_service_code', 2)} AS place_of_service_code,
+        TRY_CAST(service_unit_quantity AS DECIMAL(12,3)) AS service_unit_quantity,
+        rendering_npi, rendering_tin,
+        {_money('paid_amount')} AS paid_amount, {_money('allowed_amount')} AS allowed_amount,
+        {_money('charge_amount')} AS charge_amount, {_money('coinsurance_amount')} AS coinsurance_amount,
+        {_money('copayment_amount')} AS copayment_amount, {_money('deductible_amount')} AS deductible_amount
+      FROM checked WHERE _reason IS NULL""")
+
+
+def _stage_pharmacy(con, source: SourceFile) -> None:
+    f = source.date_format
+    money = ["paid_amount", "allowed_amount", "charge_amount", "coinsurance_amount", "copayment_amount",
+             "deductible_amount"]
+    rules = [
+        ("claim_id IS NULL", "missing claim_id"),
+        ("claim_line_number IS NULL OR TRY_CAST(claim_line_number AS INTEGER) IS NULL", "missing or non-integer claim_line_number"),
+        ("coalesce(person_id, patient_id, member_id) IS NULL", "missing person_id and member_id"),
+        (f"{_date('dispensing_date', f)} IS NULL", "missing or invalid dispensing_date"),
+        (_bad_date("paid_date", f), "invalid paid_date"),
+        ("ndc_code IS NULL", "missing ndc_code"),
+        (f"coalesce(lower(drug_code_type), 'ndc') = 'ndc' AND NOT regexp_matches({_ndc('ndc_code')}, '{NDC11}')",
+         "malformed ndc_code (expected NDC-11)"),
+        ("days_supply IS NOT NULL AND (TRY_CAST(days_supply AS INTEGER) IS NULL OR TRY_CAST(days_supply AS INTEGER) < 0)",
+         "days_supply is not a non-negative integer"),
+        ("quantity IS NOT NULL AND TRY_CAST(quantity AS DECIMAL(12,3)) IS NULL", "non-numeric quantity"),
+        ("refills IS NOT NULL AND TRY_CAST(refills AS INTEGER) IS NULL", "non-integer refills"),
+        *[(_bad_money(m), f"non-numeric {m}") for m in money],
+        *_adjustment_rules(),
+        (f"{_money('paid_amount')} < 0 AND coalesce(lower(claim_adjustment_type), 'original') <> 'void'",
+         "negative paid_amount on a claim that is not a void"),
+        (_fmt_violation("prescribing_provider_npi", NPI), "malformed prescribing_provider_npi"),
+    ]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS SELECT *, {_reason_case(rules)} AS _reason FROM canon")
+    _mark_duplicates(con, ["claim_id", "claim_line_number", "coalesce(data_source, '')"])
+    con.execute(f"""
+      CREATE OR REPLACE TEMP TABLE staged_pharmacy_claim AS
+      SELECT _row, _raw,
+        claim_id, CAST(claim_line_number AS INTEGER) AS claim_line_number,
+        coalesce(data_source, '{source.data_source}') AS data_source,
+        coalesce(original_claim_id, claim_id) AS claim_family_id,
+        coalesce(lower(claim_adjustment_type), 'original') AS adjustment_type,
+        coalesce(TRY_CAST(adjustment_sequence AS INTEGER),
+                 CASE WHEN coalesce(lower(claim_adjustment_type), 'original') = 'original' THEN 0 ELSE 1 END) AS adjustment_sequence,
+        coalesce(person_id, patient_id, member_id) AS person_id,
+        coalesce(member_id, person_id, patient_id) AS member_id,
+        coalesce(payer, {_sql_str(source.payer)}, coalesce(data_source, '{source.data_source}')) AS payer,
+        coalesce(plan, payer, {_sql_str(source.payer)}, coalesce(data_source, '{source.data_source}')) AS plan,
+        prescribing_provider_npi, dispensing_provider_npi,
+        {_date('dispensing_date', f)} AS dispensing_date,
+        coalesce(lower(drug_code_type), 'ndc') AS drug_code_type,
+        CASE WHEN coalesce(lower(drug_code_type), 'ndc') = 'ndc' THEN {_ndc('ndc_code')} ELSE ndc_code END AS ndc_code,
+        TRY_CAST(quantity AS DECIMAL(12,3)) AS quantity,
+        TRY_CAST(days_supply AS INTEGER) AS days_supply, TRY_CAST(refills AS INTEGER) AS refills,
+        {_date('paid_date', f)} AS paid_date,
+        {_money('paid_amount')} AS paid_amount, {_money('allowed_amount')} AS allowed_amount,
+        {_money('charge_amount')} AS charge_amount, {_money('coinsurance_amount')} AS coinsurance_amount,
+        {_money('copayment_amount')} AS copayment_amount, {_money('deductible_amount')} AS deductible_amount,
+        {_bool('in_network_flag')} AS in_network_flag
+      FROM checked WHERE _reason IS NULL""")
+
+
+PAYER_TYPES = ("medicaid", "medicare", "commercial", "self-insured", "dual", "uninsured", "other")
+
+
+def _stage_eligibility(con, source: SourceFile) -> None:
+    f = source.date_format
+    rules = [
+        ("coalesce(person_id, patient_id, member_id) IS NULL", "missing person_id and member_id"),
+        (f"{_date('enrollment_start_date', f)} IS NULL", "missing or invalid enrollment_start_date"),
+        (f"{_date('enrollment_end_date', f)} IS NULL", "missing or invalid enrollment_end_date"),
+        (f"{_date('enrollment_end_date', f)} < {_date('enrollment_start_date', f)}",
+         "enrollment_end_date before enrollment_start_date"),
+        (_bad_date("birth_date", f), "invalid birth_date"),
+        (_bad_date("death_date", f), "invalid death_date"),
+        (f"{_date('death_date', f)} < {_date('birth_date', f)}", "death_date before birth_date"),
+        (f"payer_type IS NOT NULL AND lower(payer_type) NOT IN {PAYER_TYPES}", "unknown payer_type"),
+        ("delivery_system IS NOT NULL AND upper(delivery_system) NOT IN ('FFS','MCO','PCCM','ICM')",
+         "unknown delivery_system (expected FFS, MCO, PCCM or ICM)"),
+        ("county_fips IS NOT NULL AND NOT regexp_matches(county_fips, '^[0-9]{5}$')", "malformed county_fips"),
+    ]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS SELECT *, {_reason_case(rules)} AS _reason FROM canon")
+    key = ["coalesce(person_id, patient_id, member_id)", "coalesce(data_source, '')", "coalesce(payer, '')",
+           "coalesce(plan, '')", "enrollment_start_date"]
+    _mark_duplicates(con, key)
+    # Spans of one person with one payer must not overlap: keep the earliest, quarantine the overlapping one.
+    con.execute(f"""
+      UPDATE checked SET _reason = 'overlaps an earlier enrollment span of the same payer'
+      FROM (
+        SELECT _row AS r FROM (
+          SELECT _row, {_date('enrollment_start_date', f)} AS s,
+                 max({_date('enrollment_end_date', f)}) OVER (
+                   PARTITION BY coalesce(person_id, patient_id, member_id), coalesce(data_source, ''), coalesce(payer, '')
+                   ORDER BY {_date('enrollment_start_date', f)}, _row
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
+          FROM checked WHERE _reason IS NULL) w
+        WHERE s <= prev_end) o
+      WHERE checked._row = o.r""")
+    sex = ("CASE WHEN lower(coalesce(gender, gender_code)) IN ('m','male','1') THEN 'male' "
+           "WHEN lower(coalesce(gender, gender_code)) IN ('f','female','2') THEN 'female' "
+           "WHEN coalesce(gender, gender_code) IS NULL THEN NULL ELSE 'unknown' END")
+    con.execute(f"""
+      CREATE OR REPLACE TEMP TABLE staged_eligibility AS
+      SELECT _row, _raw,
+        coalesce(person_id, patient_id, member_id) AS person_id,
+        coalesce(member_id, person_id, patient_id) AS member_id,
+        coalesce(data_source, '{source.data_source}') AS data_source,
+        coalesce(payer, {_sql_str(source.payer)}, coalesce(data_source, '{source.data_source}')) AS payer,
+        coalesce(plan, payer, {_sql_str(source.payer)}, coalesce(data_source, '{source.data_source}')) AS plan,
+        coalesce(lower(payer_type), 'medicaid') AS payer_type,
+        {_date('enrollment_start_date', f)} AS start_date,
+        {_date('enrollment_end_date', f)} AS end_date,
+        eligibility_group, dual_status_code, medicare_status_code,
+        upper(delivery_system) AS delivery_system, health_home_program_id, icm_program_id, icm_entity_id,
+        {_bool('hospice_flag')} AS hospice_flag,
+        {_bool('long_term_institutional_flag')} AS long_term_institutional_flag,
+        {_date('birth_date', f)} AS birth_date, {_date('death_date', f)} AS death_date,
+        {sex} AS sex, race, ethnicity, state, county_fips, zip_code
+      FROM checked WHERE _reason IS NULL""")
+
+
+def _stage_reference(con, source: SourceFile) -> None:
+    from warehouse.models import metadata
+
+    table = metadata.tables[source.target]
+    pk = [c.name for c in table.primary_key.columns]
+    rules = [(f"{_q(c)} IS NULL", f"missing {c}") for c in REQUIRED[source.target]]
+    if source.target == "provider":
+        rules.append((f"NOT regexp_matches(npi, '{NPI}')", "malformed npi"))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS SELECT *, {_reason_case(rules)} AS _reason FROM canon")
+    _mark_duplicates(con, pk)
+    exprs = []
+    for col in table.columns:
+        if col.name == "batch_id":
+            continue
+        if isinstance(col.type, __import__("sqlalchemy").Boolean):
+            exprs.append(f"{_bool(_q(col.name))} AS {_q(col.name)}")
+        else:
+            exprs.append(_q(col.name))
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE staged_{source.target} AS
+        SELECT _row, _raw, {', '.join(exprs)} FROM checked WHERE _reason IS NULL""")
+
+
+def _sql_str(value: str | None) -> str:
+    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
+
+
+def _mark_duplicates(con, key_exprs: list[str]) -> None:
+    con.execute(f"""
+      UPDATE checked SET _reason = 'duplicate of an earlier row in this file (same key)'
+      FROM (SELECT _row AS r, row_number() OVER (PARTITION BY {', '.join(key_exprs)} ORDER BY _row) AS k
+            FROM checked WHERE _reason IS NULL) d
+      WHERE checked._row = d.r AND d.k > 1""")
+
+
+def _spread_to_group(con, group_col: str, header_fields: list[str], reason_bad_member: str,
+                     reason_inconsistent: str) -> None:
+    """Claims are all-or-nothing: one bad line, or header fields that disagree, quarantine the claim."""
+    distinct = " OR ".join(f"count(DISTINCT {_q(h)}) > 1" for h in header_fields)
+    con.execute(f"""
+      UPDATE checked SET _reason = g.why
+      FROM (SELECT {group_col} AS gid, coalesce(data_source, '') AS gds,
+                   CASE WHEN bool_or(_reason IS NOT NULL) THEN '{reason_bad_member}'
+                        WHEN {distinct} THEN '{reason_inconsistent}' END AS why
+            FROM checked WHERE {group_col} IS NOT NULL GROUP BY {group_col}, coalesce(data_source, '')) g
+      WHERE checked.{group_col} = g.gid AND coalesce(checked.data_source, '') = g.gds
+        AND checked._reason IS NULL AND g.why IS NOT NULL""")
+
+
+_STAGERS = {
+    "medical_claim": _stage_medical,
+    "pharmacy_claim": _stage_pharmacy,
+    "eligibility": _stage_eligibility,
+    "icm_program": _stage_reference,
+    "icm_entity": _stage_reference,
+    "provider": _stage_reference,
+}
+
+
+def stage_file(source: SourceFile, threads: int | None = None) -> StagedFile:
+    """Parse, map, type and check one file. Raises LoadError for files that cannot be read at all."""
+    con = duckdb.connect()
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    rows_read = read_raw(con, source)
+    _project_canonical(con, source)
+    _STAGERS[source.target](con, source)
+    con.execute("""CREATE OR REPLACE TEMP TABLE quarantined AS
+        SELECT _row, _reason AS reason, _raw FROM checked WHERE _reason IS NOT NULL
+        UNION ALL SELECT _row, reason, raw_line AS _raw FROM raw_rejects""")
+    staged = con.execute(f"SELECT count(*) FROM staged_{source.target}").fetchone()[0]
+    reasons = dict(con.execute("SELECT reason, count(*) FROM quarantined GROUP BY reason ORDER BY 2 DESC").fetchall())
+    quarantined = sum(reasons.values())
+    if staged + quarantined != rows_read:  # the invariant every load report states
+        raise AssertionError(f"{source.path}: staged {staged} + quarantined {quarantined} != read {rows_read}")
+    paid = None
+    if source.target in ("medical_claim", "pharmacy_claim"):
+        paid = con.execute(f"SELECT sum({_money('paid_amount')}) FROM canon").fetchone()[0]
+    con.execute("DROP TABLE IF EXISTS checked")
+    return StagedFile(source, con, rows_read, staged, quarantined, reasons, paid)
