@@ -52,10 +52,15 @@ def validate_table(url: str, table: str, expectations: list, name: str | None = 
 
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
-    asset = _datasource(ctx, url).add_table_asset(name=table, table_name=table)
+    datasource = _datasource(ctx, url)
+    asset = datasource.add_table_asset(name=table, table_name=table)
     batch = asset.add_batch_definition_whole_table("all").get_batch()
     suite = gx.ExpectationSuite(name=name or f"{table}_suite", expectations=expectations)
-    result = batch.validate(suite, result_format="SUMMARY")
+    try:
+        result = batch.validate(suite, result_format="SUMMARY")
+    finally:
+        # close GX's connections: DuckDB refuses a second in-process connection with another configuration
+        datasource.get_execution_engine().engine.dispose()
     failed, examples, counts = [], {}, {}
     for r in result.results:
         label = _label(r.expectation_config)
@@ -222,3 +227,62 @@ SUITES: dict[str, tuple[str, Callable[[str], list]]] = {
 def run_suite(url: str, suite: str) -> CheckOutcome:
     table, build = SUITES[suite]
     return validate_table(url, table, build(make_url(url).get_backend_name()), name=suite)
+
+
+# --- file-level suites on the staging database (what staging produced from the landing files) --------
+
+def suite_staged_medical_claim(dialect: str) -> list:
+    e = _gx()
+    required = ["claim_id", "claim_line_number", "person_id", "claim_type", "claim_start_date", "claim_end_date"]
+    return [
+        *[e.ExpectColumnToExist(column=c) for c in required],
+        *[e.ExpectColumnValuesToNotBeNull(column=c) for c in required],
+        e.ExpectColumnValuesToBeOfType(column="claim_start_date", type_="DATE"),
+        e.ExpectCompoundColumnsToBeUnique(column_list=["_batch_id", "claim_id", "claim_line_number", "data_source"]),
+        e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="claim_end_date", column_B="claim_start_date", or_equal=True),
+        _format_rows("diagnosis_code_1", ICD10CM, dialect, "b.diagnosis_code_type = 'icd-10-cm'"),
+        _format_rows("hcpcs_code", HCPCS, dialect, "b.service_code_type = 'hcpcs'"),
+        _format_rows("revenue_center_code", REVENUE, dialect),
+        _rows("SELECT b.claim_id FROM b WHERE b.discharge_date < b.admission_date", "admission before discharge"),
+    ]
+
+
+def suite_staged_pharmacy_claim(dialect: str) -> list:
+    e = _gx()
+    required = ["claim_id", "claim_line_number", "person_id", "dispensing_date", "ndc_code"]
+    return [
+        *[e.ExpectColumnToExist(column=c) for c in required],
+        *[e.ExpectColumnValuesToNotBeNull(column=c) for c in required],
+        _format_rows("ndc_code", NDC11, dialect, "b.drug_code_type = 'ndc'"),
+        e.ExpectColumnValuesToBeBetween(column="days_supply", min_value=0, max_value=365),
+    ]
+
+
+def suite_staged_eligibility(dialect: str) -> list:
+    e = _gx()
+    required = ["person_id", "member_id", "payer", "start_date", "end_date"]
+    return [
+        *[e.ExpectColumnToExist(column=c) for c in required],
+        *[e.ExpectColumnValuesToNotBeNull(column=c) for c in required],
+        e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="end_date", column_B="start_date", or_equal=True),
+    ]
+
+
+STAGED_SUITES = {
+    "staged_medical_claim": suite_staged_medical_claim,
+    "staged_pharmacy_claim": suite_staged_pharmacy_claim,
+    "staged_eligibility": suite_staged_eligibility,
+}
+
+
+def run_staged_suites(staging_db: str) -> list[CheckOutcome]:
+    """Validate every staged table present in the staging database (an absent table has nothing to check)."""
+
+
+    from warehouse import duck
+
+    with duck.connect(staging_db) as con:
+        present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    url = f"duckdb:///{staging_db}"
+    return [validate_table(url, table, build("duckdb"), name=table)
+            for table, build in STAGED_SUITES.items() if table in present]

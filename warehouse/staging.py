@@ -97,10 +97,10 @@ class StagedFile:
     rows_quarantined: int
     quarantine_reasons: dict[str, int]
     paid_amount_read: float | None
+    table: str = ""   # the relation holding the staged rows in `con`
 
-    @property
-    def table(self) -> str:
-        return f"staged_{self.source.target}"
+    def __post_init__(self):
+        self.table = self.table or f"staged_{self.source.target}"
 
 
 def _q(name: str) -> str:

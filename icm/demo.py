@@ -1,0 +1,120 @@
+"""`icm demo`: generate a synthetic multi-payer state and materialize the whole pipeline on the embedded DuckDB."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+ICM_HOME = Path(os.environ.get("ICM_HOME", ".icm"))
+SUMMARY_TABLES = ("person", "enrollment_span", "provider", "icm_program", "icm_entity", "medical_claim",
+                  "medical_claim_line", "pharmacy_claim", "medical_claim_final", "pharmacy_claim_final",
+                  "member_month", "load_batch", "quarantine")
+
+
+def _generate(landing: Path, members: int, seed: int) -> dict:
+    """Generate the landing files unless the same members/seed are already there (generation is deterministic)."""
+    from warehouse.synthetic import generate
+
+    stamp = landing / ".generated.json"
+    wanted = {"members": members, "seed": seed}
+    if stamp.exists() and json.loads(stamp.read_text()).get("params") == wanted:
+        return {"reused": True, **json.loads(stamp.read_text())}
+    summary = generate(landing, members=members, seed=seed)
+    stamp.write_text(json.dumps({"params": wanted, "summary": summary}, default=str))
+    return {"reused": False, "params": wanted, "summary": summary}
+
+
+def execute_job(job_name: str, warehouse_url: str, landing: Path, partition_key: str | None = None) -> dict:
+    """Run a Dagster job in-process; returns success and the check results."""
+    import dagster as dg
+
+    from orchestration.definitions import build_definitions
+    from orchestration.instance import ensure_instance_yaml
+
+    home = (ICM_HOME / "dagster_home").resolve()
+    ensure_instance_yaml(home)
+    os.environ.setdefault("DAGSTER_HOME", str(home))
+    defs = build_definitions(warehouse_url=warehouse_url, landing_path=str(landing))
+    job = defs.resolve_job_def(job_name)
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance, partition_key=partition_key, raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("ICM_DAGSTER_LOG", "WARNING")}}}})
+    checks = []
+    for ev in result.get_asset_check_evaluations():
+        checks.append({"asset": ev.asset_key.to_user_string(), "check": ev.check_name, "passed": ev.passed,
+                       "severity": ev.severity.value})
+    failures = [e.step_key for e in result.all_events if e.is_step_failure]
+    return {"job": job_name, "partition": partition_key, "success": result.success, "checks": checks,
+            "failed_steps": failures}
+
+
+def run_demo(members: int = 20_000, seed: int = 42, warehouse_url: str | None = None) -> dict:
+    from warehouse.engine import make_engine, upgrade
+
+    started = time.time()
+    ICM_HOME.mkdir(parents=True, exist_ok=True)
+    landing = ICM_HOME / "landing"
+    url = warehouse_url or os.environ.get("WAREHOUSE_URL") or f"duckdb:///{ICM_HOME / 'warehouse.duckdb'}"
+    generation = _generate(landing, members, seed)
+    upgrade(url)
+    runs = [execute_job("ingest_job", url, landing)]
+    from orchestration import definitions
+
+    for extra in ("measures_job", "savings_job"):
+        if any(j.name == extra for j in definitions.JOBS) and runs[-1]["success"]:
+            year = str(demo_measurement_year())
+            runs.append(execute_job(extra, url, landing, partition_key=year))
+    engine = make_engine(url)
+    summary = {"warehouse": url, "landing": str(landing), "generation": generation, "runs": runs,
+               "tables": table_counts(engine), "quarantine": quarantine_reasons(engine),
+               "seconds": round(time.time() - started, 1)}
+    summary["success"] = all(r["success"] for r in runs)
+    engine.dispose()
+    return summary
+
+
+def demo_measurement_year() -> int:
+    from warehouse.synthetic import DEFAULT_FIRST_YEAR, DEFAULT_YEARS
+
+    return DEFAULT_FIRST_YEAR + DEFAULT_YEARS - 1
+
+
+def table_counts(engine) -> dict:
+    from warehouse.models import metadata
+
+    with engine.connect() as conn:
+        return {t: conn.execute(select(func.count()).select_from(metadata.tables[t])).scalar_one()
+                for t in SUMMARY_TABLES}
+
+
+def quarantine_reasons(engine) -> list[dict]:
+    from warehouse.models import QuarantineRow
+
+    q = QuarantineRow.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(select(q.c.target_table, q.c.reason, func.count().label("n"))
+                            .group_by(q.c.target_table, q.c.reason).order_by(func.count().desc())).all()
+    return [{"table": r.target_table, "reason": r.reason, "rows": r.n} for r in rows]
+
+
+def print_summary(summary: dict) -> None:
+    print(f"\nICM Calculator demo ({'OK' if summary['success'] else 'FAILED'}) in {summary['seconds']} s")
+    print(f"warehouse: {summary['warehouse']}\nlanding:   {summary['landing']}")
+    print("\nrows per table:")
+    for table, n in summary["tables"].items():
+        print(f"  {table:<24}{n:>12,}")
+    print("\nrows quarantined, by reason:")
+    for q in summary["quarantine"][:15]:
+        print(f"  {q['table']:<16}{q['rows']:>8,}  {q['reason']}")
+    for run in summary["runs"]:
+        passed = sum(c["passed"] for c in run["checks"])
+        print(f"\n{run['job']}{' ' + run['partition'] if run['partition'] else ''}: "
+              f"{'success' if run['success'] else 'FAILED ' + ', '.join(run['failed_steps'])}; "
+              f"checks {passed}/{len(run['checks'])} passed")
+        for c in run["checks"]:
+            if not c["passed"]:
+                print(f"  check failed: {c['asset']}:{c['check']} ({c['severity']})")

@@ -1,0 +1,76 @@
+"""Dagster definitions: the only place the project imports Dagster (with the rest of orchestration/)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.assets import ingest
+from orchestration.resources import LandingResource, WarehouseResource
+
+ASSETS = list(ingest.ASSETS)
+CHECKS = list(ingest.CHECKS)
+JOBS = []
+
+ingest_job = dg.define_asset_job(
+    "ingest_job", selection=dg.AssetSelection.assets(*ingest.ASSETS),
+    description="Landing files -> staged -> warehouse -> final-action claims -> member-months, with GX checks.")
+JOBS.append(ingest_job)
+
+try:  # measures and savings assets join once their packages provide them
+    from orchestration.assets import measures as measure_assets
+
+    ASSETS += measure_assets.ASSETS
+    CHECKS += measure_assets.CHECKS
+    JOBS += measure_assets.JOBS
+except ImportError:
+    measure_assets = None
+try:
+    from orchestration.assets import savings as savings_assets
+
+    ASSETS += savings_assets.ASSETS
+    CHECKS += savings_assets.CHECKS
+    JOBS += savings_assets.JOBS
+except ImportError:
+    savings_assets = None
+
+
+@dg.sensor(job=ingest_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
+           description="Starts the ingest job when files in the landing folder change (new, replaced or removed).")
+def landing_folder_sensor(context: dg.SensorEvaluationContext, landing: LandingResource):
+    root = landing.landing
+    if not root.exists():
+        return dg.SkipReason(f"landing folder {root} does not exist")
+    listing = sorted((str(p.relative_to(root)), p.stat().st_size, int(p.stat().st_mtime))
+                     for p in root.rglob("*") if p.is_file())
+    fingerprint = hashlib.sha256(json.dumps(listing).encode()).hexdigest()
+    if fingerprint == context.cursor:
+        return dg.SkipReason("no change in the landing folder")
+    context.update_cursor(fingerprint)
+    return dg.RunRequest(run_key=fingerprint)
+
+
+monthly_refresh = dg.ScheduleDefinition(
+    name="monthly_refresh", job=ingest_job, cron_schedule="0 6 5 * *",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Monthly refresh on the 5th: picks up the month's payer files and late claims (run-out).")
+
+
+def resources(warehouse_url: str | None = None, landing_path: str | None = None) -> dict:
+    url = warehouse_url or os.environ.get("WAREHOUSE_URL")
+    warehouse = WarehouseResource(url=dg.EnvVar("WAREHOUSE_URL")) if (url and not warehouse_url) else \
+        WarehouseResource(url=url) if url else WarehouseResource()
+    landing = LandingResource(path=landing_path or os.environ.get("ICM_LANDING", ".icm/landing"),
+                              staging_path=str(Path(os.environ.get("ICM_HOME", ".icm")) / "staging.duckdb"))
+    return {"warehouse": warehouse, "landing": landing}
+
+
+def build_definitions(warehouse_url: str | None = None, landing_path: str | None = None) -> dg.Definitions:
+    return dg.Definitions(assets=ASSETS, asset_checks=CHECKS, jobs=JOBS, sensors=[landing_folder_sensor],
+                          schedules=[monthly_refresh], resources=resources(warehouse_url, landing_path))
+
+
+defs = build_definitions()
