@@ -79,7 +79,10 @@ class SourceFile:
     date_format: str = "%Y-%m-%d"
     # canonical column -> SQL expression over the raw table `raw` (all VARCHAR); None = identity mapping
     select_sql: dict[str, str] | None = None
-    extra_sources: dict[str, Path] = field(default_factory=dict)  # more raw files a mapping joins to
+    extra_sources: dict[str, Path] = field(default_factory=dict)  # more raw files, read as raw_<name>
+    # Optional SQL over `raw` (and raw_<name>) that reshapes rows before mapping (e.g. unpivoting 13 carrier
+    # line groups). It must return `_row` numbered 1..N and `_raw`-worthy columns; N is then the row count.
+    transform_sql: str | None = None
 
     @property
     def checksum(self) -> str:
@@ -559,6 +562,16 @@ def stage_file(source: SourceFile, threads: int | None = None) -> StagedFile:
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     rows_read = read_raw(con, source)
+    for name, path in source.extra_sources.items():
+        read_raw(con, source, table=f"raw_{name}", path=path)
+    if source.transform_sql:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE raw_transformed AS {source.transform_sql}")
+        con.execute("DROP TABLE raw")
+        con.execute("ALTER TABLE raw_transformed RENAME TO raw")
+        # transformed rows are numbered 1..N; malformed source lines are numbered after them (unique keys)
+        con.execute("UPDATE raw_rejects SET _row = _row + (SELECT coalesce(max(_row), 0) FROM raw)")
+        rows_read = con.execute("SELECT count(*) FROM raw").fetchone()[0] + \
+            con.execute("SELECT count(*) FROM raw_rejects").fetchone()[0]
     _project_canonical(con, source)
     _STAGERS[source.target](con, source)
     con.execute("""CREATE OR REPLACE TEMP TABLE quarantined AS
