@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import (
-    BigInteger, Column, Connection, Engine, MetaData, String, Table, and_, exists, func, insert, literal,
+    BigInteger, Boolean, Column, Connection, Engine, MetaData, String, Table, and_, exists, func, insert, literal,
     select, update,
 )
 
@@ -62,7 +62,7 @@ def _incoming_table(target: str, md: MetaData) -> Table:
         span_cols = [c for c in models.EnrollmentSpan.__table__.columns if c.name not in ("span_id", "batch_id")]
         person_cols = [c for c in models.Person.__table__.columns if c.name not in ("person_id", "state", "county_fips")]
         cols = [Column(c.name, c.type) for c in span_cols + person_cols]
-        cols += [Column("state", String(2)), Column("county_fips", String(5))]
+        cols += [Column("state", String), Column("county_fips", String)]
     else:
         table = models.metadata.tables[target]
         cols = [Column(c.name, c.type) for c in table.columns if c.name != "batch_id"]
@@ -132,7 +132,12 @@ def _insert_medical(conn: Connection, inc: Table, batch_id: str) -> None:
     header_cols = [c.name for c in header.columns if c.name not in ("claim_id", "data_source", "line_count", "batch_id")]
     agg = []
     for name in header_cols:
-        agg.append(func.sum(inc.c[name]).label(name) if name in money else func.min(inc.c[name]).label(name))
+        if name in money:
+            agg.append(func.sum(inc.c[name]).label(name))
+        elif isinstance(header.c[name].type, Boolean):
+            agg.append(func.bool_or(inc.c[name]).label(name))  # PostgreSQL has no min(boolean)
+        else:
+            agg.append(func.min(inc.c[name]).label(name))
     sel = (select(inc.c.claim_id, inc.c.data_source, *agg, func.count().label("line_count"),
                   literal(batch_id).label("batch_id"))
            .where(ok).group_by(inc.c.claim_id, inc.c.data_source))

@@ -45,74 +45,74 @@ class IcmProgram(Base):
     """An Integrated Care Model program: a health home (SMI/SUD/chronic) or an ACO-like arrangement."""
 
     __tablename__ = "icm_program"
-    program_id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    program_name: Mapped[str] = mapped_column(String(200))
-    program_type: Mapped[str] = mapped_column(String(40))  # health_home_smi | health_home_sud | health_home_chronic | aco
-    state: Mapped[str | None] = mapped_column(String(2))
+    program_id: Mapped[str] = mapped_column(String, primary_key=True)
+    program_name: Mapped[str] = mapped_column(String)
+    program_type: Mapped[str] = mapped_column(String)  # health_home_smi | health_home_sud | health_home_chronic | aco
+    state: Mapped[str | None] = mapped_column(String)
 
 
 class IcmEntity(Base):
     """A provider organisation that runs a program for its members (health-home provider, ACO)."""
 
     __tablename__ = "icm_entity"
-    entity_id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    program_id: Mapped[str] = mapped_column(String(40))
-    entity_name: Mapped[str] = mapped_column(String(200))
-    tin: Mapped[str | None] = mapped_column(String(9))
-    risk_arrangement: Mapped[str | None] = mapped_column(String(20))  # one_sided | two_sided
+    entity_id: Mapped[str] = mapped_column(String, primary_key=True)
+    program_id: Mapped[str] = mapped_column(String)
+    entity_name: Mapped[str] = mapped_column(String)
+    tin: Mapped[str | None] = mapped_column(String)
+    risk_arrangement: Mapped[str | None] = mapped_column(String)  # one_sided | two_sided
 
 
 class Provider(Base):
     __tablename__ = "provider"
-    npi: Mapped[str] = mapped_column(String(10), primary_key=True)
-    taxonomy_code: Mapped[str | None] = mapped_column(String(10))
-    specialty: Mapped[str | None] = mapped_column(String(60))
-    provider_type: Mapped[str | None] = mapped_column(String(30))  # pcp | specialist | behavioral_health | facility | pharmacy
+    npi: Mapped[str] = mapped_column(String, primary_key=True)
+    taxonomy_code: Mapped[str | None] = mapped_column(String)
+    specialty: Mapped[str | None] = mapped_column(String)
+    provider_type: Mapped[str | None] = mapped_column(String)  # pcp | specialist | behavioral_health | facility | pharmacy
     is_mental_health_provider: Mapped[bool | None] = mapped_column(Boolean)
-    tin: Mapped[str | None] = mapped_column(String(9))
-    organization_name: Mapped[str | None] = mapped_column(String(200))
-    icm_entity_id: Mapped[str | None] = mapped_column(String(40))
-    county_fips: Mapped[str | None] = mapped_column(String(5))
-    batch_id: Mapped[str | None] = mapped_column(String(64))
+    tin: Mapped[str | None] = mapped_column(String)
+    organization_name: Mapped[str | None] = mapped_column(String)
+    icm_entity_id: Mapped[str | None] = mapped_column(String)
+    county_fips: Mapped[str | None] = mapped_column(String)
+    batch_id: Mapped[str | None] = mapped_column(String)
 
 
 class Person(Base):
     """One human across payers. member_id is payer-specific and lives on enrollment and claims."""
 
     __tablename__ = "person"
-    person_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String, primary_key=True)
     birth_date: Mapped[dt.date | None] = mapped_column(Date)
     death_date: Mapped[dt.date | None] = mapped_column(Date)
-    sex: Mapped[str | None] = mapped_column(String(10))
-    race: Mapped[str | None] = mapped_column(String(60))
-    ethnicity: Mapped[str | None] = mapped_column(String(60))
-    state: Mapped[str | None] = mapped_column(String(2))
-    county_fips: Mapped[str | None] = mapped_column(String(5))
-    zip_code: Mapped[str | None] = mapped_column(String(10))
+    sex: Mapped[str | None] = mapped_column(String)
+    race: Mapped[str | None] = mapped_column(String)
+    ethnicity: Mapped[str | None] = mapped_column(String)
+    state: Mapped[str | None] = mapped_column(String)
+    county_fips: Mapped[str | None] = mapped_column(String)
+    zip_code: Mapped[str | None] = mapped_column(String)
 
 
 class EnrollmentSpan(Base):
     __tablename__ = "enrollment_span"
-    span_id: Mapped[str] = mapped_column(String(160), primary_key=True)
-    person_id: Mapped[str] = mapped_column(String(64))
-    member_id: Mapped[str] = mapped_column(String(64))
-    data_source: Mapped[str] = mapped_column(String(60))
-    payer: Mapped[str] = mapped_column(String(60))
-    plan: Mapped[str] = mapped_column(String(60))
-    payer_type: Mapped[str] = mapped_column(String(20))  # medicaid | medicare | commercial | self-insured
+    span_id: Mapped[str] = mapped_column(String, primary_key=True)
+    person_id: Mapped[str] = mapped_column(String)
+    member_id: Mapped[str] = mapped_column(String)
+    data_source: Mapped[str] = mapped_column(String)
+    payer: Mapped[str] = mapped_column(String)
+    plan: Mapped[str] = mapped_column(String)
+    payer_type: Mapped[str] = mapped_column(String)  # medicaid | medicare | commercial | self-insured
     start_date: Mapped[dt.date] = mapped_column(Date)
     end_date: Mapped[dt.date] = mapped_column(Date)
     # beyond Tuva: Medicaid/ICM attributes
-    eligibility_group: Mapped[str | None] = mapped_column(String(40))
-    dual_status_code: Mapped[str | None] = mapped_column(String(4))
-    medicare_status_code: Mapped[str | None] = mapped_column(String(4))
-    delivery_system: Mapped[str | None] = mapped_column(String(10))  # FFS | MCO | PCCM | ICM
-    health_home_program_id: Mapped[str | None] = mapped_column(String(40))
-    icm_program_id: Mapped[str | None] = mapped_column(String(40))
-    icm_entity_id: Mapped[str | None] = mapped_column(String(40))
+    eligibility_group: Mapped[str | None] = mapped_column(String)
+    dual_status_code: Mapped[str | None] = mapped_column(String)
+    medicare_status_code: Mapped[str | None] = mapped_column(String)
+    delivery_system: Mapped[str | None] = mapped_column(String)  # FFS | MCO | PCCM | ICM
+    health_home_program_id: Mapped[str | None] = mapped_column(String)
+    icm_program_id: Mapped[str | None] = mapped_column(String)
+    icm_entity_id: Mapped[str | None] = mapped_column(String)
     hospice_flag: Mapped[bool | None] = mapped_column(Boolean)
     long_term_institutional_flag: Mapped[bool | None] = mapped_column(Boolean)
-    batch_id: Mapped[str | None] = mapped_column(String(64))
+    batch_id: Mapped[str | None] = mapped_column(String)
 
 
 # --- claims: wide tables built from column lists (25 diagnoses, 25 procedures) --------------------
@@ -120,99 +120,99 @@ class EnrollmentSpan(Base):
 
 def _claim_header_columns() -> list[Column]:
     cols: list[Column] = [
-        Column("claim_id", String(80), primary_key=True),
-        Column("data_source", String(60), primary_key=True),
+        Column("claim_id", String, primary_key=True),
+        Column("data_source", String, primary_key=True),
         # beyond Tuva: adjustments. family = the original claim id all adjustments point at.
-        Column("claim_family_id", String(80), nullable=False),
-        Column("adjustment_type", String(12), nullable=False),  # original | replacement | void
+        Column("claim_family_id", String, nullable=False),
+        Column("adjustment_type", String, nullable=False),  # original | replacement | void
         Column("adjustment_sequence", Integer, nullable=False),
-        Column("person_id", String(64), nullable=False),
-        Column("member_id", String(64), nullable=False),
-        Column("payer", String(60), nullable=False),
-        Column("plan", String(60), nullable=False),
-        Column("claim_type", String(15), nullable=False),  # institutional | professional | undetermined
-        Column("bill_type_code", String(4)),
+        Column("person_id", String, nullable=False),
+        Column("member_id", String, nullable=False),
+        Column("payer", String, nullable=False),
+        Column("plan", String, nullable=False),
+        Column("claim_type", String, nullable=False),  # institutional | professional | undetermined
+        Column("bill_type_code", String),
         Column("claim_start_date", Date, nullable=False),
         Column("claim_end_date", Date, nullable=False),
         Column("admission_date", Date),
         Column("discharge_date", Date),
-        Column("admit_source_code", String(2)),
-        Column("admit_type_code", String(2)),
-        Column("discharge_disposition_code", String(2)),
-        Column("drg_code_type", String(12)),
-        Column("drg_code", String(4)),
-        Column("diagnosis_code_type", String(12)),  # icd-10-cm | icd-9-cm | snomed-ct
+        Column("admit_source_code", String),
+        Column("admit_type_code", String),
+        Column("discharge_disposition_code", String),
+        Column("drg_code_type", String),
+        Column("drg_code", String),
+        Column("diagnosis_code_type", String),  # icd-10-cm | icd-9-cm | snomed-ct
     ]
     for i in range(1, N_DIAGNOSES + 1):
-        cols.append(Column(f"diagnosis_code_{i}", String(20)))
+        cols.append(Column(f"diagnosis_code_{i}", String))
     for i in range(1, N_DIAGNOSES + 1):
-        cols.append(Column(f"diagnosis_poa_{i}", String(1)))
-    cols.append(Column("procedure_code_type", String(12)))
+        cols.append(Column(f"diagnosis_poa_{i}", String))
+    cols.append(Column("procedure_code_type", String))
     for i in range(1, N_PROCEDURES + 1):
-        cols.append(Column(f"procedure_code_{i}", String(20)))
+        cols.append(Column(f"procedure_code_{i}", String))
     for i in range(1, N_PROCEDURES + 1):
         cols.append(Column(f"procedure_date_{i}", Date))
     cols += [
-        Column("billing_npi", String(10)),
-        Column("billing_tin", String(9)),
-        Column("facility_npi", String(10)),
+        Column("billing_npi", String),
+        Column("billing_tin", String),
+        Column("facility_npi", String),
         Column("paid_date", Date),
         Column("in_network_flag", Boolean),
         Column("paid_amount", MONEY),
         Column("allowed_amount", MONEY),
         Column("charge_amount", MONEY),
         Column("line_count", Integer, nullable=False),
-        Column("batch_id", String(64), nullable=False),
+        Column("batch_id", String, nullable=False),
     ]
     return cols
 
 
 def _claim_line_columns() -> list[Column]:
     cols: list[Column] = [
-        Column("claim_id", String(80), primary_key=True),
-        Column("data_source", String(60), primary_key=True),
+        Column("claim_id", String, primary_key=True),
+        Column("data_source", String, primary_key=True),
         Column("claim_line_number", Integer, primary_key=True),
         Column("claim_line_start_date", Date),
         Column("claim_line_end_date", Date),
-        Column("revenue_center_code", String(4)),
-        Column("service_code_type", String(12)),  # beyond Tuva: hcpcs | snomed-ct (Synthea)
-        Column("hcpcs_code", String(20)),
+        Column("revenue_center_code", String),
+        Column("service_code_type", String),  # beyond Tuva: hcpcs | snomed-ct (Synthea)
+        Column("hcpcs_code", String),
     ]
     for i in range(1, N_MODIFIERS + 1):
-        cols.append(Column(f"hcpcs_modifier_{i}", String(2)))
+        cols.append(Column(f"hcpcs_modifier_{i}", String))
     cols += [
-        Column("place_of_service_code", String(2)),
+        Column("place_of_service_code", String),
         Column("service_unit_quantity", Numeric(12, 3)),
-        Column("rendering_npi", String(10)),
-        Column("rendering_tin", String(9)),
+        Column("rendering_npi", String),
+        Column("rendering_tin", String),
         Column("paid_amount", MONEY),
         Column("allowed_amount", MONEY),
         Column("charge_amount", MONEY),
         Column("coinsurance_amount", MONEY),
         Column("copayment_amount", MONEY),
         Column("deductible_amount", MONEY),
-        Column("batch_id", String(64), nullable=False),
+        Column("batch_id", String, nullable=False),
     ]
     return cols
 
 
 def _pharmacy_columns() -> list[Column]:
     return [
-        Column("claim_id", String(80), primary_key=True),
+        Column("claim_id", String, primary_key=True),
         Column("claim_line_number", Integer, primary_key=True),
-        Column("data_source", String(60), primary_key=True),
-        Column("claim_family_id", String(80), nullable=False),
-        Column("adjustment_type", String(12), nullable=False),
+        Column("data_source", String, primary_key=True),
+        Column("claim_family_id", String, nullable=False),
+        Column("adjustment_type", String, nullable=False),
         Column("adjustment_sequence", Integer, nullable=False),
-        Column("person_id", String(64), nullable=False),
-        Column("member_id", String(64), nullable=False),
-        Column("payer", String(60), nullable=False),
-        Column("plan", String(60), nullable=False),
-        Column("prescribing_provider_npi", String(10)),
-        Column("dispensing_provider_npi", String(10)),
+        Column("person_id", String, nullable=False),
+        Column("member_id", String, nullable=False),
+        Column("payer", String, nullable=False),
+        Column("plan", String, nullable=False),
+        Column("prescribing_provider_npi", String),
+        Column("dispensing_provider_npi", String),
         Column("dispensing_date", Date, nullable=False),
-        Column("drug_code_type", String(10), nullable=False),  # beyond Tuva: ndc | rxnorm
-        Column("ndc_code", String(20)),  # holds the RxNorm CUI when drug_code_type = rxnorm
+        Column("drug_code_type", String, nullable=False),  # beyond Tuva: ndc | rxnorm
+        Column("ndc_code", String),  # holds the RxNorm CUI when drug_code_type = rxnorm
         Column("quantity", Numeric(12, 3)),
         Column("days_supply", Integer),
         Column("refills", Integer),
@@ -224,7 +224,7 @@ def _pharmacy_columns() -> list[Column]:
         Column("copayment_amount", MONEY),
         Column("deductible_amount", MONEY),
         Column("in_network_flag", Boolean),
-        Column("batch_id", String(64), nullable=False),
+        Column("batch_id", String, nullable=False),
     ]
 
 
@@ -252,7 +252,7 @@ class MedicalClaimFinal(Base):
         "medical_claim_final",
         metadata,
         *_claim_header_columns(),
-        Column("enrollment_span_id", String(160)),
+        Column("enrollment_span_id", String),
         Column("versions_in_family", Integer, nullable=False),
     )
 
@@ -266,7 +266,7 @@ class PharmacyClaimFinal(Base):
         "pharmacy_claim_final",
         metadata,
         *_pharmacy_columns(),
-        Column("enrollment_span_id", String(160)),
+        Column("enrollment_span_id", String),
         Column("versions_in_family", Integer, nullable=False),
     )
 
@@ -275,26 +275,26 @@ class MemberMonth(Base):
     """Person x month x payer/plan enrollment: the base of every per-1,000-member-month rate and of cost."""
 
     __tablename__ = "member_month"
-    person_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String, primary_key=True)
     month_start: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    data_source: Mapped[str] = mapped_column(String(60), primary_key=True)
-    payer: Mapped[str] = mapped_column(String(60), primary_key=True)
-    plan: Mapped[str] = mapped_column(String(60), primary_key=True)
-    member_id: Mapped[str] = mapped_column(String(64))
-    payer_type: Mapped[str] = mapped_column(String(20))
-    enrollment_span_id: Mapped[str] = mapped_column(String(160))
-    eligibility_group: Mapped[str | None] = mapped_column(String(40))
-    dual_status_code: Mapped[str | None] = mapped_column(String(4))
-    medicare_status_code: Mapped[str | None] = mapped_column(String(4))
-    delivery_system: Mapped[str | None] = mapped_column(String(10))
-    health_home_program_id: Mapped[str | None] = mapped_column(String(40))
-    icm_program_id: Mapped[str | None] = mapped_column(String(40))
-    icm_entity_id: Mapped[str | None] = mapped_column(String(40))
+    data_source: Mapped[str] = mapped_column(String, primary_key=True)
+    payer: Mapped[str] = mapped_column(String, primary_key=True)
+    plan: Mapped[str] = mapped_column(String, primary_key=True)
+    member_id: Mapped[str] = mapped_column(String)
+    payer_type: Mapped[str] = mapped_column(String)
+    enrollment_span_id: Mapped[str] = mapped_column(String)
+    eligibility_group: Mapped[str | None] = mapped_column(String)
+    dual_status_code: Mapped[str | None] = mapped_column(String)
+    medicare_status_code: Mapped[str | None] = mapped_column(String)
+    delivery_system: Mapped[str | None] = mapped_column(String)
+    health_home_program_id: Mapped[str | None] = mapped_column(String)
+    icm_program_id: Mapped[str | None] = mapped_column(String)
+    icm_entity_id: Mapped[str | None] = mapped_column(String)
     hospice_flag: Mapped[bool | None] = mapped_column(Boolean)
     long_term_institutional_flag: Mapped[bool | None] = mapped_column(Boolean)
     age_at_month_start: Mapped[int | None] = mapped_column(Integer)
-    sex: Mapped[str | None] = mapped_column(String(10))
-    county_fips: Mapped[str | None] = mapped_column(String(5))
+    sex: Mapped[str | None] = mapped_column(String)
+    county_fips: Mapped[str | None] = mapped_column(String)
     days_enrolled: Mapped[int] = mapped_column(Integer)
 
 
@@ -305,12 +305,12 @@ class LoadBatch(Base):
     """One input file loaded into one target table. Re-loading the same bytes is a no-op (checksum)."""
 
     __tablename__ = "load_batch"
-    batch_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    batch_id: Mapped[str] = mapped_column(String, primary_key=True)
     source_file: Mapped[str] = mapped_column(String)
-    file_format: Mapped[str] = mapped_column(String(30))
-    target_table: Mapped[str] = mapped_column(String(40))
-    data_source: Mapped[str] = mapped_column(String(60))
-    checksum_sha256: Mapped[str] = mapped_column(String(64))
+    file_format: Mapped[str] = mapped_column(String)
+    target_table: Mapped[str] = mapped_column(String)
+    data_source: Mapped[str] = mapped_column(String)
+    checksum_sha256: Mapped[str] = mapped_column(String)
     rows_read: Mapped[int] = mapped_column(Integer)
     rows_loaded: Mapped[int] = mapped_column(Integer)
     rows_quarantined: Mapped[int] = mapped_column(Integer)
@@ -324,11 +324,11 @@ class QuarantineRow(Base):
     """A row that could not be loaded, with its reason and the raw text as read."""
 
     __tablename__ = "quarantine"
-    batch_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    batch_id: Mapped[str] = mapped_column(String, primary_key=True)
     row_number: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1-based data row in the source file
     source_file: Mapped[str] = mapped_column(String)
-    target_table: Mapped[str] = mapped_column(String(40))
-    reason: Mapped[str] = mapped_column(String(200))
+    target_table: Mapped[str] = mapped_column(String)
+    reason: Mapped[str] = mapped_column(String)
     raw_row: Mapped[str] = mapped_column(String)
 
 

@@ -339,10 +339,11 @@ def _stage_medical(con, source: SourceFile) -> None:
     con.execute(f"""
       CREATE OR REPLACE TEMP TABLE checked AS
       SELECT *, {_reason_case(rules)} AS _reason FROM canon""")
-    _mark_duplicates(con, ["claim_id", "claim_line_number", "coalesce(data_source, '')"])
+    # claim-level verdicts first, so an exact duplicate line does not quarantine the claim it duplicates
     _spread_to_group(con, "claim_id", header_fields,
                      "another line of this claim was quarantined",
                      "header fields differ between lines of this claim")
+    _mark_duplicates(con, ["claim_id", "claim_line_number", "coalesce(data_source, '')"])
     con.execute(f"""
       CREATE OR REPLACE TEMP TABLE staged_medical_claim AS
       SELECT _row, _raw,

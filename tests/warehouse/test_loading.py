@@ -1,0 +1,232 @@
+"""Loader: rows in = rows loaded + rows quarantined, idempotency, multi-payer matching, quarantine reasons."""
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from tests.conftest import FIXTURES
+from tests.warehouse.helpers import eligibility_row, medical_row, pharmacy_row, write_feed
+from warehouse import models
+from warehouse.derive import rebuild_final_action, rebuild_member_months
+from warehouse.engine import make_engine
+from warehouse.formats import discover
+from warehouse.loading import load_sources
+
+
+def _count(engine, table) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(models.metadata.tables[table])).scalar_one()
+
+
+def _load(engine, folder, fmt="tuva", **kw):
+    return load_sources(engine, discover(folder, fmt), **kw)
+
+
+def test_tuva_seed_rows_in_equal_loaded_plus_quarantined(warehouse_url, tmp_path):
+    folder = shutil.copytree(FIXTURES / "tuva", tmp_path / "tuva")
+    engine = make_engine(warehouse_url)
+    reports = _load(engine, folder)
+    by_target = {r.target_table: r for r in reports}
+    assert set(by_target) == {"eligibility", "medical_claim", "pharmacy_claim"}
+    source_rows = {"eligibility": 31, "medical_claim": 2075, "pharmacy_claim": 291}
+    for target, report in by_target.items():
+        assert report.rows_read == source_rows[target]
+        assert report.rows_loaded + report.rows_quarantined == report.rows_read
+        assert sum(report.quarantine_reasons.values()) == report.rows_quarantined
+    assert _count(engine, "medical_claim_line") == by_target["medical_claim"].rows_loaded
+    assert _count(engine, "quarantine") == sum(r.rows_quarantined for r in reports)
+    # the seed's bill types like "13I" are malformed and must be quarantined, not loaded
+    assert by_target["medical_claim"].quarantine_reasons.get("malformed bill_type_code", 0) > 0
+    with engine.connect() as conn:
+        persons = conn.execute(text("SELECT count(DISTINCT person_id) FROM enrollment_span")).scalar_one()
+    assert _count(engine, "person") == persons == 10
+
+
+def test_loading_the_same_file_twice_changes_nothing(warehouse_url, tmp_path):
+    folder = shutil.copytree(FIXTURES / "tuva", tmp_path / "tuva")
+    engine = make_engine(warehouse_url)
+    _load(engine, folder)
+    before = {t: _count(engine, t) for t in ("medical_claim", "medical_claim_line", "quarantine", "load_batch", "person")}
+    again = _load(engine, folder)
+    assert [r.status for r in again] == ["already_loaded"] * 3
+    assert {t: _count(engine, t) for t in before} == before
+
+
+def test_same_person_from_two_payers_is_one_person_with_two_enrollment_streams(warehouse_url, tmp_path):
+    write_feed(tmp_path / "feed",
+               eligibility=[eligibility_row("P1", "medicaid", "2024-01-01", "2024-12-31"),
+                            eligibility_row("P1", "medicare", "2024-01-01", "2024-12-31", payer_type="medicare")],
+               medical=[medical_row("C1", 1, "P1", "medicaid", "2024-02-01"),
+                        medical_row("C2", 1, "P1", "medicare", "2024-02-01")])
+    engine = make_engine(warehouse_url)
+    _load(engine, tmp_path / "feed")
+    rebuild_final_action(engine)
+    assert _count(engine, "person") == 1
+    assert _count(engine, "enrollment_span") == 2
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT c.claim_id, c.payer, s.payer FROM medical_claim_final c "
+            "JOIN enrollment_span s ON s.span_id = c.enrollment_span_id ORDER BY c.claim_id")).all()
+    assert [(r[0], r[1], r[2]) for r in rows] == [("C1", "medicaid", "medicaid"), ("C2", "medicare", "medicare")]
+
+
+def test_claim_without_enrollment_of_its_own_payer_is_quarantined(warehouse_url, tmp_path):
+    write_feed(tmp_path / "feed",
+               eligibility=[eligibility_row("P1", "medicaid", "2024-01-01", "2024-06-30")],
+               medical=[medical_row("C1", 1, "P1", "medicaid", "2024-03-01"),
+                        medical_row("C2", 1, "P1", "medicaid", "2024-08-01"),      # after the span ends
+                        medical_row("C3", 1, "P1", "commercial", "2024-03-01"),    # payer without enrollment
+                        medical_row("C4", 1, "P9", "medicaid", "2024-03-01")])     # unknown person
+    engine = make_engine(warehouse_url)
+    reports = {r.target_table: r for r in _load(engine, tmp_path / "feed")}
+    assert reports["medical_claim"].rows_loaded == 1
+    assert reports["medical_claim"].quarantine_reasons == {"no enrollment with this payer on the service date": 3}
+
+
+@pytest.mark.parametrize("field,value,reason", [
+    ("claim_start_date", "2024-02-30", "missing or invalid claim_start_date"),
+    ("claim_end_date", "2024-01-01", "claim_end_date before claim_start_date"),
+    ("diagnosis_code_1", "XYZ12", "malformed diagnosis_code_1"),
+    ("diagnosis_code_2", "F3", "malformed diagnosis_code_2"),
+    ("hcpcs_code", "9921", "malformed hcpcs_code"),
+    ("revenue_center_code", "45A", "malformed revenue_center_code"),
+    ("claim_type", "dental", "unknown claim_type (expected institutional, professional or undetermined)"),
+    ("claim_id", "", "missing claim_id"),
+    ("paid_amount", "12,3x", "non-numeric paid_amount"),
+    ("paid_amount", "-5.00", "negative paid_amount on a claim that is not a void"),
+    ("claim_adjustment_type", "reversal", "unknown claim_adjustment_type (expected original, replacement or void)"),
+    ("rendering_npi", "12345", "malformed rendering_npi"),
+    ("admission_date", "2024-13-01", "invalid admission_date"),
+])
+def test_each_row_rule_quarantines_with_its_reason(warehouse_url, tmp_path, field, value, reason):
+    bad = medical_row("BAD", 1, "P1", "medicaid", "2024-03-01")
+    bad[field] = value
+    write_feed(tmp_path / "feed", eligibility=[eligibility_row("P1", "medicaid")],
+               medical=[medical_row("GOOD", 1, "P1", "medicaid", "2024-03-01"), bad])
+    engine = make_engine(warehouse_url)
+    report = {r.target_table: r for r in _load(engine, tmp_path / "feed")}["medical_claim"]
+    assert report.rows_loaded == 1
+    assert report.quarantine_reasons == {reason: 1}
+    with engine.connect() as conn:
+        q = conn.execute(text("SELECT row_number, reason, raw_row FROM quarantine")).one()
+    assert q.row_number == 2 and q.reason == reason
+    if value:
+        assert value in q.raw_row  # the raw text is kept as read
+
+
+def test_one_bad_line_quarantines_the_whole_claim(warehouse_url, tmp_path):
+    write_feed(tmp_path / "feed", eligibility=[eligibility_row("P1")],
+               medical=[medical_row("C1", 1), medical_row("C1", 2, hcpcs_code="BAD!!"), medical_row("C2", 1)])
+    engine = make_engine(warehouse_url)
+    report = {r.target_table: r for r in _load(engine, tmp_path / "feed")}["medical_claim"]
+    assert report.rows_loaded == 1
+    assert report.quarantine_reasons == {"malformed hcpcs_code": 1, "another line of this claim was quarantined": 1}
+
+
+def test_header_fields_that_differ_between_lines_quarantine_the_claim(warehouse_url, tmp_path):
+    write_feed(tmp_path / "feed", eligibility=[eligibility_row("P1")],
+               medical=[medical_row("C1", 1, dx="I10"), medical_row("C1", 2, dx="E119")])
+    engine = make_engine(warehouse_url)
+    report = {r.target_table: r for r in _load(engine, tmp_path / "feed")}["medical_claim"]
+    assert report.rows_loaded == 0
+    assert report.quarantine_reasons == {"header fields differ between lines of this claim": 2}
+
+
+def test_duplicate_line_in_file_and_claim_already_loaded_are_quarantined(warehouse_url, tmp_path):
+    write_feed(tmp_path / "a", eligibility=[eligibility_row("P1")],
+               medical=[medical_row("C1", 1), medical_row("C1", 1)])
+    engine = make_engine(warehouse_url)
+    first = {r.target_table: r for r in _load(engine, tmp_path / "a")}["medical_claim"]
+    assert first.rows_loaded == 1
+    assert first.quarantine_reasons == {"duplicate of an earlier row in this file (same key)": 1}
+    # a different file carrying a claim that is already in the warehouse
+    write_feed(tmp_path / "b", medical=[medical_row("C1", 1, paid="99.00"), medical_row("C5", 1)])
+    second = {r.target_table: r for r in _load(engine, tmp_path / "b")}["medical_claim"]
+    assert second.rows_loaded == 1
+    assert second.quarantine_reasons == {"claim already loaded in an earlier batch": 1}
+
+
+def test_overlapping_enrollment_spans_of_one_payer_are_quarantined(warehouse_url, tmp_path):
+    write_feed(tmp_path / "feed", eligibility=[
+        eligibility_row("P1", "medicaid", "2024-01-01", "2024-06-30", plan="ffs"),
+        eligibility_row("P1", "medicaid", "2024-06-01", "2024-12-31", plan="mco"),   # overlaps in June
+        eligibility_row("P1", "medicaid", "2025-01-01", "2025-12-31", plan="mco"),
+        eligibility_row("P1", "commercial", "2024-03-01", "2024-12-31", payer_type="commercial")])
+    engine = make_engine(warehouse_url)
+    report = _load(engine, tmp_path / "feed")[0]
+    assert report.rows_loaded == 3
+    assert report.quarantine_reasons == {"overlaps an earlier enrollment span of the same payer": 1}
+
+
+def test_adjustments_and_voids_resolve_to_final_action_and_net_paid(warehouse_url, tmp_path):
+    write_feed(tmp_path / "feed", eligibility=[eligibility_row("P1")], medical=[
+        # family A: original 100, replaced by 80, then by 90 -> final 90
+        medical_row("A0", 1, paid="100.00"),
+        medical_row("A1", 1, paid="80.00", claim_adjustment_type="replacement", original_claim_id="A0",
+                    adjustment_sequence="1"),
+        medical_row("A2", 1, paid="90.00", claim_adjustment_type="replacement", original_claim_id="A0",
+                    adjustment_sequence="2"),
+        # family B: original then void -> no final claim
+        medical_row("B0", 1, paid="50.00"),
+        medical_row("B1", 1, paid="-50.00", claim_adjustment_type="void", original_claim_id="B0"),
+        # family C: original only
+        medical_row("C0", 1, paid="25.00"), medical_row("C0", 2, paid="5.00"),
+    ])
+    engine = make_engine(warehouse_url)
+    _load(engine, tmp_path / "feed")
+    rebuild_final_action(engine)
+    with engine.connect() as conn:
+        finals = dict(conn.execute(text("SELECT claim_family_id, claim_id FROM medical_claim_final")).all())
+        paid = conn.execute(text("SELECT sum(paid_amount) FROM medical_claim_line_final")).scalar_one()
+        versions = conn.execute(text("SELECT versions_in_family FROM medical_claim_final WHERE claim_family_id = 'A0'")).scalar_one()
+    assert finals == {"A0": "A2", "C0": "C0"}
+    assert str(paid) == "120.00"
+    assert versions == 3
+
+
+def test_pharmacy_ndc_normalised_and_malformed_ndc_quarantined(warehouse_url, tmp_path):
+    write_feed(tmp_path / "feed", eligibility=[eligibility_row("P1")], pharmacy=[
+        pharmacy_row("R1", ndc="0093-1048-01"),   # 4-4-2 -> 00093104801
+        pharmacy_row("R2", ndc="12345678"),        # too short
+        pharmacy_row("R3", ndc="00093104801", days_supply="-3"),
+    ])
+    engine = make_engine(warehouse_url)
+    report = {r.target_table: r for r in _load(engine, tmp_path / "feed")}["pharmacy_claim"]
+    assert report.rows_loaded == 1
+    assert report.quarantine_reasons == {"malformed ndc_code (expected NDC-11)": 1,
+                                         "days_supply is not a non-negative integer": 1}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT ndc_code FROM pharmacy_claim")).scalar_one() == "00093104801"
+
+
+def test_member_months_split_spans_death_and_age(warehouse_url, tmp_path):
+    write_feed(tmp_path / "feed", eligibility=[
+        eligibility_row("P1", "medicaid", "2024-01-15", "2024-02-10", birth_date="1980-02-05", plan="a"),
+        eligibility_row("P1", "medicaid", "2024-02-11", "2024-04-30", birth_date="1980-02-05", plan="a"),
+        eligibility_row("P2", "medicaid", "2024-01-01", "2024-12-31", death_date="2024-03-10"),
+    ])
+    engine = make_engine(warehouse_url)
+    _load(engine, tmp_path / "feed")
+    rebuild_member_months(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT person_id, month_start, days_enrolled, age_at_month_start FROM member_month "
+                                 "ORDER BY person_id, month_start")).all()
+    p1 = [(str(r.month_start), r.days_enrolled, r.age_at_month_start) for r in rows if r.person_id == "P1"]
+    assert p1 == [("2024-01-01", 17, 43), ("2024-02-01", 29, 43), ("2024-03-01", 31, 44), ("2024-04-01", 30, 44)]
+    p2 = [(str(r.month_start), r.days_enrolled) for r in rows if r.person_id == "P2"]
+    assert p2 == [("2024-01-01", 31), ("2024-02-01", 29), ("2024-03-01", 10)]
+
+
+def test_no_member_identifiers_in_logs_above_debug(warehouse_url, tmp_path, caplog):
+    write_feed(tmp_path / "feed", eligibility=[eligibility_row("PERSON-SECRET-77")],
+               medical=[medical_row("CLAIM-SECRET-1", 1, "PERSON-SECRET-77", dx="F329")])
+    engine = make_engine(warehouse_url)
+    with caplog.at_level(logging.INFO):
+        _load(engine, tmp_path / "feed")
+    assert caplog.records, "the loader logs progress at INFO"
+    text_logged = "\n".join(r.getMessage() for r in caplog.records if r.levelno > logging.DEBUG)
+    assert "PERSON-SECRET" not in text_logged and "CLAIM-SECRET" not in text_logged and "F329" not in text_logged
