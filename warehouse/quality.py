@@ -8,6 +8,7 @@ seconds to import.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -80,8 +81,8 @@ def validate_table(url: str, table: str, expectations: list, name: str | None = 
 
 def _label(cfg) -> str:
     kw = cfg.kwargs
-    if cfg.type == "unexpected_rows_expectation" and kw.get("description"):
-        return kw["description"]
+    if getattr(cfg, "description", None):
+        return cfg.description
     target = kw.get("column") or kw.get("column_list") or kw.get("column_A") or kw.get("description") or ""
     if isinstance(target, list):
         target = "+".join(target)
@@ -96,11 +97,13 @@ def _gx():
     return gx.expectations
 
 
-def _rows(query: str, description: str):
+def _rows(query: str, description: str, dialect: str):
     """Rows returned by `query` are failures; `b` is the validated table (GX substitutes {batch})."""
+    # GX aliases the {batch} subquery itself unless the query contains a JOIN; then the alias is ours.
+    batch = "{batch} AS batch_rows" if re.search(r"\bjoin\b", query, re.IGNORECASE) else "{batch}"
     return _gx().UnexpectedRowsExpectation(
         # GX fills {batch} with str.format, so braces of regex quantifiers must be doubled.
-        unexpected_rows_query="WITH b AS (SELECT * FROM {batch}) " + query.replace("{", "{{").replace("}", "}}"),
+        unexpected_rows_query=f"WITH b AS (SELECT * FROM {batch}) " + query.replace("{", "{{").replace("}", "}}"),
         description=description)
 
 
@@ -111,12 +114,12 @@ def _matches(expr: str, pattern: str, dialect: str) -> str:
 
 def _format_rows(column: str, pattern: str, dialect: str, condition: str = "TRUE"):
     return _rows(f"SELECT b.{column} FROM b WHERE b.{column} IS NOT NULL AND {condition} "
-                 f"AND NOT {_matches('b.' + column, pattern, dialect)}", f"{column} matches {pattern}")
+                 f"AND NOT {_matches('b.' + column, pattern, dialect)}", f"{column} matches {pattern}", dialect)
 
 
-def _person_exists(key: str, what: str):
+def _person_exists(key: str, what: str, dialect: str):
     return _rows(f"SELECT b.{key} FROM b LEFT JOIN person p ON p.person_id = b.person_id WHERE p.person_id IS NULL",
-                 f"every {what}'s person exists")
+                 f"every {what}'s person exists", dialect)
 
 
 def suite_enrollment(dialect: str) -> list:
@@ -130,8 +133,8 @@ def suite_enrollment(dialect: str) -> list:
         _rows("SELECT b.span_id FROM b JOIN enrollment_span o ON b.person_id = o.person_id "
               "AND b.data_source = o.data_source AND b.payer = o.payer AND b.span_id < o.span_id "
               "AND b.start_date <= o.end_date AND o.start_date <= b.end_date",
-              "enrollment spans of one payer do not overlap"),
-        _person_exists("span_id", "enrollment span"),
+              "enrollment spans of one payer do not overlap", dialect),
+        _person_exists("span_id", "enrollment span", dialect),
     ]
 
 
@@ -146,7 +149,7 @@ def suite_medical_claim(dialect: str) -> list:
         _format_rows("bill_type_code", BILL_TYPE, dialect),
         _format_rows("billing_npi", NPI, dialect),
         _format_rows("diagnosis_code_1", ICD10CM, dialect, "b.diagnosis_code_type = 'icd-10-cm'"),
-        _person_exists("claim_id", "claim"),
+        _person_exists("claim_id", "claim", dialect),
     ]
 
 
@@ -158,7 +161,7 @@ def suite_medical_claim_line(dialect: str) -> list:
         _format_rows("revenue_center_code", REVENUE, dialect),
         _format_rows("place_of_service_code", POS, dialect),
         _rows("SELECT b.claim_id FROM b LEFT JOIN medical_claim h ON h.claim_id = b.claim_id "
-              "AND h.data_source = b.data_source WHERE h.claim_id IS NULL", "every claim line has its header"),
+              "AND h.data_source = b.data_source WHERE h.claim_id IS NULL", "every claim line has its header", dialect),
     ]
 
 
@@ -168,7 +171,7 @@ def suite_pharmacy_claim(dialect: str) -> list:
         e.ExpectCompoundColumnsToBeUnique(column_list=["claim_id", "claim_line_number", "data_source"]),
         _format_rows("ndc_code", NDC11, dialect, "b.drug_code_type = 'ndc'"),
         e.ExpectColumnValuesToBeBetween(column="days_supply", min_value=0, max_value=365),
-        _person_exists("claim_id", "pharmacy claim"),
+        _person_exists("claim_id", "pharmacy claim", dialect),
     ]
 
 
@@ -177,20 +180,20 @@ def suite_load_batch(dialect: str) -> list:
     return [
         e.ExpectColumnValuesToBeUnique(column="batch_id"),
         _rows("SELECT b.batch_id FROM b WHERE b.rows_read <> b.rows_loaded + b.rows_quarantined",
-              "rows in = rows loaded + rows quarantined, for every batch"),
+              "rows in = rows loaded + rows quarantined, for every batch", dialect),
         _rows("SELECT b.batch_id FROM b LEFT JOIN (SELECT batch_id, count(*) AS n FROM quarantine GROUP BY batch_id) q "
               "ON q.batch_id = b.batch_id WHERE coalesce(q.n, 0) <> b.rows_quarantined",
-              "every quarantined row of a batch is in the quarantine table"),
+              "every quarantined row of a batch is in the quarantine table", dialect),
         _rows("SELECT b.batch_id FROM b LEFT JOIN (SELECT batch_id, count(*) AS n, sum(paid_amount) AS paid "
               "FROM medical_claim_line GROUP BY batch_id) l ON l.batch_id = b.batch_id "
               "WHERE b.target_table = 'medical_claim' AND (coalesce(l.n, 0) <> b.rows_loaded "
               "OR coalesce(l.paid, 0) <> coalesce(b.paid_amount_loaded, 0))",
-              "medical claim lines and paid amounts in the warehouse reconcile to the staged files"),
+              "medical claim lines and paid amounts in the warehouse reconcile to the staged files", dialect),
         _rows("SELECT b.batch_id FROM b LEFT JOIN (SELECT batch_id, count(*) AS n, sum(paid_amount) AS paid "
               "FROM pharmacy_claim GROUP BY batch_id) l ON l.batch_id = b.batch_id "
               "WHERE b.target_table = 'pharmacy_claim' AND (coalesce(l.n, 0) <> b.rows_loaded "
               "OR coalesce(l.paid, 0) <> coalesce(b.paid_amount_loaded, 0))",
-              "pharmacy claims and paid amounts in the warehouse reconcile to the staged files"),
+              "pharmacy claims and paid amounts in the warehouse reconcile to the staged files", dialect),
     ]
 
 
@@ -243,7 +246,7 @@ def suite_staged_medical_claim(dialect: str) -> list:
         _format_rows("diagnosis_code_1", ICD10CM, dialect, "b.diagnosis_code_type = 'icd-10-cm'"),
         _format_rows("hcpcs_code", HCPCS, dialect, "b.service_code_type = 'hcpcs'"),
         _format_rows("revenue_center_code", REVENUE, dialect),
-        _rows("SELECT b.claim_id FROM b WHERE b.discharge_date < b.admission_date", "admission before discharge"),
+        _rows("SELECT b.claim_id FROM b WHERE b.discharge_date < b.admission_date", "admission before discharge", dialect),
     ]
 
 

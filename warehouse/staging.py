@@ -143,10 +143,12 @@ def read_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str = "r
             n_good = con.execute("SELECT count(*) FROM _parsed").fetchone()[0]
             # Rejected lines interleave with accepted ones; give every accepted row its data-row number.
             con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_rejects (_row BIGINT, reason VARCHAR, raw_line VARCHAR)")
-            if rejects:
+            first_error: dict[int, tuple] = {}
+            for line, etype, raw, _msg in rejects:  # DuckDB may report several errors for one line
+                first_error.setdefault(int(line) - 1, (f"malformed CSV row: {etype.lower()}", raw))
+            if first_error:
                 con.executemany(f"INSERT INTO {table}_rejects VALUES (?, ?, ?)",
-                                [(int(line) - 1, f"malformed CSV row: {etype.lower()}", raw)
-                                 for line, etype, raw, _msg in rejects])
+                                [(row, reason, raw) for row, (reason, raw) in first_error.items()])
             n_total = n_good + len({r[0] for r in rejects})
             casts = ", ".join(_q(c) for c in cols)
             con.execute(f"""
