@@ -37,7 +37,8 @@ def execute_job(job_name: str, warehouse_url: str, landing: Path, partition_key:
     home = (ICM_HOME / "dagster_home").resolve()
     ensure_instance_yaml(home)
     os.environ.setdefault("DAGSTER_HOME", str(home))
-    defs = build_definitions(warehouse_url=warehouse_url, landing_path=str(landing))
+    defs = build_definitions(warehouse_url=warehouse_url, landing_path=str(landing),
+                             staging_path=str(ICM_HOME / "staging.duckdb"))
     job = defs.resolve_job_def(job_name)
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(

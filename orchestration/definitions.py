@@ -59,18 +59,21 @@ monthly_refresh = dg.ScheduleDefinition(
     description="Monthly refresh on the 5th: picks up the month's payer files and late claims (run-out).")
 
 
-def resources(warehouse_url: str | None = None, landing_path: str | None = None) -> dict:
+def resources(warehouse_url: str | None = None, landing_path: str | None = None,
+              staging_path: str | None = None) -> dict:
     url = warehouse_url or os.environ.get("WAREHOUSE_URL")
     warehouse = WarehouseResource(url=dg.EnvVar("WAREHOUSE_URL")) if (url and not warehouse_url) else \
         WarehouseResource(url=url) if url else WarehouseResource()
     landing = LandingResource(path=landing_path or os.environ.get("ICM_LANDING", ".icm/landing"),
-                              staging_path=str(Path(os.environ.get("ICM_HOME", ".icm")) / "staging.duckdb"))
+                              staging_path=staging_path or str(Path(os.environ.get("ICM_HOME", ".icm")) / "staging.duckdb"))
     return {"warehouse": warehouse, "landing": landing}
 
 
-def build_definitions(warehouse_url: str | None = None, landing_path: str | None = None) -> dg.Definitions:
+def build_definitions(warehouse_url: str | None = None, landing_path: str | None = None,
+                      staging_path: str | None = None) -> dg.Definitions:
     return dg.Definitions(assets=ASSETS, asset_checks=CHECKS, jobs=JOBS, sensors=[landing_folder_sensor],
-                          schedules=[monthly_refresh], resources=resources(warehouse_url, landing_path))
+                          schedules=[monthly_refresh],
+                          resources=resources(warehouse_url, landing_path, staging_path))
 
 
 defs = build_definitions()
