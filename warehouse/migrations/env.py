@@ -5,6 +5,13 @@ from sqlalchemy import engine_from_config, pool
 
 from warehouse.models import metadata
 
+# Result tables of the measure and savings engines live on the same metadata, defined in their packages.
+for _module in ("measures.tables", "savings.tables"):
+    try:
+        __import__(_module)
+    except ImportError:
+        pass
+
 
 class AlembicDuckDBImpl(DefaultImpl):
     """Alembic has no DuckDB dialect of its own; the default impl is enough for our DDL."""
