@@ -1,0 +1,100 @@
+"""Declarative measure definitions: metadata + a build function composed from shared building blocks."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sqlalchemy import Date, literal
+
+from measures.valuesets import Registry
+
+RATE_SCALE = {"proportion": 1, "per_1000_mm": 1000, "per_100000_mm": 100000, "alos": 1, "count": None,
+              "per_1000_members": 1000, "ratio": 1}
+
+
+@dataclass(frozen=True)
+class Rate:
+    rate_id: str
+    kind: str  # key of RATE_SCALE
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class CEWindow:
+    """A continuous-enrollment window. ref 'anchor': anchor+start .. anchor+end days; ref 'year': calendar year
+    MY+start (end ignored)."""
+    ref: str
+    start: int
+    end: int = 0
+    max_gaps: int = 0
+    max_gap_days: int = 0
+
+
+@dataclass(frozen=True)
+class EnrollmentRule:
+    windows: tuple[CEWindow, ...]
+    description: str
+
+
+@dataclass
+class MeasureDefinition:
+    id: str
+    title: str
+    steward: str
+    core_sets: dict[str, tuple[int, ...]]
+    measurement_period: str
+    unit: str  # event | member | member_month
+    rates: tuple[Rate, ...]
+    build: Callable[["BuildContext"], object]
+    value_sets: tuple[str, ...]
+    age_bands: tuple[tuple[int, int | None, str], ...] = ()
+    min_age: int | None = None
+    max_age: int | None = None
+    enrollment: EnrollmentRule | None = None
+    standard_exclusions: tuple[str, ...] = ()  # hospice | death | palliative | ltc66
+    needs_icd10: bool = True
+    provides_strata: bool = False  # member-month measures supply their own strata attributes
+    not_computable_rates: dict[str, str] = field(default_factory=dict)  # rate_id -> reason
+    params: dict = field(default_factory=dict)
+    card: dict = field(default_factory=dict)  # README card text: measures, denominator, numerator, ...
+    deviations: tuple[str, ...] = ()
+
+    def age_band_of(self, age: int | None) -> str:
+        if age is None:
+            return "unknown"
+        for lo, hi, label in self.age_bands:
+            if age >= lo and (hi is None or age <= hi):
+                return label
+        return "other"
+
+
+class BuildContext:
+    def __init__(self, year: int, registry: Registry, measure: MeasureDefinition, dialect: str):
+        self.year = year
+        self.reg = registry
+        self.measure = measure
+        self.dialect = dialect
+        self.params = dict(measure.params)
+        self.cache: dict = {}
+
+    def codes(self, name: str) -> list[str]:
+        return self.reg.codes(name)
+
+    def has(self, name: str) -> bool:
+        return self.reg.get(name) is not None
+
+    @staticmethod
+    def date(d: dt.date):
+        return literal(d, Date)
+
+    def ymd(self, year_offset: int, month: int, day: int):
+        return self.date(dt.date(self.year + year_offset, month, day))
+
+    @property
+    def my_start(self):
+        return self.ymd(0, 1, 1)
+
+    @property
+    def my_end(self):
+        return self.ymd(0, 12, 31)

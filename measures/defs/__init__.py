@@ -1,0 +1,1 @@
+"""Measure definition modules (each exports MEASURES: list[MeasureDefinition])."""

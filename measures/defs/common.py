@@ -1,0 +1,39 @@
+"""Helpers shared by measure modules."""
+from __future__ import annotations
+
+from sqlalchemy import and_, func, literal, select, union_all
+
+from measures import blocks as B
+from measures.definition import CEWindow, EnrollmentRule
+
+HH = {"Health Home": (2024, 2025, 2026)}
+HH_2024 = {"Health Home": (2024,)}
+ADULT = {"Adult": (2024, 2025, 2026)}
+
+BANDS_6 = ((6, 17, "6-17"), (18, 64, "18-64"), (65, None, "65+"))
+BANDS_13 = ((13, 17, "13-17"), (18, 64, "18-64"), (65, None, "65+"))
+BANDS_18 = ((18, 64, "18-64"), (65, None, "65+"))
+
+CE_30_AFTER = EnrollmentRule((CEWindow("anchor", 0, 30),), "anchor date through 30 days after, no gap")
+
+
+def rates_from_matches(units, id_col, person_col, anchor_col, unit_type: str, matches: dict, excluded=None,
+                       reason=None, age=None):
+    """units CTE + {rate_id: first-match CTE (unit_id, claim_id)} -> union of detail rows (one per unit per rate)."""
+    parts = []
+    for rate_id, fm in matches.items():
+        met = fm.c.unit_id.is_not(None)
+        parts.append(select(*B.detail_row(id_col, unit_type, person_col, anchor_col, rate_id, met, fm.c.claim_id,
+                                          excluded=excluded, exclusion_reason=reason, age=age))
+                     .select_from(units.outerjoin(fm, fm.c.unit_id == id_col)))
+    return union_all(*parts)
+
+
+def visit_within(units, events, anchor_col, event_date_col, lo: int, hi: int, extra, name: str):
+    """First event with lo <= (event_date - anchor) <= hi and `extra` (per unit)."""
+    from measures.sqlfuncs import days_between
+
+    d = days_between(anchor_col, event_date_col)
+    on = and_(events.c.person_id == units.c.person_id, d >= lo, d <= hi, extra)
+    return B.first_match(units, events, on, (event_date_col, events.c.claim_id), name,
+                         extra_cols=(events.c.claim_id.label("claim_id"),))
