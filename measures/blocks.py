@@ -247,6 +247,7 @@ def services(ctx: BuildContext):
             .select_from(j).cte("services"))
 
 
+@_cached
 def rx_fills(ctx: BuildContext, value_set: str, name: str | None = None):
     """Pharmacy fills for an NDC value set: person_id, fill_date, days_supply, quantity, ndc, claim_id."""
     return (select(RX.c.person_id, RX.c.claim_id, RX.c.dispensing_date.label("fill_date"),

@@ -1,7 +1,7 @@
 """FUH-HH, FUM-HH, FUA-HH: follow-up after hospitalization / ED visit."""
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, literal, or_, select
+from sqlalchemy import and_, exists, func, literal, or_, select
 
 from measures import blocks as B
 from measures.definition import MeasureDefinition, Rate
@@ -57,7 +57,8 @@ def _ed_followup(ctx, name, pdx_sets, any_dx_sets, numerator_cond):
 def _fum_num(ctx, den, n, name):
     sv = B.services(ctx)
     ok = and_(_bh_visit(ctx, sv), or_(sv.c.pdx.in_(ctx.codes("mental_health_any")), sv.c.mh_provider == 1),
-              ~sv.c.rev.in_(ctx.codes("ed_rev")), ~sv.c.hcpcs.in_(ctx.codes("ed_visit_cpt")))
+              ~func.coalesce(sv.c.rev, "").in_(ctx.codes("ed_rev")),
+              ~func.coalesce(sv.c.hcpcs, "").in_(ctx.codes("ed_visit_cpt")))
     return visit_within(den, sv, den.c.anchor_date, sv.c.service_date, 0, n, ok, name)
 
 
@@ -73,7 +74,8 @@ def _fua_num(ctx, den, n, name):
     sud_visit = and_(or_(_bh_visit(ctx, sv), sv.c.hcpcs.in_(ctx.codes("sud_treatment_service"))),
                      or_(sv.c.pdx.in_(ctx.codes("sud")), sv.c.mh_provider == 1,
                          sv.c.hcpcs.in_(ctx.codes("sud_treatment_service"))),
-                     ~sv.c.rev.in_(ctx.codes("ed_rev")), ~sv.c.hcpcs.in_(ctx.codes("ed_visit_cpt")))
+                     ~func.coalesce(sv.c.rev, "").in_(ctx.codes("ed_rev")),
+              ~func.coalesce(sv.c.hcpcs, "").in_(ctx.codes("ed_visit_cpt")))
     med_hcpcs = (ctx.codes("oud_med_buprenorphine_hcpcs") + ctx.codes("oud_med_naltrexone_lai_hcpcs")
                  + ctx.codes("oud_med_methadone_hcpcs"))
     ev_sv = select(sv.c.person_id, sv.c.claim_id, sv.c.service_date.label("event_date")).where(
