@@ -129,19 +129,19 @@ def _insert_medical(conn: Connection, inc: Table, batch_id: str) -> None:
     line = models.MedicalClaimLine.__table__
     ok = inc.c._reason.is_(None)
     money = ("paid_amount", "allowed_amount", "charge_amount")
-    header_cols = [c.name for c in header.columns if c.name not in ("claim_id", "data_source", "line_count", "batch_id")]
-    agg = []
-    for name in header_cols:
-        if name in money:
-            agg.append(func.sum(inc.c[name]).label(name))
-        elif isinstance(header.c[name].type, Boolean):
-            agg.append(func.bool_or(inc.c[name]).label(name))  # PostgreSQL has no min(boolean)
-        else:
-            agg.append(func.min(inc.c[name]).label(name))
-    sel = (select(inc.c.claim_id, inc.c.data_source, *agg, func.count().label("line_count"),
-                  literal(batch_id).label("batch_id"))
-           .where(ok).group_by(inc.c.claim_id, inc.c.data_source))
-    conn.execute(insert(header).from_select(["claim_id", "data_source", *header_cols, "line_count", "batch_id"], sel))
+    # Header fields are identical on every line (staging enforces it), so they come from the first line;
+    # money is summed over the lines.
+    totals = (select(inc.c.claim_id, inc.c.data_source, func.min(inc.c.claim_line_number).label("first_line"),
+                     *[func.sum(inc.c[m]).label(m) for m in money], func.count().label("line_count"))
+              .where(ok).group_by(inc.c.claim_id, inc.c.data_source).subquery("totals"))
+    header_cols = [c.name for c in header.columns
+                   if c.name not in ("claim_id", "data_source", "line_count", "batch_id", *money)]
+    sel = (select(inc.c.claim_id, inc.c.data_source, *[inc.c[n] for n in header_cols],
+                  *[totals.c[m] for m in money], totals.c.line_count, literal(batch_id).label("batch_id"))
+           .join_from(inc, totals, and_(inc.c.claim_id == totals.c.claim_id, inc.c.data_source == totals.c.data_source,
+                                        inc.c.claim_line_number == totals.c.first_line))
+           .where(ok))
+    conn.execute(insert(header).from_select(["claim_id", "data_source", *header_cols, *money, "line_count", "batch_id"], sel))
     line_cols = [c.name for c in line.columns if c.name != "batch_id"]
     conn.execute(insert(line).from_select(
         [*line_cols, "batch_id"], select(*[inc.c[n] for n in line_cols], literal(batch_id)).where(ok)))
@@ -213,6 +213,20 @@ _RULES = {
 }
 
 
+_KEY_FIELDS = ("claim_id", "claim_line_number", "person_id", "payer", "claim_start_date", "dispensing_date",
+               "start_date", "end_date", "npi", "program_id", "entity_id")
+
+
+def _key_text(inc: Table):
+    """For rows rejected by warehouse rules, the staged key fields stand in for the raw text (the row number
+    points at the full row in the source file)."""
+    parts = []
+    for name in _KEY_FIELDS:
+        if name in inc.c:
+            parts += [f"{name}=", func.coalesce(func.cast(inc.c[name], String), ""), "; "]
+    return func.concat(*parts[:-1])
+
+
 def load_staged(engine: Engine, staged: StagedFile, *, require_enrollment: bool = True) -> FileReport:
     source = staged.source
     batch_id = batch_id_for(source)
@@ -243,10 +257,11 @@ def load_staged(engine: Engine, staged: StagedFile, *, require_enrollment: bool 
             _replace_reference(conn, inc, batch_id, source.target)
         _fault_point("after_insert")
         for src in (inc, qinc):
+            raw = func.coalesce(src.c._raw, _key_text(src)) if src is inc else src.c._raw
             conn.execute(insert(q).from_select(
                 ["batch_id", "row_number", "source_file", "target_table", "reason", "raw_row"],
                 select(literal(batch_id), src.c._row, literal(str(source.path)), literal(source.target),
-                       src.c._reason, src.c._raw).where(src.c._reason.is_not(None))))
+                       src.c._reason, raw).where(src.c._reason.is_not(None))))
         reasons = dict(conn.execute(select(q.c.reason, func.count()).where(q.c.batch_id == batch_id)
                                     .group_by(q.c.reason)).all())
         n_quarantined = sum(reasons.values())

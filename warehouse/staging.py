@@ -5,8 +5,8 @@ Parquet fast, keeps malformed CSV lines aside (`store_rejects`) instead of faili
 and has TRY_CAST/TRY_STRPTIME so every bad value becomes a quarantine reason, not an exception.
 
 Output of `stage_file`: a `StagedFile` whose DuckDB connection holds
-  staged_<target>   typed canonical rows that passed row-level rules (+ _row, _raw)
-  quarantined       rows that failed, with their reason (+ _row, _raw)
+  staged_<target>   typed canonical rows that passed row-level rules (+ _row, the file's data-row number)
+  quarantined       rows that failed: _row, reason, _raw (the row as read, JSON; the line for malformed CSV)
 Row-level rules here need only the file itself; rules that need the warehouse (enrollment exists,
 key already loaded) run at load time, inside the target database (warehouse.loading).
 """
@@ -111,9 +111,11 @@ def _q(name: str) -> str:
 
 
 def read_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str = "raw", path: Path | None = None) -> int:
-    """Read a CSV/Parquet file into `table` (all VARCHAR) plus `_row` (1-based data row) and `_raw` (JSON text).
+    """Read a CSV/Parquet file into `table` (all VARCHAR; row order = file order, so rowid + 1 is the ordinal).
 
-    Malformed CSV lines are kept in `raw_rejects` with DuckDB's error message. Returns the data-row count.
+    Malformed CSV lines go to `<table>_rejects` (_row = 1-based data row, reason, raw_line). Accepted rows
+    are identified by their ordinal; `data_row_sql` turns an ordinal back into the file's data-row number.
+    Returns the data-row count (accepted + rejected).
     """
     path = Path(path or source.path)
     if not path.exists():
@@ -121,13 +123,14 @@ def read_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str = "r
     if path.stat().st_size == 0:
         raise LoadError(f"{path}: file is empty (0 bytes)")
     suffix = path.suffix.lower()
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_rejects (_row BIGINT, reason VARCHAR, raw_line VARCHAR, idx BIGINT)")
     try:
         if suffix == ".parquet":
             con.execute(f"CREATE OR REPLACE TEMP TABLE _parsed AS SELECT * FROM read_parquet(?)", [str(path)])
             cols = [r[0] for r in con.execute("DESCRIBE _parsed").fetchall()]
             casts = ", ".join(f"CAST({_q(c)} AS VARCHAR) AS {_q(c)}" for c in cols)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT rowid + 1 AS _row, {casts} FROM _parsed")
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_rejects (_row BIGINT, reason VARCHAR, raw_line VARCHAR)")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {casts} FROM _parsed")
+            con.execute("DROP TABLE _parsed")
         else:
             _check_text_file(path)
             opts = ["header=true", "all_varchar=true", "store_rejects=true",
@@ -135,34 +138,17 @@ def read_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str = "r
                     "strict_mode=true", "parallel=true"]
             if source.delimiter:
                 opts.append(f"delim='{source.delimiter}'")
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _parsed AS SELECT * FROM read_csv(?, {', '.join(opts)})",
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv(?, {', '.join(opts)})",
                         [str(path)])
             rejects = con.execute(
-                f"SELECT line, error_type, csv_line, error_message FROM {table}_rej ORDER BY line").fetchall()
-            cols = [r[0] for r in con.execute("DESCRIBE _parsed").fetchall()]
-            n_good = con.execute("SELECT count(*) FROM _parsed").fetchone()[0]
-            # Rejected lines interleave with accepted ones; give every accepted row its data-row number.
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_rejects (_row BIGINT, reason VARCHAR, raw_line VARCHAR)")
+                f"SELECT line, error_type, csv_line FROM {table}_rej ORDER BY line").fetchall()
             first_error: dict[int, tuple] = {}
-            for line, etype, raw, _msg in rejects:  # DuckDB may report several errors for one line
+            for line, etype, raw in rejects:  # DuckDB may report several errors for one line
                 first_error.setdefault(int(line) - 1, (f"malformed CSV row: {etype.lower()}", raw))
             if first_error:
-                con.executemany(f"INSERT INTO {table}_rejects VALUES (?, ?, ?)",
-                                [(row, reason, raw) for row, (reason, raw) in first_error.items()])
-            n_total = n_good + len({r[0] for r in rejects})
-            casts = ", ".join(_q(c) for c in cols)
-            con.execute(f"""
-                CREATE OR REPLACE TEMP TABLE {table} AS
-                WITH numbers AS (
-                    SELECT n AS _row, row_number() OVER (ORDER BY n) AS ordinal
-                    FROM range(1, {n_total} + 1) t(n)
-                    WHERE n NOT IN (SELECT _row FROM {table}_rejects)
-                ), parsed AS (SELECT rowid + 1 AS ordinal, * FROM _parsed)
-                SELECT numbers._row, {', '.join('parsed.' + _q(c) for c in cols)}
-                FROM parsed JOIN numbers USING (ordinal)
-            """)
-            del casts
-        con.execute("DROP TABLE IF EXISTS _parsed")
+                con.executemany(f"INSERT INTO {table}_rejects VALUES (?, ?, ?, ?)",
+                                [(row, reason, raw, i + 1) for i, (row, (reason, raw)) in
+                                 enumerate(sorted(first_error.items()))])
     except LoadError:
         raise
     except duckdb.Error as exc:
@@ -170,6 +156,12 @@ def read_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str = "r
         raise LoadError(f"{path}: cannot be parsed as {'Parquet' if suffix == '.parquet' else 'CSV'} ({msg[:200]})") from None
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] + \
         con.execute(f"SELECT count(*) FROM {table}_rejects").fetchone()[0]
+
+
+def data_row_sql(ordinal: str, table: str = "raw") -> str:
+    """The file's data-row number of the accepted row with this ordinal: the k-th accepted row comes after
+    every rejected row r_i (i-th reject) with r_i - i < k."""
+    return f"({ordinal} + (SELECT count(*) FROM {table}_rejects rj WHERE rj._row - rj.idx < {ordinal}))"
 
 
 def _check_text_file(path: Path) -> None:
@@ -226,8 +218,10 @@ def _project_canonical(con, source: SourceFile) -> None:
         missing.append("person_id|member_id")
     if missing:
         raise LoadError(f"{source.path}: missing required column(s) for {source.target}: {', '.join(missing)}")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE canon AS
-        SELECT raw._row, CAST(to_json(raw) AS VARCHAR) AS _raw, {', '.join(exprs)} FROM raw""")
+    ordinal = "raw._row" if source.transform_sql else "raw.rowid + 1"
+    # A view: canonical text is recomputed by each pass instead of materialising every column twice.
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW canon AS
+        SELECT {ordinal} AS _row, {', '.join(exprs)} FROM raw""")
 
 
 def _date(col: str, fmt: str) -> str:
@@ -277,6 +271,16 @@ def _dx_pattern_case(code_expr: str) -> str:
     return (f"(CASE WHEN coalesce(lower(diagnosis_code_type), 'icd-10-cm') = 'icd-9-cm' THEN NOT regexp_matches({code_expr}, '{ICD9CM}') "
             f"WHEN lower(diagnosis_code_type) IN ('snomed-ct', 'snomed') THEN NOT regexp_matches({code_expr}, '^[0-9]{{6,18}}$') "
             f"ELSE NOT regexp_matches({code_expr}, '{ICD10CM}') END)")
+
+
+def _create_checked(con, rules: list[tuple[str, str]], keep: list[str], extra: str = "") -> None:
+    """A narrow table of each row's first failing rule plus the columns later rules need."""
+    cols = ", ".join(dict.fromkeys(_q(c) for c in keep))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS SELECT _row, {cols}{extra}, "
+                f"{_reason_case(rules)} AS _reason FROM canon")
+
+
+GOOD_ROWS = "FROM canon WHERE _row IN (SELECT _row FROM checked WHERE _reason IS NULL)"
 
 
 def _reason_case(rules: list[tuple[str, str]]) -> str:
@@ -338,9 +342,8 @@ def _stage_medical(con, source: SourceFile) -> None:
     poa = ", ".join(f"upper({_q(c)}) AS {_q(c)}" for c in POA_COLS)
     px = ", ".join(f"upper(replace({_q(c)}, '.', '')) AS {_q(c)}" for c in PX_COLS)
     pxd = ", ".join(f"{_date(_q(c), f)} AS {_q(c)}" for c in PXDATE_COLS)
-    con.execute(f"""
-      CREATE OR REPLACE TEMP TABLE checked AS
-      SELECT *, {_reason_case(rules)} AS _reason FROM canon""")
+    _create_checked(con, rules, ["claim_id", "claim_line_number", "data_source", *header_fields],
+                    extra=f", {_money('paid_amount')} AS _paid")
     # claim-level verdicts first, so an exact duplicate line does not quarantine the claim it duplicates
     _spread_to_group(con, "claim_id", header_fields,
                      "another line of this claim was quarantined",
@@ -348,7 +351,7 @@ def _stage_medical(con, source: SourceFile) -> None:
     _mark_duplicates(con, ["claim_id", "claim_line_number", "coalesce(data_source, '')"])
     con.execute(f"""
       CREATE OR REPLACE TEMP TABLE staged_medical_claim AS
-      SELECT _row, _raw,
+      SELECT _row, NULL::VARCHAR AS _raw,
         claim_id,
         CAST(claim_line_number AS INTEGER) AS claim_line_number,
         coalesce(data_source, '{source.data_source}') AS data_source,
@@ -387,7 +390,7 @@ def _stage_medical(con, source: SourceFile) -> None:
         {_money('paid_amount')} AS paid_amount, {_money('allowed_amount')} AS allowed_amount,
         {_money('charge_amount')} AS charge_amount, {_money('coinsurance_amount')} AS coinsurance_amount,
         {_money('copayment_amount')} AS copayment_amount, {_money('deductible_amount')} AS deductible_amount
-      FROM checked WHERE _reason IS NULL""")
+      {GOOD_ROWS}""")
 
 
 def _stage_pharmacy(con, source: SourceFile) -> None:
@@ -413,11 +416,12 @@ def _stage_pharmacy(con, source: SourceFile) -> None:
          "negative paid_amount on a claim that is not a void"),
         (_fmt_violation("prescribing_provider_npi", NPI), "malformed prescribing_provider_npi"),
     ]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS SELECT *, {_reason_case(rules)} AS _reason FROM canon")
+    _create_checked(con, rules, ["claim_id", "claim_line_number", "data_source"],
+                    extra=f", {_money('paid_amount')} AS _paid")
     _mark_duplicates(con, ["claim_id", "claim_line_number", "coalesce(data_source, '')"])
     con.execute(f"""
       CREATE OR REPLACE TEMP TABLE staged_pharmacy_claim AS
-      SELECT _row, _raw,
+      SELECT _row, NULL::VARCHAR AS _raw,
         claim_id, CAST(claim_line_number AS INTEGER) AS claim_line_number,
         coalesce(data_source, '{source.data_source}') AS data_source,
         coalesce(original_claim_id, claim_id) AS claim_family_id,
@@ -439,7 +443,7 @@ def _stage_pharmacy(con, source: SourceFile) -> None:
         {_money('charge_amount')} AS charge_amount, {_money('coinsurance_amount')} AS coinsurance_amount,
         {_money('copayment_amount')} AS copayment_amount, {_money('deductible_amount')} AS deductible_amount,
         {_bool('in_network_flag')} AS in_network_flag
-      FROM checked WHERE _reason IS NULL""")
+      {GOOD_ROWS}""")
 
 
 PAYER_TYPES = ("medicaid", "medicare", "commercial", "self-insured", "dual", "uninsured", "other")
@@ -461,7 +465,8 @@ def _stage_eligibility(con, source: SourceFile) -> None:
          "unknown delivery_system (expected FFS, MCO, PCCM or ICM)"),
         ("county_fips IS NOT NULL AND NOT regexp_matches(county_fips, '^[0-9]{5}$')", "malformed county_fips"),
     ]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS SELECT *, {_reason_case(rules)} AS _reason FROM canon")
+    _create_checked(con, rules, ["person_id", "patient_id", "member_id", "data_source", "payer", "plan",
+                                 "enrollment_start_date", "enrollment_end_date"])
     key = ["coalesce(person_id, patient_id, member_id)", "coalesce(data_source, '')", "coalesce(payer, '')",
            "coalesce(plan, '')", "enrollment_start_date"]
     _mark_duplicates(con, key)
@@ -483,7 +488,7 @@ def _stage_eligibility(con, source: SourceFile) -> None:
            "WHEN coalesce(gender, gender_code) IS NULL THEN NULL ELSE 'unknown' END")
     con.execute(f"""
       CREATE OR REPLACE TEMP TABLE staged_eligibility AS
-      SELECT _row, _raw,
+      SELECT _row, NULL::VARCHAR AS _raw,
         coalesce(person_id, patient_id, member_id) AS person_id,
         coalesce(member_id, person_id, patient_id) AS member_id,
         coalesce(data_source, '{source.data_source}') AS data_source,
@@ -498,7 +503,7 @@ def _stage_eligibility(con, source: SourceFile) -> None:
         {_bool('long_term_institutional_flag')} AS long_term_institutional_flag,
         {_date('birth_date', f)} AS birth_date, {_date('death_date', f)} AS death_date,
         {sex} AS sex, race, ethnicity, state, county_fips, zip_code
-      FROM checked WHERE _reason IS NULL""")
+      {GOOD_ROWS}""")
 
 
 def _stage_reference(con, source: SourceFile) -> None:
@@ -509,7 +514,7 @@ def _stage_reference(con, source: SourceFile) -> None:
     rules = [(f"{_q(c)} IS NULL", f"missing {c}") for c in REQUIRED[source.target]]
     if source.target == "provider":
         rules.append((f"NOT regexp_matches(npi, '{NPI}')", "malformed npi"))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS SELECT *, {_reason_case(rules)} AS _reason FROM canon")
+    _create_checked(con, rules, pk)
     _mark_duplicates(con, pk)
     exprs = []
     for col in table.columns:
@@ -520,7 +525,7 @@ def _stage_reference(con, source: SourceFile) -> None:
         else:
             exprs.append(_q(col.name))
     con.execute(f"""CREATE OR REPLACE TEMP TABLE staged_{source.target} AS
-        SELECT _row, _raw, {', '.join(exprs)} FROM checked WHERE _reason IS NULL""")
+        SELECT _row, NULL::VARCHAR AS _raw, {', '.join(exprs)} {GOOD_ROWS}""")
 
 
 def _sql_str(value: str | None) -> str:
@@ -577,16 +582,26 @@ def stage_file(source: SourceFile, threads: int | None = None) -> StagedFile:
             con.execute("SELECT count(*) FROM raw_rejects").fetchone()[0]
     _project_canonical(con, source)
     _STAGERS[source.target](con, source)
-    con.execute("""CREATE OR REPLACE TEMP TABLE quarantined AS
-        SELECT _row, _reason AS reason, _raw FROM checked WHERE _reason IS NOT NULL
-        UNION ALL SELECT _row, reason, raw_line AS _raw FROM raw_rejects""")
-    staged = con.execute(f"SELECT count(*) FROM staged_{source.target}").fetchone()[0]
+    table = f"staged_{source.target}"
+    # raw text (as JSON) only for the rows that failed: serialising every row would double the cost
+    join_key = "r._row" if source.transform_sql else "r.rowid + 1"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE quarantined AS
+        SELECT q._row, q._reason AS reason, CAST(to_json(r) AS VARCHAR) AS _raw
+        FROM (SELECT _row, _reason FROM checked WHERE _reason IS NOT NULL) q JOIN raw r ON {join_key} = q._row""")
+    has_rejects = con.execute("SELECT count(*) FROM raw_rejects").fetchone()[0] > 0
+    if has_rejects and not source.transform_sql:  # ordinals -> file data-row numbers
+        for t in (table, "quarantined"):
+            con.execute(f"UPDATE {t} SET _row = {data_row_sql('_row')}")
+    con.execute("INSERT INTO quarantined SELECT _row, reason, raw_line FROM raw_rejects")
+    staged = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     reasons = dict(con.execute("SELECT reason, count(*) FROM quarantined GROUP BY reason ORDER BY 2 DESC").fetchall())
     quarantined = sum(reasons.values())
     if staged + quarantined != rows_read:  # the invariant every load report states
         raise AssertionError(f"{source.path}: staged {staged} + quarantined {quarantined} != read {rows_read}")
     paid = None
     if source.target in ("medical_claim", "pharmacy_claim"):
-        paid = con.execute(f"SELECT sum({_money('paid_amount')}) FROM canon").fetchone()[0]
+        paid = con.execute("SELECT sum(_paid) FROM checked").fetchone()[0]
     con.execute("DROP TABLE IF EXISTS checked")
+    con.execute("DROP VIEW IF EXISTS canon")
+    con.execute("DROP TABLE IF EXISTS raw")
     return StagedFile(source, con, rows_read, staged, quarantined, reasons, paid)
