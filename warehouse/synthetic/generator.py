@@ -59,6 +59,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 
 from warehouse import canonical
 from warehouse.synthetic import codes as C
@@ -627,8 +628,8 @@ class _State:
         rng, V = self.rng, self.V
         enrolled = (self.S > 0) | self.MC
         pp, mm = np.nonzero(enrolled)
-        base_rate = np.array([0.28, 0.45, 0.42, 0.95, 0.85])[self.group[pp]]
-        lam = base_rate * self.risk[pp]
+        base_rate = np.array([0.24, 0.38, 0.36, 0.62, 0.58])[self.group[pp]]
+        lam = base_rate * np.minimum(self.risk[pp], 6.0)
         n = rng.poisson(lam)
         p = np.repeat(pp, n).astype(np.int32)
         m = np.repeat(mm, n)
@@ -1212,11 +1213,20 @@ def _date(days: np.ndarray) -> pa.Array:
     return pa.array(d, type=pa.int32(), mask=d == NULL_DAY).cast(pa.date32())
 
 
-def _copy(con, table: pa.Table, select_sql: str, path: Path, delim: str = ","):
+def _copy(con, table: pa.Table, select_sql: str, path: Path, delim: str = ",") -> int:
+    """Project `table` with DuckDB SQL and stream the result to CSV with Arrow's writer (fast, in order)."""
     con.register("t", table)
-    con.execute(f"COPY (SELECT {select_sql} FROM t) TO '{path}' (HEADER, DELIMITER '{delim}')")
+    reader = con.execute(f"SELECT {select_sql} FROM t").fetch_record_batch(500_000)
+    opts = pcsv.WriteOptions(include_header=False, delimiter=delim, quoting_style="none")
+    n = 0
+    with open(path, "wb") as fh:
+        fh.write((delim.join(reader.schema.names) + "\n").encode())
+        with pcsv.CSVWriter(fh, reader.schema, write_options=opts) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+                n += batch.num_rows
     con.unregister("t")
-    return table.num_rows
+    return n
 
 
 def _id_sql(prefix: str, col: str, mult: int | None = None, width: int = 10) -> str:
@@ -1248,6 +1258,7 @@ def generate(out_dir: str | Path, members: int = 20_000, seed: int = 42, first_y
                "members_per_payer": {}, "dirty": {}, "adjustments": dict(families=0, replacement_versions=0, void_versions=0)}
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = true")
+    con.execute("SET enable_progress_bar = false")
     vocab = pa.array(st.V.items, type=pa.string())
     _write_reference(st, con, out, summary)
     _write_eligibility(st, con, out, summary)
