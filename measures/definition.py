@@ -54,6 +54,7 @@ class MeasureDefinition:
     enrollment: EnrollmentRule | None = None
     standard_exclusions: tuple[str, ...] = ()  # hospice | death | palliative | ltc66
     needs_icd10: bool = True
+    ce_rate_ids: tuple[str, ...] | None = None  # CE applies only to these rates (None = all)
     provides_strata: bool = False  # member-month measures supply their own strata attributes
     not_computable_rates: dict[str, str] = field(default_factory=dict)  # rate_id -> reason
     params: dict = field(default_factory=dict)

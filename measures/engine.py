@@ -77,8 +77,11 @@ def build_detail_select(ctx: BuildContext):
         du2 = select(u.c.unit_id, u.c.person_id, u.c.anchor_date).distinct().cte("ce_units")
         for i, w in enumerate(m.enrollment.windows):
             ok = B.ce_window_ok(ctx, du2, w, i)
-            frm = frm.join(ok, ok.c.unit_id == u.c.unit_id)
-            conds.append(ok.c.ok == 1)
+            frm = frm.outerjoin(ok, ok.c.unit_id == u.c.unit_id)
+            if m.ce_rate_ids is None:
+                conds.append(ok.c.ok == 1)
+            else:
+                conds.append(or_(u.c.rate_id.not_in(m.ce_rate_ids), ok.c.ok == 1))
     if m.min_age is not None:
         conds.append(age >= m.min_age)
     if m.max_age is not None:
