@@ -40,6 +40,11 @@ def norm(col):
     return func.upper(func.replace(col, ".", ""))
 
 
+def isin(col, codes):
+    """Null-safe IN (a NULL code is simply not in the set, so NOT isin(...) stays true)."""
+    return func.coalesce(col, "").in_(codes)
+
+
 def tob2(col):
     """Facility type + bill classification (e.g. '0111' or '111' -> '11')."""
     c = func.coalesce(col, "")

@@ -43,12 +43,12 @@ def build_pcr(ctx):
     preg = ctx.codes("pregnancy") + ctx.codes("perinatal")
     P = B.P
     # index stays
-    died = or_(st.c.disposition == "20",
+    died = or_(func.coalesce(st.c.disposition, "") == "20",
                exists().where(P.c.person_id == st.c.person_id, P.c.death_date.between(st.c.admit_date,
                                                                                         st.c.discharge_date)))
     idx = (select(st.c.stay_id.label("unit_id"), st.c.person_id, st.c.discharge_date.label("anchor_date"),
                   st.c.admit_date,
-                  case((died, "died during stay"), (st.c.pdx.in_(preg), "pregnancy/perinatal principal dx"),
+                  case((died, "died during stay"), (B.isin(st.c.pdx, preg), "pregnancy/perinatal principal dx"),
                        else_=None).label("reason"))
            .where(st.c.discharge_date.between(ctx.my_start, ctx.ymd(0, 12, 1)))).cte("pcr_index")
     # readmissions: another stay admitted 1..30 days after discharge, not planned, not pregnancy/perinatal
@@ -56,7 +56,7 @@ def build_pcr(ctx):
     planned_px = exists().where(smap.c.stay_id == re.c.stay_id, px.c.claim_id == smap.c.claim_id,
                                 px.c.data_source == smap.c.data_source,
                                 px.c.code.in_(ctx.codes("pcr_potentially_planned_pcs")))
-    planned = or_(re.c.pdx.in_(ctx.codes("pcr_planned_dx")),
+    planned = or_(B.isin(re.c.pdx, ctx.codes("pcr_planned_dx")),
                   and_(planned_px, ~func.coalesce(re.c.pdx, "").in_(ctx.codes("pcr_acute_dx"))))
     d = days_between(idx.c.anchor_date, re.c.admit_date)
     readm = B.first_match(idx, re, and_(re.c.person_id == idx.c.person_id, re.c.stay_id != idx.c.unit_id,
