@@ -444,4 +444,28 @@ def detail_row(unit_id, unit_type: str, person_id, anchor_date, rate_id: str, nu
     return cols
 
 
-__all__ = [n for n in dir() if not n.startswith("_")] + ["literal_column"]
+
+
+
+# --- pharmacy coverage ---------------------------------------------------------------------------------------
+
+
+def fill_intervals(ctx: BuildContext, fills, name: str, cap_end=None):
+    """fills (person_id, fill_date, days_supply, claim_id) -> merged coverage islands (person_id, s, e)."""
+    end = add_days(fills.c.fill_date, fills.c.days_supply - 1)
+    if cap_end is not None:
+        end = func.least(end, cap_end)
+    src = select(fills.c.person_id, fills.c.claim_id, fills.c.fill_date.label("admit_date"),
+                 end.label("discharge_date")).cte(f"{name}_src")
+    w3 = _merge_islands(src, name, gap_days=1)
+    return (select(w3.c.person_id, func.min(w3.c.admit_date).label("s"), func.max(w3.c.discharge_date).label("e"))
+            .group_by(w3.c.person_id, w3.c.grp)).cte(f"{name}_islands")
+
+
+def covered_days(islands, units, ws_col, we_col, name: str):
+    """Days of [ws, we] covered by islands, per unit (units: unit_id, person_id, plus ws/we expressions)."""
+    overlap = func.greatest(days_between(func.greatest(islands.c.s, ws_col), func.least(islands.c.e, we_col)) + 1, 0)
+    return (select(units.c.unit_id, func.coalesce(func.sum(overlap), 0).label("covered"))
+            .select_from(units.outerjoin(islands, and_(islands.c.person_id == units.c.person_id,
+                                                       islands.c.s <= we_col, islands.c.e >= ws_col)))
+            .group_by(units.c.unit_id)).cte(name)
