@@ -363,3 +363,16 @@ def test_staging_quarantines_the_dirty_rows(landing):
                    "duplicate", "negative paid_amount", "missing claim_id", "missing person_id",
                    "enrollment_start_date", "death_date before birth_date"):
         assert needle in text, needle
+
+
+def test_aco_entities_spread_in_last_year(landing):
+    _, s = landing
+    cal = s["aco_calibration"]
+    target = cal["medicaid_pmpm_target"]
+    assert target[1] / target[0] == pytest.approx(1.035, rel=1e-3)
+    ratio = {e: v["target_pmpm_by_year"][-1] / target[-1] - 1 for e, v in cal.items() if e.startswith("ACO-1-")}
+    assert ratio["ACO-1-E01"] < -0.05 and ratio["ACO-1-E06"] > 0.05
+    assert sum(abs(r) <= 0.02 for r in ratio.values()) >= 2
+    for v in cal.values():
+        if isinstance(v, dict):
+            assert v["target_pmpm_by_year"][:-1] == target[:-1]

@@ -22,10 +22,12 @@ Conventions
   before it (up to ~4 years earlier) so look-back continuous-enrollment rules can be met.
 * `icm_program_id`/`icm_entity_id` on eligibility name the ACO (ACO-1) entity for attributed members; a
   health-home member who is not in the ACO carries the health-home entity in `icm_entity_id`.
-  `health_home_program_id` is HH-SMI/HH-SUD/HH-CC. ACO entities differ in cost efficiency: an entity's
-  prices drift linearly from the first year to `ACO_ENTITIES[*][3]` in the last year (on top of a 3.5 %
-  statewide trend), so a settlement shows some entities well below benchmark, some within +-2 %, and the
-  two-sided ACO-1-E06 clearly above.
+  `health_home_program_id` is HH-SMI/HH-SUD/HH-CC. ACO entities differ in cost efficiency: after claims
+  are priced, each ACO entity's Medicaid paid amounts per Medicaid member-month are calibrated to equal the
+  statewide Medicaid PMPM (first-year PMPM x 1.035^year; the non-ACO population is calibrated to it too)
+  in every year except the last, where they differ by the entity's
+  `ACO_ENTITIES[*][3]` (codes.py): E01 -11 %, E02 -7 %, E05 -3.5 % (well below any benchmark), E03 -0.5 % and
+  E04 +1 % (inside +-2 %), and the two-sided E06 +9 % (clearly above). Statewide unit-cost trend is 3.5 %/year.
 
 Adjustments and voids (~2 % of claims; EXTRA columns of warehouse/canonical.py)
 * An original has `claim_adjustment_type = original`, `adjustment_sequence = 0`, blank `original_claim_id`.
@@ -66,6 +68,7 @@ from warehouse.synthetic import codes as C
 
 DEFAULT_FIRST_YEAR = 2023
 DEFAULT_YEARS = 3
+TREND = 1.035   # statewide Medicaid PMPM trend per year (calibrated exactly)
 
 # payer codes
 FFS, AUR, BLS, COM, MCR = 1, 2, 3, 4, 5
@@ -867,7 +870,7 @@ class _State:
 
         def chronic(flag, drug, share=1.0, adh=None):
             p = np.nonzero(flag & (rng.random(N) < share))[0].astype(np.int32)
-            start = rng.integers(0, max(1, M // 3), len(p))
+            start = np.where(rng.random(len(p)) < 0.7, 0, rng.integers(0, max(1, M // 2), len(p)))
             i, day = self.monthly_course(p, start, M - start, (adherence if adh is None else adh)[p])
             self.rx_add(p[i], day, drug)
 
@@ -1034,7 +1037,40 @@ class _State:
         self.office_visits(p, d, payer, dx1=np.full(len(p), V.id("I10")))
 
     # ------------------------------------------------------------------ amounts, adjustments, dirty rows
-    def amounts(self, payer, ctype, line, base, person, day, adj_entity=True):
+    def calibrate_aco(self, med: dict, rx: dict) -> dict:
+        """Scale ACO members' Medicaid amounts so each entity's PMPM tracks the non-ACO PMPM (see module doc)."""
+        Y, E = self.years, len(C.ACO_ENTITIES)
+        G = E + 1
+        grp = (self.aco.astype(np.int64) + 1)           # 0 = not in the ACO
+        mcd = (self.S >= FFS) & (self.S <= BLS)
+        mm = np.zeros((G, Y))
+        for y in range(Y):
+            mm[:, y] = np.bincount(grp, weights=mcd[:, 12 * y:12 * y + 12].sum(1), minlength=G)
+        paid = np.zeros((G, Y))
+        sels = []
+        for d, daycol in ((med, "start"), (rx, "day")):
+            sel = (d["payer"] >= FFS) & (d["payer"] <= BLS)
+            gi = grp[d["person"]]
+            yi = self.year_idx(d[daycol])
+            paid += np.bincount((gi * Y + yi)[sel], weights=d["paid"][sel], minlength=G * Y).reshape(G, Y)
+            sels.append((d, sel, gi, yi))
+        pmpm = paid / np.maximum(mm, 1)
+        drift = np.array([0.0] + [e[3] for e in C.ACO_ENTITIES])
+        base = paid[:, 0].sum() / max(mm[:, 0].sum(), 1)
+        target = np.repeat((base * TREND ** np.arange(Y))[None, :], G, axis=0)
+        target[:, -1] *= 1 + drift
+        factor = np.where(pmpm > 0, target / np.maximum(pmpm, 1e-9), 1.0)
+        for d, sel, gi, yi in sels:
+            f = np.where(sel, factor[gi, yi], 1.0)
+            for m in ("paid", "allowed", "charge", "coins", "copay", "ded"):
+                d[m] = np.round(d[m] * f).astype(np.int64)
+        return {e[0]: {"pmpm_by_year_before": [round(x / 100, 2) for x in pmpm[i + 1]],
+                       "target_pmpm_by_year": [round(x / 100, 2) for x in target[i + 1]]}
+                for i, e in enumerate(C.ACO_ENTITIES)} | {
+            "non_aco_medicaid_pmpm_before": [round(x / 100, 2) for x in pmpm[0]],
+            "medicaid_pmpm_target": [round(x / 100, 2) for x in target[0]]}
+
+    def amounts(self, payer, ctype, line, base, person, day, adj_entity=False):
         rng = self.rng
         n = len(base)
         price = np.array([0, 1.0, 1.08, 1.03, 1.90, 1.35])[payer]
@@ -1271,6 +1307,7 @@ def generate(out_dir: str | Path, members: int = 20_000, seed: int = 42, first_y
     rx["line"] = np.ones(len(rx["person"]), np.int16)
     rx["ckey"] = np.arange(len(rx["person"]), dtype=np.int64)
     rx.update(st.amounts(rx["payer"], None, rx["line"], rx["base"], rx["person"], rx["day"]))
+    summary["aco_calibration"] = st.calibrate_aco(med, rx)
     for code, meta in PAYERS.items():
         sel = med["payer"] == code
         cols = {k: v[sel] for k, v in med.items()}
