@@ -125,7 +125,8 @@ def build_member_months(conn: Connection) -> int:
     per_span = (
         select(es.c.person_id, cal.c.month_start, es.c.data_source, es.c.payer, es.c.plan,
                es.c.span_id.label("enrollment_span_id"), *[es.c[a] for a in attrs],
-               _age_at(person.c.birth_date, cal.c.month_start).label("age_at_month_start"),
+               # a newborn enrolled in the birth month is 0 at the start of that month, not -1
+               func.greatest(_age_at(person.c.birth_date, cal.c.month_start), 0).label("age_at_month_start"),
                person.c.sex, person.c.county_fips, days.label("days"),
                func.sum(days).over(partition_by=key).label("days_enrolled"),
                func.row_number().over(partition_by=key, order_by=[days.desc(), es.c.start_date.desc()]).label("pick"))

@@ -208,6 +208,7 @@ def test_member_months_split_spans_death_and_age(warehouse_url, tmp_path):
         eligibility_row("P1", "medicaid", "2024-01-15", "2024-02-10", birth_date="1980-02-05", plan="a"),
         eligibility_row("P1", "medicaid", "2024-02-11", "2024-04-30", birth_date="1980-02-05", plan="a"),
         eligibility_row("P2", "medicaid", "2024-01-01", "2024-12-31", death_date="2024-03-10"),
+        eligibility_row("P3", "medicaid", "2024-03-15", "2024-04-30", birth_date="2024-03-15"),   # newborn
     ])
     engine = make_engine(warehouse_url)
     _load(engine, tmp_path / "feed")
@@ -219,6 +220,8 @@ def test_member_months_split_spans_death_and_age(warehouse_url, tmp_path):
     assert p1 == [("2024-01-01", 17, 43), ("2024-02-01", 29, 43), ("2024-03-01", 31, 44), ("2024-04-01", 30, 44)]
     p2 = [(str(r.month_start), r.days_enrolled) for r in rows if r.person_id == "P2"]
     assert p2 == [("2024-01-01", 31), ("2024-02-01", 29), ("2024-03-01", 10)]
+    p3 = [(str(r.month_start), r.days_enrolled, r.age_at_month_start) for r in rows if r.person_id == "P3"]
+    assert p3 == [("2024-03-01", 17, 0), ("2024-04-01", 30, 0)]
 
 
 def test_no_member_identifiers_in_logs_above_debug(warehouse_url, tmp_path, caplog):
