@@ -56,6 +56,7 @@ ICD10_FAMILIES: dict[str, dict] = {
     "sud_opioid": dict(prefixes=["F11"], note="Opioid abuse and dependence (also the OUD-HH denominator)"),
     "sud_other": dict(prefixes=["F12", "F13", "F14", "F15", "F16", "F18", "F19"], note="Other drug abuse/dependence"),
     "drug_overdose": dict(prefixes=[], overdose=True,
+                          extra=["T404X1A", "T404X2A", "T404X3A", "T404X4A"],  # FY2017-FY2022 codes, split in FY2023
                           note="T40-T43 poisoning, 6th char 1-4 (accidental/intentional/assault/undetermined), initial encounter"),
     "pregnancy": dict(prefixes=["O", "Z3A", "Z33", "Z34", "Z37"], note="Pregnancy, delivery, gestational weeks"),
     "perinatal": dict(prefixes=["P"], note="Certain conditions originating in the perinatal period"),
@@ -174,6 +175,7 @@ def expand_icd(codes: list[str], fam: dict) -> list[str]:
     out: set[str] = set()
     for p in fam.get("prefixes", []):
         out.update(c for c in codes if c.startswith(p))
+    out.update(fam.get("extra", []))
     if fam.get("sixth_char_poison"):
         for c in codes:
             if len(c) == 7 and c[0] == "T" and 36 <= int(c[1:3]) <= 65 and c[5] == fam["sixth_char_poison"]:
@@ -182,6 +184,14 @@ def expand_icd(codes: list[str], fam: dict) -> list[str]:
         for c in codes:
             if len(c) == 7 and c[:3] in ("T40", "T41", "T42", "T43") and c[5] in "1234" and c[6] == "A":
                 out.add(c)
+    # claims sometimes carry non-billable category/subcategory codes (e.g. F431): include every parent code of
+    # length >= 3 that still falls inside the family
+    fam_prefixes = tuple(fam.get("prefixes", []))
+    for c in list(out):
+        for n in range(3, len(c)):
+            parent = c[:n]
+            if not fam_prefixes or parent.startswith(fam_prefixes):
+                out.add(parent)
     return sorted(out)
 
 

@@ -1,0 +1,122 @@
+"""Post-computation checks: blocking consistency checks and a non-blocking plausibility comparison with the
+published Core Set state quartiles (measures/reference/core_set_quartiles.csv)."""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import Engine, and_, case, func, literal, select
+
+from measures import blocks as B
+from measures.definition import BuildContext
+from measures.tables import measure_detail, measure_result
+from measures.valuesets import default_registry
+
+QUARTILES = Path(__file__).parent / "reference" / "core_set_quartiles.csv"
+
+# (measure, rate_id) -> (Core Set abbreviation, words that must all appear in the rate definition)
+PLAUSIBILITY_MAP = {
+    ("FUH-HH", "7_day"): ("FUH-AD", ("7 Days",)), ("FUH-HH", "30_day"): ("FUH-AD", ("30 Days",)),
+    ("FUM-HH", "7_day"): ("FUM-AD", ("7 Days",)), ("FUM-HH", "30_day"): ("FUM-AD", ("30 Days",)),
+    ("FUA-HH", "7_day"): ("FUA-AD", ("7 Days",)), ("FUA-HH", "30_day"): ("FUA-AD", ("30 Days",)),
+    ("IET-HH", "initiation_total"): ("IET-AD", ("Alcohol or Other Drug Abuse", "Initiated Alcohol")),
+    ("IET-HH", "engagement_total"): ("IET-AD", ("Alcohol or Other Drug Abuse", "Engaged")),
+    ("OUD-HH", "total"): ("OUD-AD", ("Total Rate",)),
+    ("COL-HH", "screened"): ("COL-AD", ()), ("CBP-HH", "controlled"): ("CBP-AD", ()),
+    ("CDF-HH", "screened"): ("CDF-AD", ()), ("OHD-AD", "high_dosage"): ("OHD-AD", ()),
+    ("COB-AD", "concurrent"): ("COB-AD", ()), ("AMM-AD", "acute"): ("AMM-AD", ("Acute",)),
+    ("AMM-AD", "continuation"): ("AMM-AD", ("Continuation",)), ("SAA-AD", "adherent"): ("SAA-AD", ()),
+    ("PQI01-AD", "admissions"): ("PQI01-AD", ()), ("PQI05-AD", "admissions"): ("PQI05-AD", ()),
+    ("PQI08-AD", "admissions"): ("PQI08-AD", ()), ("PQI15-AD", "admissions"): ("PQI15-AD", ()),
+}
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    name: str
+    passed: bool
+    blocking: bool
+    detail: str
+
+
+@lru_cache(maxsize=1)
+def _quartiles():
+    with open(QUARTILES, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _total_rows(conn, year, mid):
+    t = measure_result
+    return conn.execute(select(t).where(t.c.measure_id == mid, t.c.measurement_year == year,
+                                        t.c.stratum_type == "total")).all()
+
+
+def run_checks(engine: Engine, year: int, measure_id: str) -> list[CheckOutcome]:
+    from measures.registry import get_measures
+
+    (m,) = get_measures([measure_id])
+    out: list[CheckOutcome] = []
+    with engine.connect() as conn:
+        t = measure_result
+        rows = conn.execute(select(t).where(t.c.measure_id == m.id, t.c.measurement_year == year,
+                                            t.c.status == "ok")).all()
+        bad = [r for r in rows if r.numerator is not None and (r.numerator < 0 or (
+            r.rate_type in ("proportion",) and r.numerator > r.denominator))]
+        out.append(CheckOutcome("numerator_bounds", not bad, True,
+                                f"{len(bad)} of {len(rows)} rows violate 0 <= numerator <= denominator"))
+        badp = [r for r in rows if r.rate_type == "proportion" and r.rate is not None and not 0 <= r.rate <= 1]
+        out.append(CheckOutcome("proportion_range", not badp, True, f"{len(badp)} proportions outside [0, 1]"))
+
+        d = measure_detail
+        det = {r.rate_id: (float(r.num or 0), float(r.den or 0), int(r.exc or 0)) for r in conn.execute(
+            select(d.c.rate_id, func.sum(case((d.c.excluded, 0), else_=d.c.numerator_value)).label("num"),
+                   func.sum(case((d.c.excluded, 0), else_=d.c.denominator_value)).label("den"),
+                   func.sum(case((d.c.excluded, 1), else_=0)).label("exc"))
+            .where(d.c.measure_id == m.id, d.c.measurement_year == year).group_by(d.c.rate_id))}
+        mism = []
+        for r in _total_rows(conn, year, m.id):
+            if r.status != "ok":
+                continue
+            got = det.get(r.rate_id, (0.0, 0.0, 0))
+            if abs(got[0] - float(r.numerator or 0)) > 1e-6 or abs(got[1] - float(r.denominator or 0)) > 1e-6 \
+                    or got[2] != (r.exclusions or 0):
+                mism.append(r.rate_id)
+        out.append(CheckOutcome("detail_aggregate_agree", not mism, True,
+                                "totals match the detail rows" if not mism else f"mismatch in {mism}"))
+
+        if m.enrollment is not None:
+            ctx = BuildContext(year, default_registry(), m, conn.dialect.name)
+            q = select(d.c.unit_id, d.c.person_id, d.c.anchor_date).where(
+                d.c.measure_id == m.id, d.c.measurement_year == year, d.c.excluded.is_(False))
+            if m.ce_rate_ids is not None:
+                q = q.where(d.c.rate_id.in_(m.ce_rate_ids))
+            units = q.distinct().cte("chk_units")
+            fails = 0
+            for i, w in enumerate(m.enrollment.windows):
+                ok = B.ce_window_ok(ctx, units, w, 50 + i)
+                fails += conn.execute(select(func.count()).select_from(ok).where(ok.c.ok == 0)).scalar_one()
+            out.append(CheckOutcome("enrollment_rule", fails == 0, True,
+                                    f"{fails} denominator unit-windows fail: {m.enrollment.description}"))
+        else:
+            out.append(CheckOutcome("enrollment_rule", True, True, "measure has no continuous-enrollment rule"))
+
+        notes = []
+        for r in _total_rows(conn, year, m.id):
+            key = PLAUSIBILITY_MAP.get((m.id, r.rate_id))
+            if key is None or r.rate is None or r.status != "ok":
+                continue
+            abbr, words = key
+            match = next((q for q in _quartiles() if q["measure_abbreviation"] == abbr
+                          and all(w.lower() in q["rate_definition"].lower() for w in words)), None)
+            if match is None:
+                continue
+            value = r.rate * 100 if r.rate_type == "proportion" else r.rate
+            lo, hi = float(match["bottom_quartile"]), float(match["top_quartile"])
+            where = "within" if lo <= value <= hi else ("below" if value < lo else "above")
+            notes.append(f"{r.rate_id}={value:.1f} {where} FFY{match['ffy']} {abbr} interquartile range "
+                         f"[{lo}, {hi}] (median {match['median']})")
+        out.append(CheckOutcome("plausibility_core_set_quartiles", all("within" in n for n in notes), False,
+                                "; ".join(notes) or "no published comparison for this measure"))
+    return out
