@@ -114,3 +114,12 @@ def test_bench_reports_seconds_and_ratio(wh):
     res = run(wh.engine, Y, ["FUH-HH", "IU-HH"])
     assert set(res["measures"]) == {"FUH-HH", "IU-HH"} and res["floor_seconds"] > 0
     assert all(v["seconds"] > 0 and v["ratio_to_floor"] > 0 for v in res["measures"].values())
+
+
+def test_readme_cards_are_generated_from_the_definitions():
+    from pathlib import Path
+
+    from measures.docs import render
+    readme = (Path(__file__).resolve().parents[2] / "measures" / "README.md").read_text()
+    assert readme == render(), "regenerate with: python -m measures.docs > measures/README.md"
+    assert all(f"### {m.id} " in readme for m in all_measures())
