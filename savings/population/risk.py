@@ -233,7 +233,8 @@ def score_model(conn, model_version: str, year: int, persons, normalization: flo
             .select_from(persons.join(d, and_(d.c.model_version == model_version, d.c.segment == persons.c.segment,
                                               d.c.sex == persons.c.sex, d.c.age_min <= persons.c.age,
                                               d.c.age_max >= persons.c.age))))
-    base = select(persons.c.person_id, literal(0.0), literal(0.0), literal(0.0), literal(0.0))
+    base = select(persons.c.person_id, literal(0.0).label("disease"), literal(0.0).label("inter"),
+                  literal(0.0).label("cnt"), literal(0.0).label("demo"))
     parts = union_all(base, disease, inter, counts, demo).subquery("parts")
     agg = (select(parts.c.person_id, func.sum(parts.c.demo).label("demo"), func.sum(parts.c.disease).label("disease"),
                   func.sum(parts.c.inter).label("inter"), func.sum(parts.c.cnt).label("cnt"))
