@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import logging
 
-from sqlalchemy import (Engine, Float, Integer, String, and_, case, cast, delete, func, insert, literal, null, or_,
+from sqlalchemy import (Engine, Double as Float, Integer, String, and_, case, cast, delete, func, insert, literal, null, or_,
                         select, union_all)
 
 from measures import blocks as B
@@ -101,7 +101,7 @@ def build_detail_select(ctx: BuildContext):
                             literal("66+ in institutional long-term care")))
         else:
             raise ValueError(f"unknown standard exclusion {ex}")
-    excluded = or_(*[c for c, _ in reasons])
+    excluded = func.coalesce(or_(*[c for c, _ in reasons]), False)
     reason = case(*[(c, r) for c, r in reasons], else_=null())
 
     cols = dict(
@@ -110,8 +110,8 @@ def build_detail_select(ctx: BuildContext):
         age_band=_age_band_expr(m, age), sex=attrs["sex"], race=P.c.race, ethnicity=P.c.ethnicity,
         payer=attrs["payer"], delivery_system=attrs["delivery_system"], program_id=attrs["program_id"],
         entity_id=attrs["entity_id"], county_fips=attrs["county_fips"], excluded=excluded,
-        exclusion_reason=cast(reason, String), numerator_met=and_(u.c.numerator_met, ~excluded),
-        numerator_value=u.c.numerator_value, denominator_value=u.c.denominator_value,
+        exclusion_reason=cast(reason, String), numerator_met=func.coalesce(and_(u.c.numerator_met, ~excluded), False),
+        numerator_value=func.coalesce(u.c.numerator_value, 0), denominator_value=func.coalesce(u.c.denominator_value, 0),
         numerator_claim_id=u.c.numerator_claim_id)
     q = select(*[cols[c].label(c) for c in DETAIL_COLS]).select_from(frm)
     if conds:

@@ -114,3 +114,11 @@ def test_iet_long_acting_injectable_alone_is_engagement(wh):
     rows = {r["rate_id"]: r for r in wh.compute(Y, "IET-HH") if r["stratum"]["type"] == "total"}
     assert rows["initiation_total"]["numerator"] == 1
     assert rows["engagement_total"]["numerator"] == 1
+
+
+def test_iet_initiated_without_any_engagement_event_is_not_engaged(wh):
+    p = _member(wh, "p", start=D(2022, 1, 1))
+    wh.inpatient(p, D(Y, 5, 1), D(Y, 5, 4), ["F1020"])  # inpatient index = initiation, nothing afterwards
+    rows = {r["rate_id"]: r for r in wh.compute(Y, "IET-HH") if r["stratum"]["type"] == "total"}
+    assert (rows["initiation_total"]["numerator"], rows["engagement_total"]["numerator"]) == (1, 0)
+    assert rows["engagement_total"]["denominator"] == 1
