@@ -133,14 +133,42 @@ class BenchmarkConfig(_Model):
 
 class SettlementConfig(_Model):
     msr: float = Field(0.02, ge=0, lt=1)
+    msr_type: Literal["fixed", "none", "variable_table"] = "fixed"
+    msr_table: list[dict] = Field(default_factory=list)   # [{min_n, max_n, low, high}], linear within a band
     mlr: float | None = Field(None, ge=0, lt=1)       # None = symmetric with msr
     first_dollar: bool = True
     max_share_rate: float = Field(0.5, ge=0, le=1)
     loss_share_rate: float = Field(0.5, ge=0, le=1)
+    loss_rate_rule: Literal["flat", "one_minus_fsr_bounded"] = "flat"
+    loss_min_rate: float = Field(0.0, ge=0, le=1)
+    loss_max_rate: float = Field(1.0, ge=0, le=1)
     savings_cap_pct: float | None = Field(0.10, ge=0)
     loss_cap_pct: float | None = Field(0.05, ge=0)
     withhold: float = Field(0.0, ge=0, lt=1)
     settle_by: Literal["payer", "combined"] = "combined"
+
+    def msr_for(self, n: int) -> float:
+        """The MSR (and symmetric MLR) for an entity of n persons."""
+        if self.msr_type == "none":
+            return 0.0
+        if self.msr_type == "fixed" or not self.msr_table:
+            return self.msr
+        bands = sorted(self.msr_table, key=lambda b: b["min_n"])
+        if n < bands[0]["min_n"]:
+            return float(bands[0]["low"])
+        for b in bands:
+            hi = b.get("max_n")
+            if hi is None or n <= hi:
+                if hi is None or hi == b["min_n"]:
+                    return float(b["low"])
+                frac = (n - b["min_n"]) / (hi - b["min_n"])
+                return float(b["low"]) + (float(b["high"]) - float(b["low"])) * frac
+        return float(bands[-1]["high"])
+
+    def loss_rate_for(self, quality: float) -> float:
+        if self.loss_rate_rule == "flat":
+            return self.loss_share_rate
+        return min(max(1.0 - self.max_share_rate * quality, self.loss_min_rate), self.loss_max_rate)
 
 
 class QualityConfig(_Model):
@@ -169,11 +197,70 @@ class PopulationConfig(_Model):
         if isinstance(obj, dict):
             data = obj.get("methodology", obj)
             return cls.model_validate(_flatten_settlement(data))
-        # a pydantic methodology of the settlement engine: read it as a dict, keep the object
+        if hasattr(obj, "msr") and hasattr(obj, "settlement") and hasattr(obj, "provenance"):
+            return from_methodology(obj)
         dump = obj.model_dump() if hasattr(obj, "model_dump") else dict(vars(obj))
         cfg = cls.model_validate(_flatten_settlement(dump))
         cfg.source = obj
         return cfg
+
+    def with_population(self, population: "PopulationConfig | dict | str | Path | None") -> "PopulationConfig":
+        """This methodology's settlement/benchmark/quality with another config's attribution, cost, risk,
+        program and payer scope (the settlement engine's methodologies carry no population rules)."""
+        if population is None:
+            return self
+        pop = PopulationConfig.from_any(population)
+        merged = self.model_copy(update={"attribution": pop.attribution, "cost": pop.cost,
+                                         "program_id": pop.program_id or self.program_id,
+                                         "payer_scope": pop.payer_scope or self.payer_scope})
+        merged.source = self.source
+        return merged
+
+
+def from_methodology(m: Any) -> PopulationConfig:
+    """Map the settlement engine's `savings.methodology.Methodology` onto the fields used here."""
+    f = lambda x, d=None: d if x is None else float(x)  # noqa: E731
+    s, msr = m.settlement, m.msr
+    settle: dict[str, Any] = {
+        "msr_type": msr.type if msr.type in ("fixed", "none", "variable_table") else "fixed",
+        "msr": f(getattr(msr, "value", None), 0.02),
+        "msr_table": [{"min_n": b.min_n, "max_n": b.max_n, "low": float(b.low), "high": float(b.high)}
+                      for b in (getattr(msr, "table", None) or [])],
+        "first_dollar": s.first_dollar,
+        "max_share_rate": f(s.max_share_rate),
+        "savings_cap_pct": f(s.performance_payment_limit),
+        "withhold": f(getattr(s, "sequestration_rate", None), 0.0),
+    }
+    if not getattr(msr, "symmetric_mlr", True) and getattr(msr, "mlr_value", None) is not None:
+        settle["mlr"] = float(msr.mlr_value)
+    lr = getattr(s, "loss_rate", None)
+    if lr is not None:
+        settle["loss_rate_rule"] = lr.rule
+        settle["loss_share_rate"] = f(lr.flat_rate, 0.5)
+        settle["loss_min_rate"] = f(lr.min_rate, 0.0)
+        settle["loss_max_rate"] = f(lr.max_rate, 1.0)
+    ll = getattr(s, "loss_limit", None)
+    settle["loss_cap_pct"] = (f(ll.pct_benchmark) if ll is not None and ll.type in ("pct_benchmark",
+                                                                                       "pct_revenue_capped")
+                              else None)
+    mp = getattr(m, "multi_payer", None)
+    settle["settle_by"] = "payer" if mp is not None and mp.mode == "per_payer" else "combined"
+    data: dict[str, Any] = {"id": m.name, "settlement": settle,
+                            "payer_scope": list(m.payer_scope) or None,
+                            "quality": {"scaling": m.quality.regime,
+                                        "pay_for_reporting_years": list(m.quality.pay_for_reporting_years)}}
+    b = getattr(m, "benchmark", None)
+    if b is not None and b.base_years:
+        data["benchmark"] = {"base_years": list(b.base_years),
+                             "base_weights": [float(w) for w in b.base_weights] or [1.0 / len(b.base_years)]
+                             * len(b.base_years)}
+        if b.trend.value is not None:
+            data["benchmark"]["trend"] = {"source": b.trend.source, "value": float(b.trend.value)}
+        if b.risk_cap_pct is not None:
+            data["cost"] = {"risk_adjustment": {"cap_growth": float(b.risk_cap_pct)}}
+    cfg = PopulationConfig.model_validate(data)
+    cfg.source = m
+    return cfg
 
 
 def _flatten_settlement(data: dict) -> dict:
@@ -204,13 +291,14 @@ def _load_named(name: str | Path) -> Any:
     if path.suffix.lower() in (".yaml", ".yml", ".json") or path.exists():
         if not path.exists():
             raise ValueError(f"methodology: no such file {path}")
-        try:
-            from savings.methodology import load_methodology  # the settlement engineer's loader, when present
-            return load_methodology(str(path))
-        except ImportError:
-            pass
         import yaml
-        return yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text())
+        if isinstance(data, dict) and data.get("kind", "methodology") == "methodology" and "provenance" in data:
+            from savings.methodology import load_methodology  # the settlement engine's format
+            return load_methodology(str(path))
+        if not isinstance(data, dict):
+            raise ValueError(f"methodology: {path} must hold a mapping")
+        return data
     try:
         from savings.methodology import load_methodology
     except ImportError as exc:

@@ -68,6 +68,8 @@ def quality_score(cfg: PopulationConfig, entity_id: str, results: list[dict], ye
             return score, f"quality scored by savings engine from {len(results)} measure results"
         except Exception as exc:  # noqa: BLE001 - fall back, but say why
             return 1.0, f"pay-for-reporting: quality scorer failed ({exc})"
+    if cfg.quality.scaling == "none":
+        return 1.0, "no quality regime: full sharing rate"
     if year in cfg.quality.pay_for_reporting_years:
         return 1.0, f"pay-for-reporting year; {len(results)} measure results reported"
     return 1.0, (f"pay-for-reporting: {len(results)} measure results reported for {entity_id}; "
@@ -91,13 +93,15 @@ def _external(name: str):
 
 
 def settle_amounts(benchmark: float, expenditure: float, s: SettlementConfig, *, risk_arrangement: str,
-                   quality: float) -> dict:
+                   quality: float, persons: int = 0) -> dict:
     """One settlement: savings, rate, corridor, generated, sharing, caps -> earned / owed, with every step."""
     steps = []
     savings = benchmark - expenditure
     rate = savings / benchmark if benchmark else 0.0
     two_sided = risk_arrangement == "two_sided"
-    mlr = s.msr if s.mlr is None else s.mlr
+    msr = s.msr_for(persons)
+    mlr = msr if s.mlr is None else s.mlr
+    s = s.model_copy(update={"msr": msr})
     steps.append({"step": "savings", "benchmark": benchmark, "expenditure": expenditure, "savings": savings,
                   "savings_rate": rate})
     generated = 0.0
@@ -122,16 +126,16 @@ def settle_amounts(benchmark: float, expenditure: float, s: SettlementConfig, *,
             steps.append({"step": "savings_cap", "cap_pct": s.savings_cap_pct, "cap": cap, "capped": earned > cap})
             earned = min(earned, cap)
     elif generated < 0:
-        owed = -generated * s.loss_share_rate
-        steps.append({"step": "loss_sharing", "loss_share_rate": s.loss_share_rate, "shared": owed})
+        loss_rate = s.loss_rate_for(quality)
+        owed = -generated * loss_rate
+        steps.append({"step": "loss_sharing", "rule": s.loss_rate_rule, "loss_share_rate": loss_rate, "shared": owed})
         if s.loss_cap_pct is not None:
             cap = s.loss_cap_pct * benchmark
             steps.append({"step": "loss_cap", "cap_pct": s.loss_cap_pct, "cap": cap, "capped": owed > cap})
             owed = min(owed, cap)
     steps.append({"step": "result", "earned": earned, "owed": owed})
     return {"savings": savings, "savings_rate": rate, "msr": s.msr, "mlr": mlr if two_sided else None,
-            "generated": generated, "sharing_rate": sharing if generated > 0 else (
-                s.loss_share_rate if generated < 0 else sharing),
+            "generated": generated, "sharing_rate": sharing if generated >= 0 else s.loss_rate_for(quality),
             "earned": earned, "owed": owed, "steps": steps}
 
 
@@ -153,6 +157,7 @@ def settle_from_inputs(inputs: list[dict], cfg: PopulationConfig, year: int, *,
         c["benchmark"] += b["benchmark"]
         c["expenditure"] += b["expenditure"]
         c["person_years"] += b["person_years"]
+        c["persons"] += b["persons"]
         c["by_type"] += [{**t, "payer": payer} for t in b["by_type"]]
         c["notes"] += b["notes"]
     rows = []
@@ -163,7 +168,8 @@ def settle_from_inputs(inputs: list[dict], cfg: PopulationConfig, year: int, *,
             scores[entity] = quality_score(cfg, entity, quality.get(entity, []), year)
         q, q_note = scores[entity]
         arrangement = arrangements.get(entity, "one_sided")
-        r = settle_amounts(b["benchmark"], b["expenditure"], s, risk_arrangement=arrangement, quality=q)
+        r = settle_amounts(b["benchmark"], b["expenditure"], s, risk_arrangement=arrangement, quality=q,
+                           persons=b["persons"])
         binding = (b["payer"] == COMBINED) == (s.settle_by == "combined")
         py = b["person_years"]
         rows.append({
@@ -188,9 +194,14 @@ def entity_arrangements(engine: Engine) -> dict[str, str]:
         return {e: (a or "one_sided") for e, a in conn.execute(select(ent.c.entity_id, ent.c.risk_arrangement))}
 
 
-def settle_year(engine: Engine, methodology, year: int, *, prepare: bool = True) -> list[dict]:
-    """Prepare base and performance years, settle every entity, replace this methodology's settlement rows."""
-    cfg = PopulationConfig.from_any(methodology)
+def settle_year(engine: Engine, methodology, year: int, *, population=None, prepare: bool = True) -> list[dict]:
+    """Prepare base and performance years, settle every entity, replace this methodology's settlement rows.
+
+    `methodology`: a PopulationConfig / dict / YAML path / preset name / savings.methodology.Methodology.
+    `population`: optional attribution + cost + risk rules (PopulationConfig, dict or YAML) used with a
+    settlement-engine methodology, which carries none of its own.
+    """
+    cfg = PopulationConfig.from_any(methodology).with_population(population)
     years = sorted(set(cfg.benchmark.years_for(year)) | {year})
     if prepare:
         for y in years:

@@ -1,0 +1,115 @@
+"""settle_year end to end on both backends: a spread of outcomes (savings, corridor, two-sided losses,
+one-sided losses, capped savings), multi-payer rows adding up to 'combined', and the checks."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from sqlalchemy import insert, select
+
+from savings.population import check_settlement, settle_year
+from savings.tables import settlement
+from tests.savings_population.scenario import Feed
+
+# entity -> (risk arrangement, [(person, payer, base-year cost, performance-year cost)])
+ENTITIES = {
+    "E_SAVE": ("one_sided", [("S1", "medicaid", 10000, 9000), ("S2", "medicaid", 10000, 9000),
+                             ("S3", "mco", 10000, 9000)]),
+    "E_CORR": ("one_sided", [("C1", "medicaid", 10000, 9900), ("C2", "medicaid", 10000, 9900)]),
+    "E_LOSS": ("two_sided", [("L1", "medicaid", 10000, 10500), ("L2", "medicaid", 10000, 10500)]),
+    "E_LOSS1": ("one_sided", [("O1", "medicaid", 10000, 12000), ("O2", "medicaid", 10000, 12000)]),
+    "E_CAP": ("one_sided", [("K1", "medicaid", 10000, 5000), ("K2", "medicaid", 10000, 5000)]),
+}
+
+METHOD = {
+    "id": "test_m", "program_id": "ACO1",
+    "attribution": {"method": "enrollment"},
+    "cost": {"runout_months": 3},
+    "benchmark": {"base_years": [2023], "base_weights": [1.0], "trend": {"value": 0.0}},
+    "settlement": {"msr": 0.02, "max_share_rate": 0.5, "loss_share_rate": 0.5, "savings_cap_pct": 0.10,
+                   "loss_cap_pct": 0.05, "settle_by": "combined"},
+}
+
+
+@pytest.fixture
+def aco_feed(tmp_path):
+    f = Feed(tmp_path / "feed")
+    f.program("ACO1")
+    for e, (risk, members) in ENTITIES.items():
+        f.entity(e, "ACO1", risk)
+        for person, payer, base, perf in members:
+            f.member(person, start="2023-01-01", payer=payer, icm_program_id="ACO1", icm_entity_id=e)
+            f.claim(person, "2023-03-15", f"{base}.00", payer=payer)
+            f.claim(person, "2024-03-15", f"{perf}.00", payer=payer)
+    return f
+
+
+def _binding(rows):
+    return {r["entity_id"]: r for r in rows if r["payer"] == "combined"}
+
+
+def test_settle_year_spread_of_outcomes(aco_feed, warehouse_url):
+    engine = aco_feed.load(warehouse_url)
+    from measures.tables import measure_result
+    with engine.begin() as conn:
+        conn.execute(insert(measure_result), [{
+            "measure_id": "FUH", "measurement_year": 2024, "rate_id": "7day", "stratum_type": "entity",
+            "stratum_value": "E_SAVE", "rate_type": "proportion", "numerator": 3, "denominator": 4, "rate": 0.75,
+            "status": "ok", "computed_at": dt.datetime(2025, 1, 1)}])
+    rows = settle_year(engine, METHOD, 2024)
+    got = _binding(rows)
+    assert set(got) == set(ENTITIES)
+    s = got["E_SAVE"]
+    assert s["benchmark"] == pytest.approx(30000) and s["expenditure"] == pytest.approx(27000)
+    assert s["savings_rate"] == pytest.approx(0.10) and s["earned"] == pytest.approx(1500) and s["owed"] == 0
+    assert "1 measure results" in s["breakdown"]["quality_note"]
+    assert got["E_CORR"]["generated"] == 0 and got["E_CORR"]["earned"] == 0
+    assert got["E_LOSS"]["owed"] == pytest.approx(500) and got["E_LOSS"]["earned"] == 0
+    assert got["E_LOSS1"]["owed"] == 0 and got["E_LOSS1"]["generated"] == 0
+    assert got["E_CAP"]["earned"] == pytest.approx(2000), "capped at 10% of the benchmark"
+    per_payer = [r for r in rows if r["entity_id"] == "E_SAVE" and r["payer"] != "combined"]
+    assert {r["payer"] for r in per_payer} == {"medicaid", "mco"}
+    assert sum(r["benchmark"] for r in per_payer) == pytest.approx(s["benchmark"])
+    assert all(r["binding"] == 0 for r in per_payer) and s["binding"] == 1
+    with engine.connect() as conn:
+        stored = conn.execute(select(settlement).where(settlement.c.entity_id == "E_CAP",
+                                                       settlement.c.payer == "combined")).one()
+    assert float(stored.earned) == 2000
+    steps = [st["step"] for st in json.loads(stored.breakdown)["steps"]]
+    assert steps == ["savings", "corridor", "sharing", "savings_cap", "result"]
+    outcomes = check_settlement(engine, 2024)
+    assert all(o.passed for o in outcomes), [o for o in outcomes if not o.passed]
+    assert {o.name for o in outcomes} >= {"payers_add_up_to_combined", "entities_add_up_to_program",
+                                          "caps_respected", "no_entity_earns_and_owes",
+                                          "one_entity_per_person_month"}
+
+
+def test_trend_risk_and_methodology_object(aco_feed, warehouse_url):
+    engine = aco_feed.load(warehouse_url)
+    method = {**METHOD, "benchmark": {"base_years": [-1], "base_weights": [1.0], "trend": {"value": 0.05}}}
+    got = _binding(settle_year(engine, method, 2024))
+    # 5% trend: E_CORR benchmark 21000 vs 19800 -> 5.7% savings, now beyond the MSR
+    assert got["E_CORR"]["benchmark"] == pytest.approx(21000)
+    assert got["E_CORR"]["earned"] == pytest.approx(600)
+    pytest.importorskip("savings.methodology")
+    from savings.methodology import parse_methodology
+    m = parse_methodology({
+        "name": "engine_m", "provenance": {"source": ["test"]}, "msr": {"type": "none"},
+        "settlement": {"max_share_rate": "0.6", "two_sided": True, "performance_payment_limit": "0.2",
+                       "loss_rate": {"rule": "flat", "flat_rate": "0.4"},
+                       "loss_limit": {"type": "pct_benchmark", "pct_benchmark": "0.1"}},
+        "benchmark": {"base_years": [2023], "base_weights": ["1"], "trend": {"value": "0"}}})
+    got = _binding(settle_year(engine, m, 2024, population={"program_id": "ACO1",
+                                                            "attribution": {"method": "enrollment"}}))
+    assert got["E_CORR"]["earned"] == pytest.approx(200 * 0.6), "no MSR: first-dollar sharing of 1% savings"
+    assert got["E_LOSS"]["owed"] == pytest.approx(1000 * 0.4)
+    assert all(o.passed for o in check_settlement(engine, 2024, "engine_m"))
+
+
+def test_bad_methodology_names_the_field(warehouse_url):
+    from pydantic import ValidationError
+
+    from savings.population import PopulationConfig
+    with pytest.raises(ValidationError, match="base_weights"):
+        PopulationConfig.from_any({"benchmark": {"base_years": [2023], "base_weights": [0.5]}})
