@@ -112,7 +112,7 @@ def run_checks(engine: Engine, year: int, measure_id: str) -> list[CheckOutcome]
                           and all(w.lower() in q["rate_definition"].lower() for w in words)), None)
             if match is None:
                 continue
-            value = r.rate * 100 if r.rate_type == "proportion" else r.rate
+            value = float(r.rate) * 100 if r.rate_type == "proportion" else float(r.rate)
             lo, hi = float(match["bottom_quartile"]), float(match["top_quartile"])
             where = "within" if lo <= value <= hi else ("below" if value < lo else "above")
             notes.append(f"{r.rate_id}={value:.1f} {where} FFY{match['ffy']} {abbr} interquartile range "

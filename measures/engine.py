@@ -205,7 +205,7 @@ def _to_dict(r) -> dict:
         return int(f) if f.is_integer() else f
     return dict(measure=r.measure_id, rate_id=r.rate_id, stratum={"type": r.stratum_type, "value": r.stratum_value},
                 numerator=num(r.numerator), denominator=num(r.denominator), exclusions=r.exclusions,
-                rate=r.rate, small_cell=r.small_cell, status=r.status, rate_type=r.rate_type,
+                rate=None if r.rate is None else float(r.rate), small_cell=r.small_cell, status=r.status, rate_type=r.rate_type,
                 value_set_versions=json.loads(r.value_set_versions) if r.value_set_versions else {})
 
 

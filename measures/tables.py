@@ -1,7 +1,7 @@
 """Result tables of the quality-measure engine (created by migration 0002; defined on the warehouse metadata)."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Date, DateTime, Double, Integer, Numeric, String, Table
+from sqlalchemy import Boolean, Column, Date, DateTime, Integer, Numeric, String, Table
 
 from warehouse.models import metadata
 
@@ -43,7 +43,7 @@ measure_result = Table(
     Column("numerator", Numeric(18, 4)),
     Column("denominator", Numeric(18, 4)),
     Column("exclusions", Integer),
-    Column("rate", Double),
+    Column("rate", Numeric(24, 8)),
     Column("small_cell", Boolean),
     Column("status", String, nullable=False),
     Column("value_set_versions", String),  # JSON {value set: version}

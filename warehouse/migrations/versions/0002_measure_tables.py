@@ -49,7 +49,7 @@ def upgrade() -> None:
     sa.Column('numerator', sa.Numeric(precision=18, scale=4), nullable=True),
     sa.Column('denominator', sa.Numeric(precision=18, scale=4), nullable=True),
     sa.Column('exclusions', sa.Integer(), nullable=True),
-    sa.Column('rate', sa.Double(), nullable=True),
+    sa.Column('rate', sa.Numeric(precision=24, scale=8), nullable=True),
     sa.Column('small_cell', sa.Boolean(), nullable=True),
     sa.Column('status', sa.String(), nullable=False),
     sa.Column('value_set_versions', sa.String(), nullable=True),
