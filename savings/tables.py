@@ -109,7 +109,7 @@ settlement = Table(
     Column("earned", Numeric(18, 2)),                        # >= 0, paid to the entity
     Column("owed", Numeric(18, 2)),                          # >= 0, paid by the entity
     Column("binding", Integer, nullable=False),              # 1 = the row that pays (per settle_by)
-    Column("breakdown", Text),                               # JSON: every step with its inputs
+    Column("breakdown", String),                             # JSON: every step with its inputs
     Column("computed_at", DateTime, nullable=False),
 )
 

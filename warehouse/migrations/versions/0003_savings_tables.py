@@ -139,7 +139,7 @@ def upgrade() -> None:
     sa.Column('earned', sa.Numeric(precision=18, scale=2), nullable=True),
     sa.Column('owed', sa.Numeric(precision=18, scale=2), nullable=True),
     sa.Column('binding', sa.Integer(), nullable=False),
-    sa.Column('breakdown', sa.Text(), nullable=True),
+    sa.Column('breakdown', sa.String(), nullable=True),
     sa.Column('computed_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('year', 'methodology_id', 'program_id', 'entity_id', 'payer')
     )
