@@ -113,3 +113,24 @@ def test_bad_methodology_names_the_field(warehouse_url):
     from savings.population import PopulationConfig
     with pytest.raises(ValidationError, match="base_weights"):
         PopulationConfig.from_any({"benchmark": {"base_years": [2023], "base_weights": [0.5]}})
+
+
+def test_settle_cli_json_csv_and_errors(aco_feed, warehouse_url, tmp_path, capsys):
+    import yaml
+
+    from savings.settle_cli import main
+    engine = aco_feed.load(warehouse_url)
+    engine.dispose()
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(METHOD))
+    assert main(["settle", "--methodology", str(path), "--year", "2024", "--warehouse", warehouse_url]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 5 + 6, "one row per entity x payer plus combined (E_SAVE has two payers)"
+    assert main(["settle", "--methodology", str(path), "--year", "2024", "--warehouse", warehouse_url,
+                 "--format", "csv", "--no-prepare"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("year,methodology_id,program_id,entity_id,payer") and len(lines) == 12
+    path.write_text(yaml.safe_dump({**METHOD, "settlement": {"max_share_rate": 2}}))
+    assert main(["settle", "--methodology", str(path), "--year", "2024", "--warehouse", warehouse_url]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "settlement.max_share_rate" in err[0]
