@@ -139,6 +139,47 @@ def settle_amounts(benchmark: float, expenditure: float, s: SettlementConfig, *,
             "earned": earned, "owed": owed, "steps": steps}
 
 
+def _engine_methodology(cfg: PopulationConfig, override):
+    """The settlement engine's Methodology when the config came from one (and no override is given)."""
+    m = cfg.source
+    if override is not None or m is None or not (hasattr(m, "settlement") and hasattr(m, "msr")):
+        return None
+    try:
+        from savings.settlement import settle  # noqa: F401
+    except ImportError:
+        return None
+    return m
+
+
+def settle_with_engine(m, b: dict, year: int, arrangement: str, quality: float) -> dict:
+    """Settle one benchmark/expenditure pair with savings.settlement.settle; map its statement to our row."""
+    from savings.settlement import SettlementInput, settle
+
+    notes = []
+    if m.settlement.two_sided and arrangement != "two_sided":
+        m = m.model_copy(update={"settlement": m.settlement.model_copy(
+            update={"two_sided": False, "loss_rate": None, "loss_limit": None, "loss_corridors": None})})
+        notes.append("entity is one-sided in icm_entity: losses not shared")
+    elif arrangement == "two_sided" and not m.settlement.two_sided:
+        notes.append("entity is two-sided in icm_entity but the methodology is one-sided")
+    inp = SettlementInput(entity_id=b["entity_id"], performance_year=year, track=m.track or "medicaid",
+                          assigned_beneficiaries=int(b["persons"]),
+                          total_benchmark=Decimal(str(round(b["benchmark"], 2))),
+                          total_expenditure=Decimal(str(round(b["expenditure"], 2))),
+                          quality_score=Decimal(str(quality)), level=m.level,
+                          payer=None if b["payer"] == COMBINED else b["payer"])
+    res = settle(m, inp)
+    earned = float(res.earned)
+    steps = [{"step": label, "value": (float(v) if isinstance(v, Decimal) else v)}
+             for label, v in res.statement_lines()]
+    return {"engine": "savings.settlement.settle", "savings": float(res.savings),
+            "savings_rate": float(res.savings_rate), "msr": float(res.msr),
+            "mlr": float(res.mlr) if m.settlement.two_sided else None, "generated": float(res.generated),
+            "sharing_rate": float(res.final_sharing_rate), "earned": max(earned, 0.0), "owed": max(-earned, 0.0),
+            "steps": steps + ([{"step": "notes", "value": "; ".join(notes + [res.notes] if res.notes else notes)}]
+                              if notes or res.notes else [])}
+
+
 def settle_from_inputs(inputs: list[dict], cfg: PopulationConfig, year: int, *,
                        arrangements: dict[str, str] | None = None,
                        quality: dict[str, list[dict]] | None = None,
@@ -168,8 +209,12 @@ def settle_from_inputs(inputs: list[dict], cfg: PopulationConfig, year: int, *,
             scores[entity] = quality_score(cfg, entity, quality.get(entity, []), year)
         q, q_note = scores[entity]
         arrangement = arrangements.get(entity, "one_sided")
-        r = settle_amounts(b["benchmark"], b["expenditure"], s, risk_arrangement=arrangement, quality=q,
-                           persons=b["persons"])
+        engine_m = _engine_methodology(cfg, settlement_config)
+        if engine_m is not None:
+            r = settle_with_engine(engine_m, b, year, arrangement, q)
+        else:
+            r = settle_amounts(b["benchmark"], b["expenditure"], s, risk_arrangement=arrangement, quality=q,
+                               persons=b["persons"])
         binding = (b["payer"] == COMBINED) == (s.settle_by == "combined")
         py = b["person_years"]
         rows.append({
@@ -180,7 +225,7 @@ def settle_from_inputs(inputs: list[dict], cfg: PopulationConfig, year: int, *,
             "savings": r["savings"], "savings_rate": r["savings_rate"], "msr": r["msr"], "mlr": r["mlr"],
             "generated": r["generated"], "quality_score": q, "sharing_rate": r["sharing_rate"],
             "earned": r["earned"], "owed": r["owed"], "binding": int(binding),
-            "breakdown": {"engine": "savings.population.run.settle_amounts", "by_type": b["by_type"],
+            "breakdown": {"engine": r.get("engine", "savings.population.run.settle_amounts"), "by_type": b["by_type"],
                           "steps": r["steps"], "quality_note": q_note, "notes": sorted(set(b["notes"])),
                           "settlement": s.model_dump(), "trend": cfg.benchmark.trend.value if trend is None else trend},
         })

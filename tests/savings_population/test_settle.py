@@ -104,6 +104,8 @@ def test_trend_risk_and_methodology_object(aco_feed, warehouse_url):
                                                             "attribution": {"method": "enrollment"}}))
     assert got["E_CORR"]["earned"] == pytest.approx(200 * 0.6), "no MSR: first-dollar sharing of 1% savings"
     assert got["E_LOSS"]["owed"] == pytest.approx(1000 * 0.4)
+    assert got["E_LOSS1"]["owed"] == 0, "one-sided entity under a two-sided methodology"
+    assert got["E_CORR"]["breakdown"]["engine"] == "savings.settlement.settle"
     assert all(o.passed for o in check_settlement(engine, 2024, "engine_m"))
 
 
