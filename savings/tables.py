@@ -6,11 +6,13 @@ program x entity x payer (x enrollment type) x year.
 """
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, DateTime, Float, Integer, Numeric, String, Table, Text
+from sqlalchemy import Column, Date, DateTime, Integer, Numeric, String, Table, Text
 
 from warehouse.models import metadata
 
 MONEY = Numeric(14, 2)
+# DuckDB reflects DOUBLE as FLOAT (4-byte REAL) and Alembic would see drift; decimals keep precision portable.
+RATE = Numeric(18, 8)
 
 # --- results -------------------------------------------------------------------------------------
 
@@ -63,12 +65,12 @@ risk_score = Table(
     Column("person_id", String, primary_key=True),
     Column("model_version", String, primary_key=True),       # CMS-HCC-V24 | CMS-HCC-V28 | BLEND | custom:<name>
     Column("segment", String),
-    Column("demographic_score", Float, nullable=False),
-    Column("disease_score", Float, nullable=False),
-    Column("interaction_score", Float, nullable=False),
-    Column("count_score", Float, nullable=False),
-    Column("raw_score", Float, nullable=False),
-    Column("normalized_score", Float, nullable=False),
+    Column("demographic_score", RATE, nullable=False),
+    Column("disease_score", RATE, nullable=False),
+    Column("interaction_score", RATE, nullable=False),
+    Column("count_score", RATE, nullable=False),
+    Column("raw_score", RATE, nullable=False),
+    Column("normalized_score", RATE, nullable=False),
 )
 
 savings_input = Table(
@@ -80,10 +82,10 @@ savings_input = Table(
     Column("enrollment_type", String, primary_key=True),
     Column("persons", Integer, nullable=False),
     Column("member_months", Integer, nullable=False),
-    Column("person_years", Float, nullable=False),
+    Column("person_years", RATE, nullable=False),
     Column("expenditure", Numeric(18, 2), nullable=False),           # truncated, completed
     Column("expenditure_untruncated", Numeric(18, 2), nullable=False),
-    Column("risk_score", Float),                                      # member-month weighted mean
+    Column("risk_score", RATE),                                      # member-month weighted mean
 )
 
 settlement = Table(
@@ -94,18 +96,18 @@ settlement = Table(
     Column("entity_id", String, primary_key=True),
     Column("payer", String, primary_key=True),               # a payer, or 'combined'
     Column("risk_arrangement", String),
-    Column("person_years", Float),
-    Column("benchmark_pc", Float),
+    Column("person_years", RATE),
+    Column("benchmark_pc", RATE),
     Column("benchmark", Numeric(18, 2)),
-    Column("expenditure_pc", Float),
+    Column("expenditure_pc", RATE),
     Column("expenditure", Numeric(18, 2)),
     Column("savings", Numeric(18, 2)),
-    Column("savings_rate", Float),
-    Column("msr", Float),
-    Column("mlr", Float),
+    Column("savings_rate", RATE),
+    Column("msr", RATE),
+    Column("mlr", RATE),
     Column("generated", Numeric(18, 2)),
-    Column("quality_score", Float),
-    Column("sharing_rate", Float),
+    Column("quality_score", RATE),
+    Column("sharing_rate", RATE),
     Column("earned", Numeric(18, 2)),                        # >= 0, paid to the entity
     Column("owed", Numeric(18, 2)),                          # >= 0, paid by the entity
     Column("binding", Integer, nullable=False),              # 1 = the row that pays (per settle_by)
@@ -134,7 +136,7 @@ ref_risk_factor = Table(
     Column("model_version", String, primary_key=True),
     Column("segment", String, primary_key=True),
     Column("variable", String, primary_key=True),            # a category, an interaction name or D1..D10P
-    Column("coefficient", Float, nullable=False),
+    Column("coefficient", RATE, nullable=False),
 )
 
 ref_risk_demographic = Table(
@@ -144,7 +146,7 @@ ref_risk_demographic = Table(
     Column("sex", String, primary_key=True),                 # F | M
     Column("age_min", Integer, primary_key=True),
     Column("age_max", Integer, nullable=False),
-    Column("coefficient", Float, nullable=False),
+    Column("coefficient", RATE, nullable=False),
 )
 
 ref_risk_interaction = Table(

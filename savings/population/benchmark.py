@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import Engine, Float, Integer, Numeric, and_, case, cast, delete, distinct, func, insert, literal, select
+from sqlalchemy import Engine, Double, Integer, Numeric, and_, case, cast, delete, distinct, func, insert, literal, select
 
 from savings.population.config import PopulationConfig
 from savings.tables import attribution, cost_person_month, cost_person_year, risk_score, savings_input
@@ -31,11 +31,11 @@ def build_inputs(engine: Engine, config, year: int) -> int:
     cats = cfg.cost.categories
     cf = float(cfg.cost.completion_factor)
     pm_cost = sum((cpm.c[c] for c in cats), literal(0)) / cf if cats else literal(0.0)
-    ratio = case((cpy.c.cost > 0, cast(cpy.c.truncated_cost, Float) / cast(cpy.c.cost, Float)), else_=1.0)
+    ratio = case((cpy.c.cost > 0, cast(cpy.c.truncated_cost, Double) / cast(cpy.c.cost, Double)), else_=1.0)
     model = "BLEND" if cfg.cost.risk_adjustment.model != "none" else None
     rs_join = and_(rs.c.year == year, rs.c.person_id == a.c.person_id, rs.c.model_version == (model or "-"))
     sel = (select(literal(year, Integer), a.c.program_id, a.c.entity_id, a.c.payer, cpm.c.enrollment_type,
-                  func.count(distinct(a.c.person_id)), func.count(), cast(func.count(), Float) / 12.0,
+                  func.count(distinct(a.c.person_id)), func.count(), cast(func.count(), Double) / 12.0,
                   cast(func.sum(pm_cost * ratio), Numeric(18, 2)), cast(func.sum(pm_cost), Numeric(18, 2)),
                   func.avg(rs.c.normalized_score))
            .select_from(a.join(cpm, and_(cpm.c.person_id == a.c.person_id, cpm.c.month_start == a.c.month_start,

@@ -24,7 +24,7 @@ import datetime as dt
 from pathlib import Path
 
 from sqlalchemy import (
-    Column, Engine, Float, Integer, String, and_, case, cast, delete, distinct, exists, func, insert, literal,
+    Column, Engine, Double, Integer, String, and_, case, cast, delete, distinct, exists, func, insert, literal,
     or_, select, union_all,
 )
 
@@ -244,7 +244,7 @@ def score_model(conn, model_version: str, year: int, persons, normalization: flo
         ["year", "person_id", "model_version", "segment", "demographic_score", "disease_score", "interaction_score",
          "count_score", "raw_score", "normalized_score"],
         select(literal(year, Integer), agg.c.person_id, literal(model_version), persons.c.segment,
-               agg.c.demo, agg.c.disease, agg.c.inter, agg.c.cnt, raw, raw / literal(float(normalization), Float))
+               agg.c.demo, agg.c.disease, agg.c.inter, agg.c.cnt, raw, raw / literal(float(normalization), Double))
         .select_from(agg.join(persons, persons.c.person_id == agg.c.person_id))))
     cats.drop(conn)
     return conn.execute(select(func.count()).select_from(risk_score).where(

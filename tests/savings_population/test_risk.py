@@ -43,23 +43,23 @@ def test_cms_hcc_known_profiles(risk_feed, warehouse_url):
     s = _scores(engine)
     v24 = s[("AGED", "CMS-HCC-V24")]
     assert v24.segment == "CNA"
-    assert v24.demographic_score == pytest.approx(0.386)                     # CNA F70-74
-    assert v24.disease_score == pytest.approx(0.302 + 0.331 + 0.335)        # HCC18 (drops HCC19), HCC85, HCC111
-    assert v24.interaction_score == pytest.approx(0.121 + 0.155)            # DIABETES_CHF, CHF_gCopdCF
-    assert v24.count_score == pytest.approx(0.0)                             # D3
-    assert v24.raw_score == pytest.approx(1.630)
+    assert float(v24.demographic_score) == pytest.approx(0.386)                     # CNA F70-74
+    assert float(v24.disease_score) == pytest.approx(0.302 + 0.331 + 0.335)        # HCC18 (drops HCC19), HCC85, HCC111
+    assert float(v24.interaction_score) == pytest.approx(0.121 + 0.155)            # DIABETES_CHF, CHF_gCopdCF
+    assert float(v24.count_score) == pytest.approx(0.0)                             # D3
+    assert float(v24.raw_score) == pytest.approx(1.630)
     v28 = s[("AGED", "CMS-HCC-V28")]
     # CNA F70-74 0.395; HCC37 (drops 38) 0.166, HCC226 0.360, HCC280 0.319; DIABETES_HF 0.112, HF_CHR_LUNG 0.078
-    assert v28.raw_score == pytest.approx(0.395 + 0.166 + 0.360 + 0.319 + 0.112 + 0.078)
-    assert s[("AGED", "BLEND")].raw_score == pytest.approx(0.67 * 1.630 + 0.33 * 1.430)
+    assert float(v28.raw_score) == pytest.approx(0.395 + 0.166 + 0.360 + 0.319 + 0.112 + 0.078)
+    assert float(s[("AGED", "BLEND")].raw_score) == pytest.approx(0.67 * 1.630 + 0.33 * 1.430)
     dis = s[("DIS", "CMS-HCC-V24")]
-    assert dis.segment == "CND" and dis.raw_score == pytest.approx(0.241 + 0.352)   # CND M45-54 + HCC57
+    assert dis.segment == "CND" and float(dis.raw_score) == pytest.approx(0.241 + 0.352)   # CND M45-54 + HCC57
     dual = s[("DUAL", "CMS-HCC-V24")]
-    assert dual.segment == "CFA" and dual.raw_score == pytest.approx(0.716)          # CFA F80-84
+    assert dual.segment == "CFA" and float(dual.raw_score) == pytest.approx(0.716)          # CFA F80-84
     # normalisation divides
     score_year(engine, {"cost": {"risk_adjustment": {"model": "CMS-HCC", "blend": {"CMS-HCC-V24": 1.0},
                                                      "normalization": {"CMS-HCC-V24": 1.1}}}}, 2024)
-    assert _scores(engine)[("AGED", "BLEND")].normalized_score == pytest.approx(1.630 / 1.1)
+    assert float(_scores(engine)[("AGED", "BLEND")].normalized_score) == pytest.approx(1.630 / 1.1)
 
 
 def test_custom_medicaid_model(risk_feed, warehouse_url, tmp_path):
@@ -72,9 +72,9 @@ def test_custom_medicaid_model(risk_feed, warehouse_url, tmp_path):
     load_custom_model(engine, "cdps", tmp_path / "map.csv", tmp_path / "w.csv", tmp_path / "h.csv")
     score_year(engine, {"cost": {"risk_adjustment": {"model": "custom", "custom_name": "cdps"}}}, 2024)
     s = _scores(engine)
-    assert s[("DIS", "BLEND")].raw_score == pytest.approx(0.25 + 1.25)
-    assert s[("AGED", "BLEND")].raw_score == pytest.approx(0.6 + 0.4)
-    assert s[("DUAL", "BLEND")].raw_score == pytest.approx(0.6)
+    assert float(s[("DIS", "BLEND")].raw_score) == pytest.approx(0.25 + 1.25)
+    assert float(s[("AGED", "BLEND")].raw_score) == pytest.approx(0.6 + 0.4)
+    assert float(s[("DUAL", "BLEND")].raw_score) == pytest.approx(0.6)
     with pytest.raises(ValueError, match="weight"):
         (tmp_path / "bad.csv").write_text("type,category,sex,age_min,age_max,weight\ncategory,X,,,,abc\n")
         load_custom_model(engine, "bad", tmp_path / "map.csv", tmp_path / "bad.csv")
