@@ -1,0 +1,79 @@
+"""Shared-savings assets: attribution -> cost -> risk -> benchmark -> settlement for one performance year.
+
+The methodology (a YAML path or preset name) comes from run config or ICM_METHODOLOGY. The asset reports its
+checks (entity totals add up to program totals, caps respected, no entity both earning and owing, one entity per
+person-month per program) from the same step so results carry the year.
+"""
+import os
+
+import dagster as dg
+
+from orchestration.assets.ingest import DUCKDB_POOL, final_action_claims, member_months
+from orchestration.partitions import yearly
+from orchestration.resources import WarehouseResource
+
+DEFAULT_METHODOLOGY = os.environ.get("ICM_METHODOLOGY", "aco-demo")
+SETTLEMENT_CHECK = "settlement_consistent"
+KEY = dg.AssetKey(["savings", "settlement"])
+
+
+class SettlementConfig(dg.Config):
+    methodology: str = DEFAULT_METHODOLOGY
+    population: str | None = None
+
+
+def _measure_keys() -> list[dg.AssetKey]:
+    try:
+        from orchestration.assets.measures import ASSETS as MEASURE_ASSETS
+    except ImportError:
+        return []
+    return [a.key for a in MEASURE_ASSETS]
+
+
+def _table(rows: list[dict]) -> dg.MetadataValue:
+    cols = ["program_id", "entity_id", "payer", "benchmark", "expenditure", "savings_rate", "msr", "generated",
+            "quality_score", "earned", "owed"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        cells = []
+        for c in cols:
+            v = r.get(c)
+            cells.append(f"{v:.4f}" if isinstance(v, float) and c in ("savings_rate", "msr", "quality_score")
+                         else f"{v:,.0f}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+@dg.asset(key=KEY, group_name="savings", partitions_def=yearly,
+          deps=[final_action_claims, member_months, *_measure_keys()], pool=DUCKDB_POOL, kinds={"duckdb", "postgres"},
+          description="Attribution, total cost of care, CMS-HCC risk, benchmark and shared-savings settlement per "
+                      "program x entity x payer for the performance year, with an itemised breakdown per row.",
+          check_specs=[dg.AssetCheckSpec(SETTLEMENT_CHECK, asset=KEY, blocking=True,
+                                         description="entity totals add up to program totals, caps respected, no "
+                                                     "entity both earns and owes, one entity per person-month per "
+                                                     "program")])
+def settlement(context: dg.AssetExecutionContext, config: SettlementConfig, warehouse: WarehouseResource):
+    from savings.population import check_settlement, settle_year
+
+    year = int(context.partition_key)
+    engine = warehouse.get_engine()
+    rows = settle_year(engine, config.methodology, year, population=config.population)
+    methodology_id = rows[0]["methodology_id"] if rows else None
+    outcomes = check_settlement(engine, year, methodology_id)
+    earned = sum(float(r.get("earned") or 0) for r in rows)
+    owed = sum(float(r.get("owed") or 0) for r in rows)
+    yield dg.MaterializeResult(metadata={
+        "performance_year": year, "methodology": config.methodology, "rows": len(rows),
+        "earned_total": round(earned, 2), "owed_total": round(owed, 2), "settlement": _table(rows)})
+    yield dg.AssetCheckResult(
+        check_name=SETTLEMENT_CHECK, passed=all(o.passed for o in outcomes), severity=dg.AssetCheckSeverity.ERROR,
+        metadata={o.name: f"{'passed' if o.passed else 'FAILED'}: {getattr(o, 'detail', '')}"[:500] for o in outcomes}
+        or {"checks": "none"})
+
+
+ASSETS = [settlement]
+CHECKS: list = []
+savings_job = dg.define_asset_job("savings_job", selection=dg.AssetSelection.groups("savings"),
+                                  partitions_def=yearly,
+                                  description="Shared-savings settlement for one performance year.")
+JOBS = [savings_job]
