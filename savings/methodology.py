@@ -298,6 +298,7 @@ class QualityConfig(_Model):
     pool: PoolConfig | None = None
     withhold: WithholdConfig | None = None
     pay_for_reporting_years: list[int] = Field(default_factory=list)   # agreement years scored 1.0 if reported
+    at_risk_fraction: Rate = Decimal("1")   # multiplicative: factor = (1 - f) + f x score (MN IHP phase-in)
     @field_validator("ladder")
     @classmethod
     def _v_ladder(cls, v):
@@ -393,9 +394,10 @@ class Methodology(_Model):
 
     @model_validator(mode="after")
     def _check(self):
-        if self.settlement.two_sided is False and self.settlement.loss_limit is not None \
-                and self.settlement.loss_rate is not None:
-            raise ValueError("one-sided methodology must not define loss_rate")
+        st = self.settlement
+        if not st.two_sided and (st.loss_rate is not None or st.loss_limit is not None or st.loss_corridors):
+            raise ValueError("settlement: a one-sided methodology (two_sided false) must not define "
+                             "loss_rate / loss_limit / loss_corridors")
         return self
 
 

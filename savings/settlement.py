@@ -192,7 +192,7 @@ def minimum_rates(m: Methodology, n: int, msr_choice: str | None = None,
         msr = ZERO
     else:  # confidence_interval
         if n <= 0:
-            raise SettlementError("assigned_beneficiaries: must be > 0 for a confidence-interval MSR")
+            return cfg.cap, (cfg.cap if cfg.symmetric_mlr else cfg.mlr_value), "confidence_interval"
         cv = float(cost_cv if cost_cv is not None else cfg.cost_cv)
         z = NormalDist().inv_cdf(float(cfg.confidence_level))
         msr = Decimal(repr(round(z * cv / math.sqrt(n), 12)))
@@ -231,7 +231,7 @@ def quality_factor(m: Methodology, quality_score: Decimal | None, met: bool,
     if needs_score and score is None:
         raise SettlementError(f"quality_score: required by the {q.regime} quality regime")
     if q.regime == "multiplicative":
-        return score, True, ""
+        return (ONE - q.at_risk_fraction) + q.at_risk_fraction * score, True, ""
     if q.regime == "gate_and_ladder":
         if score < q.gate_min_score:
             return ZERO, False, "below quality gate"
