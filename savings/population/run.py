@@ -184,7 +184,8 @@ def settle_from_inputs(inputs: list[dict], cfg: PopulationConfig, year: int, *,
                        arrangements: dict[str, str] | None = None,
                        quality: dict[str, list[dict]] | None = None,
                        settlement_config: SettlementConfig | None = None,
-                       trend: float | None = None) -> list[dict]:
+                       trend: float | None = None,
+                       quality_scores: dict[str, float] | None = None) -> list[dict]:
     """Pure settlement of every program x entity x payer and combined row from loaded inputs (no database)."""
     s = settlement_config or cfg.settlement
     arrangements = arrangements or {}
@@ -202,11 +203,15 @@ def settle_from_inputs(inputs: list[dict], cfg: PopulationConfig, year: int, *,
         c["by_type"] += [{**t, "payer": payer} for t in b["by_type"]]
         c["notes"] += b["notes"]
     rows = []
+    method_dump = cfg.model_dump(mode="json", exclude={"source": True, "attribution": {"em_codes"}})
     scores: dict[str, tuple[float, str]] = {}
     for b in [*bench.values(), *combined.values()]:
         entity = b["entity_id"]
         if entity not in scores:
-            scores[entity] = quality_score(cfg, entity, quality.get(entity, []), year)
+            if quality_scores is not None and entity in quality_scores:
+                scores[entity] = (float(quality_scores[entity]), "quality score supplied by the caller")
+            else:
+                scores[entity] = quality_score(cfg, entity, quality.get(entity, []), year)
         q, q_note = scores[entity]
         arrangement = arrangements.get(entity, "one_sided")
         engine_m = _engine_methodology(cfg, settlement_config)
@@ -227,7 +232,8 @@ def settle_from_inputs(inputs: list[dict], cfg: PopulationConfig, year: int, *,
             "earned": r["earned"], "owed": r["owed"], "binding": int(binding),
             "breakdown": {"engine": r.get("engine", "savings.population.run.settle_amounts"), "by_type": b["by_type"],
                           "steps": r["steps"], "quality_note": q_note, "notes": sorted(set(b["notes"])),
-                          "settlement": s.model_dump(), "trend": cfg.benchmark.trend.value if trend is None else trend},
+                          "settlement": s.model_dump(), "trend": cfg.benchmark.trend.value if trend is None else trend,
+                          "methodology": method_dump},
         })
     rows.sort(key=lambda r: (r["program_id"], r["entity_id"], r["payer"] == COMBINED, r["payer"]))
     return rows
