@@ -20,12 +20,12 @@ from sqlalchemy import (
 from warehouse import models
 
 
-def _enrollment_match(person, data_source, payer, service_date):
+def _enrollment_join(person, data_source, payer, service_date):
+    """Join condition to the claim's own payer's span on the service date. Spans of one person and payer never
+    overlap (the loader quarantines overlaps), so at most one span matches: a plain LEFT JOIN, no subquery."""
     es = models.EnrollmentSpan.__table__
-    return (select(es.c.span_id).where(es.c.person_id == person, es.c.data_source == data_source,
-                                       es.c.payer == payer, es.c.start_date <= service_date,
-                                       es.c.end_date >= service_date)
-            .order_by(es.c.start_date.desc()).limit(1).scalar_subquery())
+    return es, and_(es.c.person_id == person, es.c.data_source == data_source, es.c.payer == payer,
+                    es.c.start_date <= service_date, es.c.end_date >= service_date)
 
 
 def _ranked_versions(table: Table, partition: list, key_cols: list):
@@ -50,10 +50,10 @@ def build_final_medical(conn: Connection) -> int:
     keep = (select(ranked.c.claim_id, ranked.c.data_source, ranked.c.versions_in_family)
             .where(ranked.c.version_rank == 1, ranked.c.adjustment_type != "void").subquery("keep"))
     header_cols = [c.name for c in mc.columns]
-    sel = (select(*[mc.c[n] for n in header_cols],
-                  _enrollment_match(mc.c.person_id, mc.c.data_source, mc.c.payer, mc.c.claim_start_date),
-                  keep.c.versions_in_family)
-           .join_from(mc, keep, and_(mc.c.claim_id == keep.c.claim_id, mc.c.data_source == keep.c.data_source)))
+    es, on_span = _enrollment_join(mc.c.person_id, mc.c.data_source, mc.c.payer, mc.c.claim_start_date)
+    sel = (select(*[mc.c[n] for n in header_cols], es.c.span_id, keep.c.versions_in_family)
+           .select_from(mc.join(keep, and_(mc.c.claim_id == keep.c.claim_id, mc.c.data_source == keep.c.data_source))
+                        .outerjoin(es, on_span)))
     conn.execute(insert(fin).from_select([*header_cols, "enrollment_span_id", "versions_in_family"], sel))
     line_cols = [c.name for c in ml.columns]
     conn.execute(insert(finl).from_select(
@@ -71,11 +71,11 @@ def build_final_pharmacy(conn: Connection) -> int:
     keep = (select(ranked.c.claim_id, ranked.c.claim_line_number, ranked.c.data_source, ranked.c.versions_in_family)
             .where(ranked.c.version_rank == 1, ranked.c.adjustment_type != "void").subquery("keep"))
     cols = [c.name for c in pc.columns]
-    sel = (select(*[pc.c[n] for n in cols],
-                  _enrollment_match(pc.c.person_id, pc.c.data_source, pc.c.payer, pc.c.dispensing_date),
-                  keep.c.versions_in_family)
-           .join_from(pc, keep, and_(pc.c.claim_id == keep.c.claim_id, pc.c.data_source == keep.c.data_source,
-                                     pc.c.claim_line_number == keep.c.claim_line_number)))
+    es, on_span = _enrollment_join(pc.c.person_id, pc.c.data_source, pc.c.payer, pc.c.dispensing_date)
+    sel = (select(*[pc.c[n] for n in cols], es.c.span_id, keep.c.versions_in_family)
+           .select_from(pc.join(keep, and_(pc.c.claim_id == keep.c.claim_id, pc.c.data_source == keep.c.data_source,
+                                           pc.c.claim_line_number == keep.c.claim_line_number))
+                        .outerjoin(es, on_span)))
     conn.execute(insert(fin).from_select([*cols, "enrollment_span_id", "versions_in_family"], sel))
     return conn.execute(select(func.count()).select_from(fin)).scalar_one()
 
