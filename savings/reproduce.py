@@ -91,6 +91,8 @@ def read_puf(path: str | Path) -> pd.DataFrame:
 def _scale_to_fraction(s: pd.Series, lo: float, hi: float, by: pd.Series | None = None) -> pd.Series:
     """Rescale a rate column published as fraction, percent, or percent/100 so its median is in [lo, hi]
     (separately per value of ``by``, e.g. performance year: the harmonised file mixes conventions)."""
+    if s.empty:
+        return s
     if by is not None:
         return pd.concat([_scale_to_fraction(g, lo, hi) for _, g in s.groupby(by)]).reindex(s.index)
     med = s.abs().median()
@@ -132,7 +134,10 @@ def _track_of(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
         rm = df.get("risk_model")
         if rm is not None:
             two = rm.astype(str).str.lower().str.startswith("two") & (guess == "track1")
-            guess[two] = "track2"
+            # two-sided at a 50 % max rate: Track 1+ (2018) or BASIC C-E (PY2019+, loss limit of Level E)
+            late = _num(df["performance_year"]) >= 2019
+            guess[two & late] = "basic_e"
+            guess[two & ~late] = "track1plus"
         track[inferred] = guess[inferred]
     return track, inferred
 
