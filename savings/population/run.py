@@ -175,7 +175,8 @@ def settle_with_engine(m, b: dict, year: int, arrangement: str, quality: float) 
     return {"engine": "savings.settlement.settle", "savings": float(res.savings),
             "savings_rate": float(res.savings_rate), "msr": float(res.msr),
             "mlr": float(res.mlr) if m.settlement.two_sided else None, "generated": float(res.generated),
-            "sharing_rate": float(res.final_sharing_rate), "earned": max(earned, 0.0), "owed": max(-earned, 0.0),
+            "sharing_rate": float(res.final_sharing_rate), "earned": earned if earned > 0 else 0.0,
+            "owed": -earned if earned < 0 else 0.0,
             "steps": steps + ([{"step": "notes", "value": "; ".join(notes + [res.notes] if res.notes else notes)}]
                               if notes or res.notes else [])}
 
