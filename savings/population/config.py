@@ -174,6 +174,8 @@ class SettlementConfig(_Model):
 class QualityConfig(_Model):
     scaling: str = "pay_for_reporting"
     measures: list[str] = Field(default_factory=list)
+    scheme: dict | None = None      # a savings.quality.QualityScheme (per-measure benchmark ladders); keys are
+                                    # measure ids, or measure_id:rate_id for measures with several rates
     pay_for_reporting_years: list[int] = Field(default_factory=list)
 
 
@@ -210,7 +212,10 @@ class PopulationConfig(_Model):
         if population is None:
             return self
         pop = PopulationConfig.from_any(population)
-        merged = self.model_copy(update={"attribution": pop.attribution, "cost": pop.cost,
+        quality = self.quality
+        if pop.quality.scheme and not quality.scheme:
+            quality = quality.model_copy(update={"scheme": pop.quality.scheme})
+        merged = self.model_copy(update={"attribution": pop.attribution, "cost": pop.cost, "quality": quality,
                                          "program_id": pop.program_id or self.program_id,
                                          "payer_scope": pop.payer_scope or self.payer_scope})
         merged.source = self.source

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import (
     Column, Engine, Double, Integer, String, and_, case, cast, delete, distinct, exists, func, insert, literal,
-    or_, select, union_all,
+    select, union_all,
 )
 
 from savings.population.common import FULL_DUAL_CODES, NON_DUAL_CODES, temp_table, year_bounds

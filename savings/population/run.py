@@ -60,33 +60,30 @@ def load_quality_inputs(engine: Engine, year: int, measures: list[str] | None = 
 
 
 def quality_score(cfg: PopulationConfig, entity_id: str, results: list[dict], year: int) -> tuple[float, str]:
-    """(score in [0, 1], note). Uses the settlement engine's quality scoring when available."""
-    scorer = _external("score_quality")
-    if scorer is not None and cfg.source is not None and cfg.quality.scaling != "pay_for_reporting":
-        try:
-            score = float(scorer(cfg.source, results, year))
-            return score, f"quality scored by savings engine from {len(results)} measure results"
-        except Exception as exc:  # noqa: BLE001 - fall back, but say why
-            return 1.0, f"pay-for-reporting: quality scorer failed ({exc})"
+    """(score in [0, 1], note). With a quality scheme, the settlement engine's savings.quality.score_quality
+    scores the entity's measure results; otherwise pay-for-reporting (score 1) with a note saying so."""
     if cfg.quality.scaling == "none":
         return 1.0, "no quality regime: full sharing rate"
     if year in cfg.quality.pay_for_reporting_years:
         return 1.0, f"pay-for-reporting year; {len(results)} measure results reported"
-    return 1.0, (f"pay-for-reporting: {len(results)} measure results reported for {entity_id}; "
-                 "no quality-scoring function available")
-
-
-def _external(name: str):
-    """A function of the settlement engine (savings.settlement / savings.quality), if it exists."""
-    for module in ("savings.settlement", "savings.quality"):
+    scheme = cfg.quality.scheme
+    if scheme:
         try:
-            mod = __import__(module, fromlist=[name])
+            from savings.quality import MeasureResult, score_quality
         except ImportError:
-            continue
-        fn = getattr(mod, name, None)
-        if callable(fn):
-            return fn
-    return None
+            scheme = None
+    if scheme:
+        wanted = set((scheme.get("measures") or {}).keys())
+        picked = {}
+        for r in results:
+            for key in (f"{r['measure_id']}:{r['rate_id']}", r["measure_id"]):
+                if key in wanted and key not in picked and r["rate"] is not None:
+                    picked[key] = MeasureResult(key, Decimal(str(r["rate"])))
+        q = score_quality(list(picked.values()), scheme)
+        return float(q.score), (f"quality scored by savings.quality.score_quality from {len(picked)} of "
+                                f"{len(wanted)} scheme measures")
+    return 1.0, (f"pay-for-reporting: {len(results)} measure results reported for {entity_id}; "
+                 "no quality scheme configured")
 
 
 # --- settlement arithmetic ------------------------------------------------------------------------------------

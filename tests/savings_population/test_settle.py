@@ -136,3 +136,22 @@ def test_settle_cli_json_csv_and_errors(aco_feed, warehouse_url, tmp_path, capsy
     assert main(["settle", "--methodology", str(path), "--year", "2024", "--warehouse", warehouse_url]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "settlement.max_share_rate" in err[0]
+
+
+def test_quality_scheme_scores_entity_measure_results(aco_feed, warehouse_url):
+    pytest.importorskip("savings.quality")
+    engine = aco_feed.load(warehouse_url)
+    from measures.tables import measure_result
+    with engine.begin() as conn:
+        conn.execute(insert(measure_result), [{
+            "measure_id": "FUH", "measurement_year": 2024, "rate_id": "7day", "stratum_type": "entity",
+            "stratum_value": e, "rate_type": "proportion", "numerator": 0, "denominator": 1, "rate": rate,
+            "status": "ok", "computed_at": dt.datetime(2025, 1, 1)} for e, rate in (("E_SAVE", 0.35), ("E_CAP", 0.6))])
+    scheme = {"measures": {"FUH:7day": {"benchmarks": [{"rate": 0.3, "points": 1}, {"rate": 0.5, "points": 2}]}}}
+    method = {**METHOD, "quality": {"scaling": "multiplicative", "scheme": scheme}}
+    got = _binding(settle_year(engine, method, 2024))
+    assert got["E_SAVE"]["quality_score"] == pytest.approx(0.5)       # 1 of 2 points
+    assert got["E_SAVE"]["earned"] == pytest.approx(3000 * 0.5 * 0.5)
+    assert got["E_CAP"]["quality_score"] == pytest.approx(1.0)
+    assert got["E_CORR"]["quality_score"] == 0.0, "no result reported scores zero"
+    assert "score_quality" in got["E_SAVE"]["breakdown"]["quality_note"]
