@@ -72,6 +72,7 @@ def run_demo(members: int = 20_000, seed: int = 42, warehouse_url: str | None = 
     engine = make_engine(url)
     summary = {"warehouse": url, "landing": str(landing), "generation": generation, "runs": runs,
                "tables": table_counts(engine), "quarantine": quarantine_reasons(engine),
+               "measures": measure_totals(engine), "settlement": settlement_rows(engine),
                "seconds": round(time.time() - started, 1)}
     summary["success"] = all(r["success"] for r in runs)
     engine.dispose()
@@ -102,6 +103,34 @@ def quarantine_reasons(engine) -> list[dict]:
     return [{"table": r.target_table, "reason": r.reason, "rows": r.n} for r in rows]
 
 
+def measure_totals(engine) -> list[dict]:
+    """State-level (total stratum) rates of the latest measurement year, for the summary."""
+    from sqlalchemy import text
+
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT measure_id, rate_id, numerator, denominator, rate, status FROM measure_result "
+                "WHERE stratum_type = 'total' AND measurement_year = (SELECT max(measurement_year) FROM measure_result) "
+                "ORDER BY measure_id, rate_id")).all()
+    except Exception:  # noqa: BLE001 - before the measure tables exist
+        return []
+    return [dict(r._mapping) for r in rows]
+
+
+def settlement_rows(engine) -> list[dict]:
+    from sqlalchemy import text
+
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT year, entity_id, risk_arrangement, benchmark, expenditure, savings_rate, msr, earned, owed "
+                "FROM settlement WHERE binding = 1 AND year = (SELECT max(year) FROM settlement) ORDER BY entity_id")).all()
+    except Exception:  # noqa: BLE001 - before the savings tables exist
+        return []
+    return [dict(r._mapping) for r in rows]
+
+
 def print_summary(summary: dict) -> None:
     print(f"\nICM Calculator demo ({'OK' if summary['success'] else 'FAILED'}) in {summary['seconds']} s")
     print(f"warehouse: {summary['warehouse']}\nlanding:   {summary['landing']}")
@@ -111,6 +140,19 @@ def print_summary(summary: dict) -> None:
     print("\nrows quarantined, by reason:")
     for q in summary["quarantine"][:15]:
         print(f"  {q['table']:<16}{q['rows']:>8,}  {q['reason']}")
+    if summary.get("measures"):
+        print("\nquality measures (state level):")
+        for m in summary["measures"]:
+            rate = "" if m["rate"] is None else f"{float(m['rate']):.4f}"
+            status = "" if m["status"] == "ok" else f"  ({m['status'][:60]})"
+            num, den = (f"{float(v):,.0f}" if v is not None else "-" for v in (m["numerator"], m["denominator"]))
+            print(f"  {m['measure_id']:<10}{m['rate_id']:<24}{rate:>10}  {num:>8} / {den:<8}{status}")
+    if summary.get("settlement"):
+        print("\nshared-savings settlement (binding rows):")
+        for r in summary["settlement"]:
+            print(f"  {r['year']} {r['entity_id']:<12}{r['risk_arrangement'] or '':<11} savings rate "
+                  f"{float(r['savings_rate'] or 0):+.2%} (MSR {float(r['msr'] or 0):.1%})  earned "
+                  f"{float(r['earned'] or 0):>12,.0f}  owed {float(r['owed'] or 0):>12,.0f}")
     for run in summary["runs"]:
         passed = sum(c["passed"] for c in run["checks"])
         print(f"\n{run['job']}{' ' + run['partition'] if run['partition'] else ''}: "

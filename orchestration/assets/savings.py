@@ -5,14 +5,18 @@ checks (entity totals add up to program totals, caps respected, no entity both e
 person-month per program) from the same step so results carry the year.
 """
 import os
+from pathlib import Path
 
 import dagster as dg
+
+import savings.population
 
 from orchestration.assets.ingest import DUCKDB_POOL, final_action_claims, member_months
 from orchestration.partitions import yearly
 from orchestration.resources import WarehouseResource
 
-DEFAULT_METHODOLOGY = os.environ.get("ICM_METHODOLOGY", "aco-demo")
+DEMO_METHODOLOGY = Path(savings.population.__file__).parent / "methodologies" / "aco-demo.yaml"
+DEFAULT_METHODOLOGY = os.environ.get("ICM_METHODOLOGY", str(DEMO_METHODOLOGY))
 SETTLEMENT_CHECK = "settlement_consistent"
 KEY = dg.AssetKey(["savings", "settlement"])
 
