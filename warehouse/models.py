@@ -118,10 +118,10 @@ class EnrollmentSpan(Base):
 # --- claims: wide tables built from column lists (25 diagnoses, 25 procedures) --------------------
 
 
-def _claim_header_columns() -> list[Column]:
+def _claim_header_columns(pk: bool = True) -> list[Column]:
     cols: list[Column] = [
-        Column("claim_id", String, primary_key=True),
-        Column("data_source", String, primary_key=True),
+        Column("claim_id", String, primary_key=pk, nullable=False),
+        Column("data_source", String, primary_key=pk, nullable=False),
         # beyond Tuva: adjustments. family = the original claim id all adjustments point at.
         Column("claim_family_id", String, nullable=False),
         Column("adjustment_type", String, nullable=False),  # original | replacement | void
@@ -167,11 +167,11 @@ def _claim_header_columns() -> list[Column]:
     return cols
 
 
-def _claim_line_columns() -> list[Column]:
+def _claim_line_columns(pk: bool = True) -> list[Column]:
     cols: list[Column] = [
-        Column("claim_id", String, primary_key=True),
-        Column("data_source", String, primary_key=True),
-        Column("claim_line_number", Integer, primary_key=True),
+        Column("claim_id", String, primary_key=pk, nullable=False),
+        Column("data_source", String, primary_key=pk, nullable=False),
+        Column("claim_line_number", Integer, primary_key=pk, nullable=False),
         Column("claim_line_start_date", Date),
         Column("claim_line_end_date", Date),
         Column("revenue_center_code", String),
@@ -196,11 +196,11 @@ def _claim_line_columns() -> list[Column]:
     return cols
 
 
-def _pharmacy_columns() -> list[Column]:
+def _pharmacy_columns(pk: bool = True) -> list[Column]:
     return [
-        Column("claim_id", String, primary_key=True),
-        Column("claim_line_number", Integer, primary_key=True),
-        Column("data_source", String, primary_key=True),
+        Column("claim_id", String, primary_key=pk, nullable=False),
+        Column("claim_line_number", Integer, primary_key=pk, nullable=False),
+        Column("data_source", String, primary_key=pk, nullable=False),
         Column("claim_family_id", String, nullable=False),
         Column("adjustment_type", String, nullable=False),
         Column("adjustment_sequence", Integer, nullable=False),
@@ -243,59 +243,65 @@ class PharmacyClaim(Base):
 
 
 # --- derived tables (rebuilt by warehouse.derive; never loaded directly) --------------------------
+# No PRIMARY KEY constraints here: they are rebuilt wholesale by set-based SQL that yields unique keys by
+# construction, uniqueness is verified by the GX asset checks, and DuckDB's index maintenance would make the
+# rebuild several times slower. The ORM still knows each table's key (mapper primary_key).
+
+
+def _derived(name: str, columns: list[Column], key: list[str]) -> tuple[Table, dict]:
+    table = Table(name, metadata, *columns)
+    return table, {"primary_key": [table.c[k] for k in key]}
 
 
 class MedicalClaimFinal(Base):
     """Final-action claims: the last non-void version of each claim family, matched to enrollment."""
 
-    __table__ = Table(
+    __table__, __mapper_args__ = _derived(
         "medical_claim_final",
-        metadata,
-        *_claim_header_columns(),
-        Column("enrollment_span_id", String),
-        Column("versions_in_family", Integer, nullable=False),
-    )
+        [*_claim_header_columns(pk=False), Column("enrollment_span_id", String),
+         Column("versions_in_family", Integer, nullable=False)],
+        ["claim_id", "data_source"])
 
 
 class MedicalClaimLineFinal(Base):
-    __table__ = Table("medical_claim_line_final", metadata, *_claim_line_columns())
+    __table__, __mapper_args__ = _derived("medical_claim_line_final", _claim_line_columns(pk=False),
+                                          ["claim_id", "data_source", "claim_line_number"])
 
 
 class PharmacyClaimFinal(Base):
-    __table__ = Table(
+    __table__, __mapper_args__ = _derived(
         "pharmacy_claim_final",
-        metadata,
-        *_pharmacy_columns(),
-        Column("enrollment_span_id", String),
-        Column("versions_in_family", Integer, nullable=False),
-    )
+        [*_pharmacy_columns(pk=False), Column("enrollment_span_id", String),
+         Column("versions_in_family", Integer, nullable=False)],
+        ["claim_id", "claim_line_number", "data_source"])
 
 
 class MemberMonth(Base):
     """Person x month x payer/plan enrollment: the base of every per-1,000-member-month rate and of cost."""
 
-    __tablename__ = "member_month"
-    person_id: Mapped[str] = mapped_column(String, primary_key=True)
-    month_start: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    data_source: Mapped[str] = mapped_column(String, primary_key=True)
-    payer: Mapped[str] = mapped_column(String, primary_key=True)
-    plan: Mapped[str] = mapped_column(String, primary_key=True)
-    member_id: Mapped[str] = mapped_column(String)
-    payer_type: Mapped[str] = mapped_column(String)
-    enrollment_span_id: Mapped[str] = mapped_column(String)
-    eligibility_group: Mapped[str | None] = mapped_column(String)
-    dual_status_code: Mapped[str | None] = mapped_column(String)
-    medicare_status_code: Mapped[str | None] = mapped_column(String)
-    delivery_system: Mapped[str | None] = mapped_column(String)
-    health_home_program_id: Mapped[str | None] = mapped_column(String)
-    icm_program_id: Mapped[str | None] = mapped_column(String)
-    icm_entity_id: Mapped[str | None] = mapped_column(String)
-    hospice_flag: Mapped[bool | None] = mapped_column(Boolean)
-    long_term_institutional_flag: Mapped[bool | None] = mapped_column(Boolean)
-    age_at_month_start: Mapped[int | None] = mapped_column(Integer)
-    sex: Mapped[str | None] = mapped_column(String)
-    county_fips: Mapped[str | None] = mapped_column(String)
-    days_enrolled: Mapped[int] = mapped_column(Integer)
+    __table__, __mapper_args__ = _derived("member_month", [
+        Column("person_id", String, nullable=False),
+        Column("month_start", Date, nullable=False),
+        Column("data_source", String, nullable=False),
+        Column("payer", String, nullable=False),
+        Column("plan", String, nullable=False),
+        Column("member_id", String, nullable=False),
+        Column("payer_type", String, nullable=False),
+        Column("enrollment_span_id", String, nullable=False),
+        Column("eligibility_group", String),
+        Column("dual_status_code", String),
+        Column("medicare_status_code", String),
+        Column("delivery_system", String),
+        Column("health_home_program_id", String),
+        Column("icm_program_id", String),
+        Column("icm_entity_id", String),
+        Column("hospice_flag", Boolean),
+        Column("long_term_institutional_flag", Boolean),
+        Column("age_at_month_start", Integer),
+        Column("sex", String),
+        Column("county_fips", String),
+        Column("days_enrolled", Integer, nullable=False),
+    ], ["person_id", "month_start", "data_source", "payer", "plan"])
 
 
 # --- lineage: load batches and quarantine ----------------------------------------------------------

@@ -338,8 +338,7 @@ def upgrade() -> None:
     sa.Column('line_count', sa.Integer(), nullable=False),
     sa.Column('batch_id', sa.String(), nullable=False),
     sa.Column('enrollment_span_id', sa.String(), nullable=True),
-    sa.Column('versions_in_family', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('claim_id', 'data_source')
+    sa.Column('versions_in_family', sa.Integer(), nullable=False)
     )
     op.create_table('medical_claim_line',
     sa.Column('claim_id', sa.String(), nullable=False),
@@ -392,8 +391,7 @@ def upgrade() -> None:
     sa.Column('coinsurance_amount', sa.Numeric(precision=14, scale=2), nullable=True),
     sa.Column('copayment_amount', sa.Numeric(precision=14, scale=2), nullable=True),
     sa.Column('deductible_amount', sa.Numeric(precision=14, scale=2), nullable=True),
-    sa.Column('batch_id', sa.String(), nullable=False),
-    sa.PrimaryKeyConstraint('claim_id', 'data_source', 'claim_line_number')
+    sa.Column('batch_id', sa.String(), nullable=False)
     )
     op.create_table('member_month',
     sa.Column('person_id', sa.String(), nullable=False),
@@ -416,8 +414,7 @@ def upgrade() -> None:
     sa.Column('age_at_month_start', sa.Integer(), nullable=True),
     sa.Column('sex', sa.String(), nullable=True),
     sa.Column('county_fips', sa.String(), nullable=True),
-    sa.Column('days_enrolled', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('person_id', 'month_start', 'data_source', 'payer', 'plan')
+    sa.Column('days_enrolled', sa.Integer(), nullable=False)
     )
     op.create_table('person',
     sa.Column('person_id', sa.String(), nullable=False),
@@ -490,8 +487,7 @@ def upgrade() -> None:
     sa.Column('in_network_flag', sa.Boolean(), nullable=True),
     sa.Column('batch_id', sa.String(), nullable=False),
     sa.Column('enrollment_span_id', sa.String(), nullable=True),
-    sa.Column('versions_in_family', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('claim_id', 'claim_line_number', 'data_source')
+    sa.Column('versions_in_family', sa.Integer(), nullable=False)
     )
     op.create_table('provider',
     sa.Column('npi', sa.String(), nullable=False),
