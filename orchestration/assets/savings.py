@@ -15,15 +15,17 @@ from orchestration.assets.ingest import DUCKDB_POOL, final_action_claims, member
 from orchestration.partitions import yearly
 from orchestration.resources import WarehouseResource
 
-DEMO_METHODOLOGY = Path(savings.population.__file__).parent / "methodologies" / "aco-demo.yaml"
-DEFAULT_METHODOLOGY = os.environ.get("ICM_METHODOLOGY", str(DEMO_METHODOLOGY))
+_DEMO = Path(savings.population.__file__).parent / "methodologies"
+# settlement methodology (engine format, Decimal) + population rules (attribution, cost, risk)
+DEFAULT_METHODOLOGY = os.environ.get("ICM_METHODOLOGY", str(_DEMO / "aco-demo.yaml"))
+DEFAULT_POPULATION = os.environ.get("ICM_POPULATION", str(_DEMO / "aco-demo-population.yaml"))
 SETTLEMENT_CHECK = "settlement_consistent"
 KEY = dg.AssetKey(["savings", "settlement"])
 
 
 class SettlementConfig(dg.Config):
     methodology: str = DEFAULT_METHODOLOGY
-    population: str | None = None
+    population: str | None = DEFAULT_POPULATION
 
 
 def _measure_keys() -> list[dg.AssetKey]:
