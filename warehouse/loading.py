@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import (
-    BigInteger, Boolean, Column, Connection, Engine, MetaData, String, Table, and_, exists, func, insert, literal,
+    BigInteger, Column, Connection, Engine, MetaData, String, Table, and_, exists, func, insert, literal,
     select, update,
 )
 
@@ -70,9 +70,11 @@ def _incoming_table(target: str, md: MetaData) -> Table:
                  *cols, prefixes=["TEMPORARY"])
 
 
-def _copy_into(conn: Connection, staged: StagedFile, sql_select: str, table: Table) -> None:
-    """Bulk-copy the result of a staging query into a temp table of the target database."""
-    names = [c.name for c in table.columns if c.name != "_reason"]
+def _copy_into(conn: Connection, staged: StagedFile, sql_select: str, table: Table,
+               names: list[str] | None = None) -> None:
+    """Bulk-copy the result of a staging query into columns `names` (default: all but `_reason`) of a temp
+    table of the target database: DuckDB through Arrow, PostgreSQL through COPY."""
+    names = names or [c.name for c in table.columns if c.name != "_reason"]
     query = f"SELECT {', '.join(chr(34) + n + chr(34) for n in names)} FROM ({sql_select}) s"
     driver = conn.connection.driver_connection
     if conn.dialect.name == "duckdb":
@@ -247,7 +249,7 @@ def load_staged(engine: Engine, staged: StagedFile, *, require_enrollment: bool 
         qinc = Table("_incoming_quarantine", md, Column("_row", BigInteger), Column("_raw", String),
                      Column("_reason", String), prefixes=["TEMPORARY"])
         qinc.create(conn)
-        _copy_into_quarantine(conn, staged, qsel, qinc)
+        _copy_into(conn, staged, qsel, qinc, names=[c.name for c in qinc.columns])
         if source.target in _RULES:
             rules, insert_rows = _RULES[source.target]
             rules(conn, inc, require_enrollment)
@@ -284,30 +286,6 @@ def load_staged(engine: Engine, staged: StagedFile, *, require_enrollment: bool 
              staged.rows_read, n_loaded, n_quarantined)
     return FileReport(str(source.path), source.target, batch_id, "loaded", staged.rows_read, n_loaded,
                       n_quarantined, dict(sorted(reasons.items(), key=lambda kv: -kv[1])))
-
-
-def _copy_into_quarantine(conn: Connection, staged: StagedFile, sql_select: str, table: Table) -> None:
-    names = [c.name for c in table.columns]
-    query = f"SELECT {', '.join(names)} FROM ({sql_select}) s"
-    driver = conn.connection.driver_connection
-    if conn.dialect.name == "duckdb":
-        arrow = staged.con.execute(query).fetch_arrow_table()
-        driver.register("_q_arrow", arrow)
-        try:
-            driver.execute(f"INSERT INTO {table.name} SELECT * FROM _q_arrow")
-        finally:
-            driver.unregister("_q_arrow")
-        return
-    with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as tmp:
-        path = tmp.name
-    try:
-        staged.con.execute(f"COPY ({query}) TO '{path}' (FORMAT csv, HEADER true)")
-        with driver.cursor() as cur, open(path, "rb") as fh:
-            with cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv, HEADER true)") as cp:
-                while chunk := fh.read(1 << 20):
-                    cp.write(chunk)
-    finally:
-        os.unlink(path)
 
 
 def already_loaded(engine: Engine, source: SourceFile) -> bool:
