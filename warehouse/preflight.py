@@ -9,7 +9,7 @@ import shutil
 
 import duckdb
 
-from warehouse.staging import LoadError, SourceFile, _check_text_file, _project_canonical, read_raw
+from warehouse.staging import LoadError, SourceFile, _check_text_file, _project_canonical, read_source
 
 
 def preflight(source: SourceFile) -> None:
@@ -24,7 +24,7 @@ def preflight(source: SourceFile) -> None:
     sample = _sample(source)
     try:
         # Reading a sample is enough to detect wrong columns, binary content or an unreadable format.
-        read_raw(con, sample)
+        read_source(con, sample)
         _project_canonical(con, sample)
     except LoadError as exc:
         raise LoadError(str(exc).replace(str(sample.path), str(source.path))) from None

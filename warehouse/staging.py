@@ -564,22 +564,32 @@ _STAGERS = {
 }
 
 
-def stage_file(source: SourceFile, threads: int | None = None) -> StagedFile:
-    """Parse, map, type and check one file. Raises LoadError for files that cannot be read at all."""
-    con = duckdb.connect()
-    if threads:
-        con.execute(f"SET threads = {int(threads)}")
+def read_source(con, source: SourceFile) -> int:
+    """Read the file (and any extra sources) into `raw` and apply the format's transform; returns rows read."""
     rows_read = read_raw(con, source)
     for name, path in source.extra_sources.items():
         read_raw(con, source, table=f"raw_{name}", path=path)
     if source.transform_sql:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE raw_transformed AS {source.transform_sql}")
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE raw_transformed AS {source.transform_sql}")
+        except duckdb.Error as exc:
+            raise LoadError(f"{source.path}: cannot be read as {source.file_format} "
+                            f"({str(exc).splitlines()[0][:200]})") from None
         con.execute("DROP TABLE raw")
         con.execute("ALTER TABLE raw_transformed RENAME TO raw")
         # transformed rows are numbered 1..N; malformed source lines are numbered after them (unique keys)
         con.execute("UPDATE raw_rejects SET _row = _row + (SELECT coalesce(max(_row), 0) FROM raw)")
         rows_read = con.execute("SELECT count(*) FROM raw").fetchone()[0] + \
             con.execute("SELECT count(*) FROM raw_rejects").fetchone()[0]
+    return rows_read
+
+
+def stage_file(source: SourceFile, threads: int | None = None) -> StagedFile:
+    """Parse, map, type and check one file. Raises LoadError for files that cannot be read at all."""
+    con = duckdb.connect()
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    rows_read = read_source(con, source)
     _project_canonical(con, source)
     _STAGERS[source.target](con, source)
     table = f"staged_{source.target}"

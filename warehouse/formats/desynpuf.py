@@ -1,0 +1,202 @@
+"""CMS DE-SynPUF (Data Entrepreneurs' Synthetic Public Use File; ICD-9 era, Medicare FFS, 2008-2010).
+
+Files are recognised by their CMS names (`DE1_0_<years>_<kind>_Sample_<n>.csv`) or the short OHDSI names
+(`beneficiary_summary.csv`, `inpatient_claims.csv`, `outpatient_claims.csv`, `carrier_claims.csv`,
+`prescription_drug_events.csv`). All dates are YYYYMMDD. Approximations (documented in the README):
+
+* Enrollment: the beneficiary summary gives coverage-month totals per year, not dates. Each bene-year becomes
+  one span from 1 January lasting max(Part A, Part B) months (truncated at death); a bene-year with no Part A/B
+  months becomes a span ending before it starts and is quarantined with that reason. Dual status is not in the
+  files. medicare_status_code is derived: 10 aged, 20 disabled (<65), 11/21 with ESRD. county_fips holds the
+  SSA state + county code (5 digits), not a FIPS code.
+* Inpatient/outpatient: one claim per CLM_ID; each SEGMENT and each outpatient HCPCS_CD_n is a line. Header
+  fields come from the first segment so segments never disagree; CLM_PMT_AMT is the paid amount of line 1.
+  Bill type 0111 (inpatient) / 0131 (outpatient) is assumed: the files carry none.
+* Carrier: the 13 line groups are unpivoted into lines; a claim with no line group keeps one line so no
+  source row disappears. PDE: PROD_SRVC_ID is taken as the NDC-11 (malformed ones are quarantined).
+* NPIs: the synthetic NPIs are often not 10 digits; those are blanked (not quarantined).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from warehouse.staging import SourceFile
+
+DATA_SOURCE = "desynpuf"
+PAYER = "medicare"
+DATE_FMT = "%Y%m%d"
+
+_KINDS = {
+    "beneficiary": ("eligibility", re.compile(r"beneficiary", re.I)),
+    "inpatient": ("medical_claim", re.compile(r"inpatient", re.I)),
+    "outpatient": ("medical_claim", re.compile(r"outpatient", re.I)),
+    "carrier": ("medical_claim", re.compile(r"carrier", re.I)),
+    "pde": ("pharmacy_claim", re.compile(r"prescription_drug|_pde|^pde", re.I)),
+}
+
+
+def _kind(path: Path) -> str | None:
+    for kind, (_target, pattern) in _KINDS.items():
+        if pattern.search(path.name):
+            return kind
+    return None
+
+
+def _year(path: Path) -> str | None:
+    m = re.search(r"(19|20)\d\d", path.name)
+    return m.group(0) if m else None
+
+
+def _c(name: str) -> str:
+    return f'raw."{name}"'
+
+
+def _npi(expr: str) -> str:
+    # DE-SynPUF NPIs are synthetic and often not 10 digits; blank them rather than quarantine the claim
+    return f"CASE WHEN regexp_matches({expr}, '^[0-9]{{10}}$') THEN {expr} END"
+
+
+def _beneficiary(path: Path, payer: str) -> dict[str, str]:
+    year = _year(path)
+    # the OHDSI "input" variant carries the year in a YEAR column instead of the file name
+    year_sql = f"'{year}'" if year else 'raw."YEAR"'
+    start = f"CAST(strptime({year_sql} || '0101', '%Y%m%d') AS DATE)"
+    months = f"greatest(TRY_CAST({_c('BENE_HI_CVRAGE_TOT_MONS')} AS INTEGER), TRY_CAST({_c('BENE_SMI_CVRAGE_TOT_MONS')} AS INTEGER), 0)"
+    end = f"CAST({start} + to_months({months}) - INTERVAL 1 DAY AS DATE)"
+    death = f"CAST(TRY_STRPTIME({_c('BENE_DEATH_DT')}, '%Y%m%d') AS DATE)"
+    birth = f"CAST(TRY_STRPTIME({_c('BENE_BIRTH_DT')}, '%Y%m%d') AS DATE)"
+    esrd = f"coalesce({_c('BENE_ESRD_IND')}, '0') IN ('Y', '1')"
+    aged = f"date_diff('year', {birth}, {start}) >= 65"
+    return {
+        "person_id": _c("DESYNPUF_ID"), "member_id": _c("DESYNPUF_ID"),
+        "gender_code": _c("BENE_SEX_IDENT_CD"),
+        "race": (f"CASE {_c('BENE_RACE_CD')} WHEN '1' THEN 'white' WHEN '2' THEN 'black' WHEN '3' THEN 'other' "
+                 f"WHEN '5' THEN 'hispanic' END"),
+        "birth_date": _c("BENE_BIRTH_DT"), "death_date": _c("BENE_DEATH_DT"),
+        "enrollment_start_date": f"strftime({start}, '%Y%m%d')",
+        "enrollment_end_date": f"strftime(CASE WHEN {death} < {end} THEN {death} ELSE {end} END, '%Y%m%d')",
+        "payer": f"'{payer}'", "plan": "'medicare_ffs'", "payer_type": "'medicare'",
+        "medicare_status_code": (f"CASE WHEN {aged} THEN CASE WHEN {esrd} THEN '11' ELSE '10' END "
+                                 f"ELSE CASE WHEN {esrd} THEN '21' ELSE '20' END END"),
+        "state": None, "county_fips": (f"lpad({_c('SP_STATE_CODE')}, 2, '0') || lpad({_c('BENE_COUNTY_CD')}, 3, '0')"),
+        "data_source": f"'{DATA_SOURCE}'",
+    }
+
+
+def _institutional_transform(columns: list[str], outpatient: bool) -> str:
+    """One line per segment, plus (outpatient) one line per HCPCS_CD_n; header fields from segment 1."""
+    hcpcs = [c for c in columns if re.fullmatch(r"HCPCS_CD_\d+", c)]
+    base = ("SELECT *, first_value(\"SEGMENT\") OVER (PARTITION BY \"CLM_ID\" ORDER BY TRY_CAST(\"SEGMENT\" AS INTEGER)) AS _first_seg, "
+            "rowid AS _src FROM raw")
+    if outpatient and hcpcs:
+        unions = " UNION ALL ".join(f"SELECT _src, {i} AS _k, \"{c}\" AS _hcpcs FROM r WHERE \"{c}\" IS NOT NULL AND \"{c}\" <> ''"
+                                    for i, c in enumerate(hcpcs, 1))
+        lines = (f"lines AS (SELECT _src, _k, _hcpcs FROM ({unions}) "
+                 f"UNION ALL SELECT _src, 0, NULL FROM r WHERE NOT EXISTS (SELECT 1 FROM ({unions}) u WHERE u._src = r._src))")
+    else:
+        lines = "lines AS (SELECT _src, 0 AS _k, NULL AS _hcpcs FROM r)"
+    header_cols = [c for c in columns if c not in ("SEGMENT",) and not re.fullmatch(r"HCPCS_CD_\d+", c)]
+    header = ", ".join(f"h.\"{c}\"" for c in header_cols)
+    return f"""
+      WITH r AS ({base}), {lines},
+      h AS (SELECT * FROM r WHERE "SEGMENT" = _first_seg)
+      SELECT row_number() OVER (ORDER BY r._src, l._k) AS _row, {header}, r."SEGMENT" AS "SEGMENT",
+             row_number() OVER (PARTITION BY r."CLM_ID" ORDER BY TRY_CAST(r."SEGMENT" AS INTEGER), l._k) AS _line,
+             l._hcpcs AS _hcpcs, (r._src = h._src AND l._k <= 1) AS _first
+      FROM r JOIN lines l ON l._src = r._src JOIN h ON h."CLM_ID" = r."CLM_ID"
+      QUALIFY row_number() OVER (PARTITION BY r._src, l._k ORDER BY h._src) = 1"""
+
+
+def _institutional(columns: list[str], outpatient: bool, payer: str) -> dict[str, str]:
+    dx = [c for c in columns if re.fullmatch(r"ICD9_DGNS_CD_\d+", c)]
+    px = [c for c in columns if re.fullmatch(r"ICD9_PRCDR_CD_\d+", c)]
+    m = {
+        "claim_id": _c("CLM_ID"), "claim_line_number": "raw._line", "claim_type": "'institutional'",
+        "person_id": _c("DESYNPUF_ID"), "member_id": _c("DESYNPUF_ID"), "payer": f"'{payer}'", "plan": "'medicare_ffs'",
+        "claim_start_date": _c("CLM_FROM_DT"), "claim_end_date": _c("CLM_THRU_DT"),
+        "bill_type_code": "'0131'" if outpatient else "'0111'",
+        "rendering_npi": _npi(_c("AT_PHYSN_NPI")), "hcpcs_code": "raw._hcpcs",
+        "paid_amount": f"CASE WHEN raw._first THEN {_c('CLM_PMT_AMT')} ELSE '0' END",
+        "diagnosis_code_type": "'icd-9-cm'", "procedure_code_type": "'icd-9-pcs'",
+        "data_source": f"'{DATA_SOURCE}'",
+    }
+    if not outpatient:
+        m.update({"admission_date": _c("CLM_ADMSN_DT"), "discharge_date": _c("NCH_BENE_DSCHRG_DT"),
+                  "drg_code_type": "'ms-drg'", "drg_code": _c("CLM_DRG_CD")})
+    for i, c in enumerate(dx, 1):
+        m[f"diagnosis_code_{i}"] = _c(c)
+    for i, c in enumerate(px, 1):
+        m[f"procedure_code_{i}"] = _c(c)
+    return m
+
+
+def _carrier_transform(columns: list[str]) -> str:
+    groups = sorted({int(m.group(1)) for c in columns if (m := re.fullmatch(r"HCPCS_CD_(\d+)", c))})
+    header_cols = [c for c in columns if not re.search(r"_\d+$", c) or re.fullmatch(r"ICD9_DGNS_CD_\d+", c)]
+    header = ", ".join(f'"{c}"' for c in header_cols)
+    parts = []
+    for n in groups:
+        cond = "TRUE" if n == groups[0] else f'"HCPCS_CD_{n}" IS NOT NULL AND "HCPCS_CD_{n}" <> \'\''
+        parts.append(f"""SELECT rowid AS _src, {n} AS _k, {header}, "HCPCS_CD_{n}" AS _hcpcs,
+                 "PRF_PHYSN_NPI_{n}" AS _npi, "LINE_NCH_PMT_AMT_{n}" AS _paid, "LINE_ALOWD_CHRG_AMT_{n}" AS _allowed
+                 FROM raw WHERE {cond}""")
+    return (f"SELECT row_number() OVER (ORDER BY _src, _k) AS _row, "
+            f"row_number() OVER (PARTITION BY \"CLM_ID\" ORDER BY _src, _k) AS _line, * EXCLUDE (_src, _k) "
+            f"FROM ({' UNION ALL '.join(parts)})")
+
+
+def _carrier(columns: list[str], payer: str) -> dict[str, str]:
+    dx = [c for c in columns if re.fullmatch(r"ICD9_DGNS_CD_\d+", c)]
+    m = {
+        "claim_id": _c("CLM_ID"), "claim_line_number": "raw._line", "claim_type": "'professional'",
+        "person_id": _c("DESYNPUF_ID"), "member_id": _c("DESYNPUF_ID"), "payer": f"'{payer}'", "plan": "'medicare_ffs'",
+        "claim_start_date": _c("CLM_FROM_DT"), "claim_end_date": _c("CLM_THRU_DT"),
+        "hcpcs_code": "raw._hcpcs", "rendering_npi": _npi("raw._npi"), "paid_amount": "raw._paid",
+        "allowed_amount": "raw._allowed", "diagnosis_code_type": "'icd-9-cm'", "data_source": f"'{DATA_SOURCE}'",
+    }
+    for i, c in enumerate(dx, 1):
+        m[f"diagnosis_code_{i}"] = _c(c)
+    return m
+
+
+def _pde(payer: str) -> dict[str, str]:
+    return {
+        "claim_id": _c("PDE_ID"), "claim_line_number": "'1'", "person_id": _c("DESYNPUF_ID"),
+        "member_id": _c("DESYNPUF_ID"), "payer": f"'{payer}'", "plan": "'medicare_part_d'",
+        "dispensing_date": _c("SRVC_DT"), "ndc_code": _c("PROD_SRVC_ID"), "quantity": _c("QTY_DSPNSD_NUM"),
+        "days_supply": f"CAST(TRY_CAST({_c('DAYS_SUPLY_NUM')} AS DOUBLE) AS INTEGER)",
+        "paid_amount": _c("TOT_RX_CST_AMT"), "copayment_amount": _c("PTNT_PAY_AMT"), "data_source": f"'{DATA_SOURCE}'",
+    }
+
+
+def _header(path: Path) -> list[str]:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        first = fh.readline()
+    return [c.strip().strip('"') for c in first.rstrip("\r\n").split(",")]
+
+
+def discover_desynpuf(folder: Path, payer: str | None = None) -> list[SourceFile]:
+    payer = payer or PAYER
+    sources = []
+    for path in sorted(p for p in folder.rglob("*.csv") if p.is_file()):
+        kind = _kind(path)
+        if kind is None:
+            continue
+        target = _KINDS[kind][0]
+        columns = _header(path)
+        transform = None
+        if kind == "beneficiary":
+            mapping = _beneficiary(path, payer)
+        elif kind in ("inpatient", "outpatient"):
+            transform = _institutional_transform(columns, outpatient=kind == "outpatient")
+            mapping = _institutional(columns, kind == "outpatient", payer)
+        elif kind == "carrier":
+            transform = _carrier_transform(columns)
+            mapping = _carrier(columns, payer)
+        else:
+            mapping = _pde(payer)
+        sources.append(SourceFile(path=path, target=target, file_format="desynpuf", data_source=DATA_SOURCE,
+                                  payer=payer, date_format=DATE_FMT, transform_sql=transform,
+                                  select_sql={k: v for k, v in mapping.items() if v is not None}))
+    return sources
