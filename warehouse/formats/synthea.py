@@ -1,0 +1,157 @@
+"""Synthea CSV export (SNOMED CT / RxNorm coded, multi-payer through payer_transitions).
+
+Mapping (approximations are documented in the README):
+* eligibility <- payer_transitions (+ patients, payers): one span per transition, payer = payers.NAME, payer_type
+  from the name (Medicare, Medicaid, Dual Eligible -> dual, NO_INSURANCE -> uninsured, others commercial).
+  Synthea's spans share their boundary day (one ends the day the next starts), so each span ends the day before
+  its END date (spans of one payer then never overlap). Both schemas are read: START_YEAR/END_YEAR timestamps
+  and START_DATE/END_DATE dates. SECONDARY_PAYER is not modelled.
+* medical_claim <- claims (+ claims_transactions, encounters, payers): one claim per claim Id, one line per
+  CHARGE transaction (SNOMED/RxNorm/CVX procedure codes kept with service_code_type 'snomed-ct'); the claim's
+  paid amount (insurer PAYMENT transactions, i.e. not the patient's own) sits on line 1; the payer is the encounter's payer so each claim matches its own
+  payer's enrollment; claim type from HEALTHCARECLAIMTYPEID1 (1 professional, 2 institutional); place of service
+  from ENCOUNTERCLASS; inpatient encounters carry admission/discharge dates and bill type 0111. Diagnoses
+  DIAGNOSIS1-8 are SNOMED CT (diagnosis_code_type 'snomed-ct').
+* pharmacy_claim <- medications (+ payers): one fill per medication row, drug_code_type 'rxnorm', claim id
+  `<encounter>-<row>`; days supply = STOP - START capped at 365 (30 when open-ended).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from warehouse.staging import LoadError, SourceFile
+
+DATA_SOURCE = "synthea"
+
+PAYER_TYPE = ("CASE WHEN upper(p.\"NAME\") = 'MEDICARE' THEN 'medicare' WHEN upper(p.\"NAME\") = 'MEDICAID' THEN 'medicaid' "
+              "WHEN upper(p.\"NAME\") = 'DUAL ELIGIBLE' THEN 'dual' WHEN upper(p.\"NAME\") = 'NO_INSURANCE' THEN 'uninsured' "
+              "ELSE 'commercial' END")
+POS = ("CASE lower(e.\"ENCOUNTERCLASS\") WHEN 'emergency' THEN '23' WHEN 'inpatient' THEN '21' WHEN 'urgentcare' THEN '20' "
+       "WHEN 'outpatient' THEN '22' WHEN 'snf' THEN '31' WHEN 'home' THEN '12' WHEN 'hospice' THEN '34' ELSE '11' END")
+
+
+def _header(path: Path) -> list[str]:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        return [c.strip().strip('"') for c in fh.readline().rstrip("\r\n").split(",")]
+
+
+def _day(expr: str) -> str:
+    return f"substr({expr}, 1, 10)"
+
+
+def _eligibility(folder: Path) -> SourceFile:
+    cols = _header(folder / "payer_transitions.csv")
+    start, end = ('"START_DATE"', '"END_DATE"') if "START_DATE" in cols else ('"START_YEAR"', '"END_YEAR"')
+    pcols = _header(folder / "patients.csv")
+    fips = 'pt."FIPS"' if "FIPS" in pcols else "NULL::VARCHAR"
+    transform = f"""
+      SELECT row_number() OVER (ORDER BY t.rowid) AS _row, t.*, p."NAME" AS _payer_name, {PAYER_TYPE} AS _payer_type,
+             pt."BIRTHDATE" AS _birth, pt."DEATHDATE" AS _death, pt."GENDER" AS _gender, pt."RACE" AS _race,
+             pt."ETHNICITY" AS _ethnicity, pt."STATE" AS _state, {fips} AS _fips, pt."ZIP" AS _zip,
+             {_day('t.' + start)} AS _start,
+             strftime(CAST(TRY_CAST({_day('t.' + end)} AS DATE) - INTERVAL 1 DAY AS DATE), '%Y-%m-%d') AS _end
+      FROM raw t LEFT JOIN raw_payers p ON p."Id" = t."PAYER" LEFT JOIN raw_patients pt ON pt."Id" = t."PATIENT" """
+    mapping = {
+        "person_id": 'raw."PATIENT"', "member_id": 'coalesce(raw."MEMBERID", raw."PATIENT")',
+        "payer": "coalesce(raw._payer_name, 'unknown payer')", "plan": "coalesce(raw._payer_name, 'unknown payer')",
+        "payer_type": "raw._payer_type", "enrollment_start_date": "raw._start", "enrollment_end_date": "raw._end",
+        "birth_date": "raw._birth", "death_date": "raw._death", "gender": "raw._gender", "race": "raw._race",
+        "ethnicity": "raw._ethnicity", "state": "NULL", "zip_code": "raw._zip",
+        "county_fips": "CASE WHEN regexp_matches(raw._fips, '^[0-9]{5}$') THEN raw._fips END",
+        "data_source": f"'{DATA_SOURCE}'",
+    }
+    return SourceFile(path=folder / "payer_transitions.csv", target="eligibility", file_format="synthea",
+                      data_source=DATA_SOURCE, extra_sources={"payers": folder / "payers.csv",
+                                                              "patients": folder / "patients.csv"},
+                      transform_sql=transform, select_sql=mapping)
+
+
+def _medical(folder: Path) -> SourceFile:
+    extra = {"payers": folder / "payers.csv", "encounters": folder / "encounters.csv"}
+    has_tx = (folder / "claims_transactions.csv").exists()
+    if has_tx:
+        extra["tx"] = folder / "claims_transactions.csv"
+        lines = """
+          charges AS (SELECT "CLAIMID" AS claim, "CHARGEID" AS charge, min("PROCEDURECODE") AS code,
+                             min("FROMDATE") AS from_dt, min("TODATE") AS to_dt, min("UNITS") AS units,
+                             sum(TRY_CAST("AMOUNT" AS DOUBLE)) AS charge_amount
+                      FROM raw_tx WHERE "TYPE" = 'CHARGE' GROUP BY 1, 2),
+          payments AS (SELECT "CLAIMID" AS claim, sum(TRY_CAST("PAYMENTS" AS DOUBLE)) AS paid
+                       FROM raw_tx WHERE "TYPE" = 'PAYMENT' AND "PATIENTINSURANCEID" IS DISTINCT FROM "PATIENTID"
+                       GROUP BY 1),
+          lines AS (SELECT c.*, pm.paid AS claim_paid FROM charges c LEFT JOIN payments pm ON pm.claim = c.claim)"""
+    else:
+        lines = """lines AS (SELECT NULL AS claim, NULL AS charge, NULL AS code, NULL AS from_dt, NULL AS to_dt,
+                                NULL AS units, NULL AS charge_amount, NULL AS claim_paid WHERE FALSE)"""
+    transform = f"""
+      WITH {lines.strip()},
+      claim_lines AS (
+        SELECT c.rowid AS _src, c.*, l.code AS _code, l.from_dt AS _from, l.to_dt AS _to, l.units AS _units,
+               l.charge_amount AS _charge, l.claim_paid AS _claim_paid,
+               row_number() OVER (PARTITION BY c."Id" ORDER BY TRY_CAST(l.charge AS INTEGER), l.charge) AS _line
+        FROM raw c LEFT JOIN lines l ON l.claim = c."Id")
+      SELECT row_number() OVER (ORDER BY cl._src, cl._line) AS _row, cl.*,
+             p."NAME" AS _payer_name, lower(e."ENCOUNTERCLASS") AS _class, {POS} AS _pos,
+             {_day('e."START"')} AS _enc_start, {_day('e."STOP"')} AS _enc_stop
+      FROM claim_lines cl
+      LEFT JOIN raw_encounters e ON e."Id" = cl."APPOINTMENTID"
+      LEFT JOIN raw_payers p ON p."Id" = e."PAYER" """
+    inpatient = "raw._class = 'inpatient'"
+    service_day = _day('raw."SERVICEDATE"')
+    mapping = {
+        "claim_id": 'raw."Id"', "claim_line_number": "raw._line",
+        "claim_type": "CASE raw.\"HEALTHCARECLAIMTYPEID1\" WHEN '2' THEN 'institutional' ELSE 'professional' END",
+        "person_id": 'raw."PATIENTID"', "member_id": 'raw."PATIENTID"',
+        "payer": "coalesce(raw._payer_name, 'unknown payer')", "plan": "coalesce(raw._payer_name, 'unknown payer')",
+        "claim_start_date": f"CASE WHEN {inpatient} THEN raw._enc_start ELSE {service_day} END",
+        "claim_end_date": f"CASE WHEN {inpatient} THEN raw._enc_stop ELSE {service_day} END",
+        "claim_line_start_date": _day("raw._from"), "claim_line_end_date": _day("raw._to"),
+        "admission_date": f"CASE WHEN {inpatient} THEN raw._enc_start END",
+        "discharge_date": f"CASE WHEN {inpatient} THEN raw._enc_stop END",
+        "bill_type_code": f"CASE WHEN {inpatient} THEN '0111' END",
+        "place_of_service_code": "raw._pos", "service_code_type": "'snomed-ct'", "hcpcs_code": "raw._code",
+        "service_unit_quantity": "raw._units", "paid_amount": "CASE WHEN raw._line = 1 THEN CAST(round(coalesce(raw._claim_paid, 0), 2) AS VARCHAR) ELSE '0' END",
+        "charge_amount": "CAST(round(raw._charge, 2) AS VARCHAR)",
+        "diagnosis_code_type": "'snomed-ct'",
+        **{f"diagnosis_code_{i}": f'raw."DIAGNOSIS{i}"' for i in range(1, 9)},
+        "data_source": f"'{DATA_SOURCE}'",
+    }
+    return SourceFile(path=folder / "claims.csv", target="medical_claim", file_format="synthea",
+                      data_source=DATA_SOURCE, extra_sources=extra, transform_sql=transform, select_sql=mapping)
+
+
+def _pharmacy(folder: Path) -> SourceFile:
+    transform = """
+      SELECT row_number() OVER (ORDER BY m.rowid) AS _row, m.*, p."NAME" AS _payer_name,
+             least(greatest(coalesce(date_diff('day', TRY_CAST(substr(m."START", 1, 10) AS DATE),
+                                                TRY_CAST(substr(m."STOP", 1, 10) AS DATE)), 30), 1), 365) AS _days
+      FROM raw m LEFT JOIN raw_payers p ON p."Id" = m."PAYER" """
+    mapping = {
+        "claim_id": "coalesce(raw.\"ENCOUNTER\", 'med') || '-' || CAST(raw._row AS VARCHAR)",
+        "claim_line_number": "'1'", "person_id": 'raw."PATIENT"', "member_id": 'raw."PATIENT"',
+        "payer": "coalesce(raw._payer_name, 'unknown payer')", "plan": "coalesce(raw._payer_name, 'unknown payer')",
+        "dispensing_date": _day('raw."START"'), "drug_code_type": "'rxnorm'", "ndc_code": 'raw."CODE"',
+        "days_supply": "CAST(raw._days AS VARCHAR)", "quantity": 'raw."DISPENSES"',
+        "paid_amount": 'raw."PAYER_COVERAGE"', "allowed_amount": 'raw."TOTALCOST"', "charge_amount": 'raw."TOTALCOST"',
+        "data_source": f"'{DATA_SOURCE}'",
+    }
+    return SourceFile(path=folder / "medications.csv", target="pharmacy_claim", file_format="synthea",
+                      data_source=DATA_SOURCE, extra_sources={"payers": folder / "payers.csv"},
+                      transform_sql=transform, select_sql=mapping)
+
+
+def discover_synthea(folder: Path, payer: str | None = None) -> list[SourceFile]:
+    required = ("patients.csv", "payers.csv", "payer_transitions.csv")
+    if not (folder / "payer_transitions.csv").exists():
+        return []
+    missing = [f for f in required if not (folder / f).exists()]
+    if missing:
+        raise LoadError(f"{folder}: Synthea export is missing {', '.join(missing)}")
+    sources = [_eligibility(folder)]
+    if (folder / "claims.csv").exists():
+        if not (folder / "encounters.csv").exists():
+            raise LoadError(f"{folder}: Synthea claims.csv needs encounters.csv (the claim's payer and setting)")
+        sources.append(_medical(folder))
+    if (folder / "medications.csv").exists():
+        sources.append(_pharmacy(folder))
+    return sources
