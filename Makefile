@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MEMBERS ?= 20000
 SEED    ?= 42
+BENCH_MEMBERS ?= 200000   # a comma list (e.g. 1000000,2000000) also reports the scaling ratios
 
 .PHONY: install demo test ui bench clean postgres-binaries
 
@@ -36,7 +37,7 @@ ui: install
 	DAGSTER_HOME=$(CURDIR)/.icm/dagster_home $(BIN)/icm ui
 
 bench: install
-	$(BIN)/icm bench
+	$(BIN)/icm bench --members $(BENCH_MEMBERS)
 
 clean:
 	rm -rf .icm

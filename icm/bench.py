@@ -1,7 +1,6 @@
 """`icm bench` / `make bench`: generation, load throughput, derived tables, measures and settlement, as JSON."""
 from __future__ import annotations
 
-import importlib
 import os
 import tempfile
 import time
@@ -60,27 +59,72 @@ def bench_load(members: int, seed: int, workdir: Path) -> tuple[dict, str]:
     }, url
 
 
-def run_bench(members: int = 200_000, seed: int = 7, parts: str = "load,measures,savings") -> dict:
-    wanted = {p.strip() for p in parts.split(",") if p.strip()}
-    out: dict = {"cpu_count": os.cpu_count()}
+def bench_settlement(url: str, year: int) -> dict:
+    """The warehouse path: attribution -> cost -> risk -> benchmark -> settlement for the demo methodology."""
+    import savings.population
+    from savings.population import settle_year
+    from warehouse.engine import make_engine
+
+    demo = Path(savings.population.__file__).parent / "methodologies"
+    engine = make_engine(url)
+    rows, seconds = _timed(settle_year, engine, str(demo / "aco-demo.yaml"), year,
+                           population=str(demo / "aco-demo-population.yaml"))
+    engine.dispose()
+    return {"year": year, "seconds": round(seconds, 2), "settlement_rows": len(rows),
+            "entities": len({r["entity_id"] for r in rows})}
+
+
+def run_one(members: int, seed: int, wanted: set[str]) -> dict:
+    from warehouse.synthetic import DEFAULT_FIRST_YEAR, DEFAULT_YEARS
+
+    year = DEFAULT_FIRST_YEAR + DEFAULT_YEARS - 1
+    out: dict = {}
     with tempfile.TemporaryDirectory(prefix="icm-bench-") as tmp:
-        url = None
-        if "load" in wanted or "measures" in wanted:
+        if wanted & {"load", "measures", "settle"}:
             out["load"], url = bench_load(members, seed, Path(tmp))
-        if "measures" in wanted and url:
-            try:
-                mbench = importlib.import_module("measures.bench")
+            if "measures" in wanted:
+                from measures.bench import run as run_measures
                 from warehouse.engine import make_engine
-                from warehouse.synthetic import DEFAULT_FIRST_YEAR, DEFAULT_YEARS
 
                 engine = make_engine(url)
-                out["measures"] = mbench.run(engine, DEFAULT_FIRST_YEAR + DEFAULT_YEARS - 1)
+                out["measures"] = run_measures(engine, year)
                 engine.dispose()
-            except ImportError:
-                out["measures"] = "measures.bench not available"
-        if "savings" in wanted:
-            try:
-                out["savings_sweep"] = importlib.import_module("savings.bench").sweep()
-            except ImportError:
-                out["savings_sweep"] = "savings.bench not available"
+            if "settle" in wanted:
+                out["settlement_warehouse_path"] = bench_settlement(url, year)
+    return out
+
+
+def run_bench(members: str | int = "200000", seed: int = 7, parts: str = "load,measures,settle,sweep") -> dict:
+    """Benchmarks for each member count in `members` (comma list); with two or more sizes, the time ratios of
+    each size to the previous one (doubling members should cost <= 2.2x)."""
+    wanted = {p.strip() for p in parts.split(",") if p.strip()}
+    sizes = [int(m) for m in str(members).split(",") if m.strip()]
+    out: dict = {"cpu_count": os.cpu_count(), "runs": {}}
+    for n in sizes:
+        out["runs"][str(n)] = run_one(n, seed, wanted)
+    if len(sizes) > 1:
+        out["scaling"] = _scaling(sizes, out["runs"])
+    if "sweep" in wanted:
+        from savings.bench import sweep
+
+        out["savings_sweep"] = sweep()
+    return out
+
+
+def _scaling(sizes: list[int], runs: dict) -> list[dict]:
+    def seconds(run: dict) -> dict:
+        got = {}
+        if "load" in run:
+            got["load_seconds"] = run["load"]["load_seconds"]
+        if "measures" in run:
+            got["measures_total_seconds"] = run["measures"]["total_seconds"]
+        if "settlement_warehouse_path" in run:
+            got["settlement_seconds"] = run["settlement_warehouse_path"]["seconds"]
+        return got
+
+    out = []
+    for small, large in zip(sizes, sizes[1:]):
+        a, b = seconds(runs[str(small)]), seconds(runs[str(large)])
+        out.append({"members": [small, large], "member_ratio": round(large / small, 2),
+                    **{f"{k}_ratio": round(b[k] / a[k], 2) for k in a if k in b and a[k]}})
     return out

@@ -87,6 +87,25 @@ def cmd_ui(args) -> int:
     return subprocess.call(cmd, env=env)
 
 
+def cmd_export(args) -> int:
+    from exports import NothingToExport, export_year, verify_export
+
+    engine = _engine(args)
+    out_dir = Path(args.out or Path(os.environ.get("ICM_HOME", ".icm")) / "exports" / str(args.year))
+    try:
+        manifest = export_year(engine, args.year, out_dir)
+    except NothingToExport as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        engine.dispose()
+    problems = verify_export(out_dir, args.year)
+    if problems:
+        raise UserError(f"export in {out_dir} failed its suppression check: {problems[0]}")
+    json.dump({"out_dir": str(out_dir), **manifest}, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from icm.bench import run_bench
 
@@ -124,14 +143,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("revision", nargs="?", default="head")
     p.set_defaults(func=cmd_migrate)
 
+    p = with_warehouse(sub.add_parser("export", help="write the CMS-facing exports of a year (QMR measure rates, "
+                                                     "settlement statements, Health Home qualifier) with "
+                                                     "small-cell suppression"))
+    p.add_argument("--year", type=int, required=True, help="measurement / performance year")
+    p.add_argument("--out", help="output folder (default: $ICM_HOME/exports/YEAR)")
+    p.set_defaults(func=cmd_export)
+
     p = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1")
     p.add_argument("--port", type=int, default=3000)
     p.set_defaults(func=cmd_ui)
 
     p = sub.add_parser("bench", help="benchmark generation, loading, measures and settlement; prints JSON")
-    p.add_argument("--members", type=int, default=200_000)
+    p.add_argument("--members", default="200000",
+                   help="members, or a comma list (e.g. 1000000,2000000) to also report the scaling ratios")
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--parts", default="load,measures,savings", help="comma list of load,measures,savings")
+    p.add_argument("--parts", default="load,measures,settle,sweep",
+                   help="comma list of load, measures, settle (warehouse settlement path), sweep (1,000 entities "
+                        "x 1,000 parameter sets)")
     p.set_defaults(func=cmd_bench)
 
     # Domain packages add their own commands (measures, settle-table, settle).

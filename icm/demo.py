@@ -65,7 +65,7 @@ def run_demo(members: int = 20_000, seed: int = 42, warehouse_url: str | None = 
     runs = [execute_job("ingest_job", url, landing)]
     from orchestration import definitions
 
-    for extra in ("measures_job", "savings_job"):
+    for extra in ("measures_job", "savings_job", "reporting_job"):
         if any(j.name == extra for j in definitions.JOBS) and runs[-1]["success"]:
             year = str(demo_measurement_year())
             runs.append(execute_job(extra, url, landing, partition_key=year))
@@ -73,10 +73,15 @@ def run_demo(members: int = 20_000, seed: int = 42, warehouse_url: str | None = 
     summary = {"warehouse": url, "landing": str(landing), "generation": generation, "runs": runs,
                "tables": table_counts(engine), "quarantine": quarantine_reasons(engine),
                "measures": measure_totals(engine), "settlement": settlement_rows(engine),
-               "seconds": round(time.time() - started, 1)}
+               "exports": export_manifest(demo_measurement_year()), "seconds": round(time.time() - started, 1)}
     summary["success"] = all(r["success"] for r in runs)
     engine.dispose()
     return summary
+
+
+def export_manifest(year: int) -> dict | None:
+    path = ICM_HOME / "exports" / str(year) / "manifest.json"
+    return {"folder": str(path.parent), **json.loads(path.read_text())} if path.exists() else None
 
 
 def demo_measurement_year() -> int:
@@ -153,6 +158,12 @@ def print_summary(summary: dict) -> None:
             print(f"  {r['year']} {r['entity_id']:<12}{r['risk_arrangement'] or '':<11} savings rate "
                   f"{float(r['savings_rate'] or 0):+.2%} (MSR {float(r['msr'] or 0):.1%})  earned "
                   f"{float(r['earned'] or 0):>12,.0f}  owed {float(r['owed'] or 0):>12,.0f}")
+    if summary.get("exports"):
+        ex = summary["exports"]
+        print(f"\nCMS-facing exports (small cells suppressed): {ex['folder']}")
+        for f in ex["files"].values():
+            sup = "" if f["suppressed_rows"] is None else f", {f['suppressed_rows']:,} suppressed"
+            print(f"  {f['path']:<36}{f['rows']:>8,} rows{sup}")
     for run in summary["runs"]:
         passed = sum(c["passed"] for c in run["checks"])
         print(f"\n{run['job']}{' ' + run['partition'] if run['partition'] else ''}: "

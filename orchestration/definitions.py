@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.assets import ingest
+from orchestration.assets import exports as export_assets, ingest, measures as measure_assets, savings as savings_assets
 from orchestration.resources import LandingResource, WarehouseResource
 
 ASSETS = list(ingest.ASSETS)
@@ -20,22 +20,10 @@ ingest_job = dg.define_asset_job(
     description="Landing files -> staged -> warehouse -> final-action claims -> member-months, with GX checks.")
 JOBS.append(ingest_job)
 
-try:  # measures and savings assets join once their packages provide them
-    from orchestration.assets import measures as measure_assets
-
-    ASSETS += measure_assets.ASSETS
-    CHECKS += measure_assets.CHECKS
-    JOBS += measure_assets.JOBS
-except ImportError:
-    measure_assets = None
-try:
-    from orchestration.assets import savings as savings_assets
-
-    ASSETS += savings_assets.ASSETS
-    CHECKS += savings_assets.CHECKS
-    JOBS += savings_assets.JOBS
-except ImportError:
-    savings_assets = None
+for module in (measure_assets, savings_assets, export_assets):
+    ASSETS += module.ASSETS
+    CHECKS += module.CHECKS
+    JOBS += module.JOBS
 
 
 @dg.sensor(job=ingest_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,

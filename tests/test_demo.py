@@ -1,12 +1,16 @@
 """`icm demo` end to end on a small synthetic state: every layer materializes, checks pass, reruns change nothing."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
+
+from exports import verify_export
+from icm.demo import demo_measurement_year
 
 from tests.conftest import REPO
 
@@ -38,6 +42,12 @@ def test_demo_runs_twice_with_same_result(tmp_path):
     assert payers >= 5 and multi > 0          # multi-payer, with people in two payers
     assert unreconciled == 0
     assert any(f.startswith("layout:") for f in formats)   # one feed needed the mapping step
+    exports = home / "exports" / str(demo_measurement_year())
+    manifest = json.loads((exports / "manifest.json").read_text())
+    assert manifest["files"]["qmr_measures"]["rows"] > 100 and manifest["files"]["settlement_statements"]["rows"] > 0
+    assert manifest["files"]["qmr_measures"]["suppressed_rows"] > 0   # a small state has small cells
+    assert verify_export(exports, demo_measurement_year()) == []
+    assert "CMS-facing exports" in first.stdout
     second = _demo(home)
     assert second.returncode == 0, second.stderr[-3000:]
     with duckdb.connect(str(db), read_only=True) as con:

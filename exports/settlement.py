@@ -1,0 +1,111 @@
+"""Settlement statements and the Health Home "core set qualifier" pre-fill, with small-cell suppression.
+
+Statements: one row per program x entity x payer (and `combined`) of the `settlement` table for a performance
+year, with the number of attributed persons counted in the warehouse. A row that covers 1-10 persons shows its
+identifiers and the reason only: with so few people, per-capita amounts, totals and the settlement itself
+would disclose individual claims.
+
+Qualifier (spec quality-measures §C.1): health-home enrollees (adults 18+ / children under 18, by age at the
+last health-home month of the year), their minimum and maximum ages, the number of health-home providers, the
+share of health-home member-months per delivery system (FFS, PCCM, MCO/PIHP, ICM, other) and the annual cost
+savings of the settled programs with the methodology used. Counts go through the same suppression.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import Date, Engine, Integer, and_, case, cast, distinct, func, literal, select
+
+from exports.suppression import is_small, suppress
+from savings.tables import attribution, settlement
+from warehouse.models import IcmEntity, IcmProgram, MemberMonth
+
+STATEMENT_COLUMNS = ["year", "methodology_id", "program_id", "entity_id", "payer", "binding", "risk_arrangement",
+                     "persons", "person_years", "benchmark_pc", "benchmark", "expenditure_pc", "expenditure",
+                     "savings", "savings_rate", "msr", "mlr", "generated", "quality_score", "sharing_rate",
+                     "earned", "owed", "suppressed", "suppression_reason"]
+AMOUNT_FIELDS = ("persons", "person_years", "benchmark_pc", "benchmark", "expenditure_pc", "expenditure", "savings",
+                 "savings_rate", "msr", "mlr", "generated", "quality_score", "sharing_rate", "earned", "owed")
+COMBINED = "combined"
+DELIVERY_SYSTEMS = ("FFS", "PCCM", "MCO", "ICM")
+CENT = Decimal("0.01")
+
+
+def _persons_by_entity(conn, year: int) -> dict[tuple, int]:
+    a = attribution
+    per_payer = conn.execute(select(a.c.program_id, a.c.entity_id, a.c.payer, func.count(distinct(a.c.person_id)))
+                             .where(a.c.year == year).group_by(a.c.program_id, a.c.entity_id, a.c.payer)).all()
+    combined = conn.execute(select(a.c.program_id, a.c.entity_id, func.count(distinct(a.c.person_id)))
+                            .where(a.c.year == year).group_by(a.c.program_id, a.c.entity_id)).all()
+    out = {(p, e, pay): n for p, e, pay, n in per_payer}
+    out.update({(p, e, COMBINED): n for p, e, n in combined})
+    return out
+
+
+def statement_rows(engine: Engine, year: int) -> list[dict]:
+    s = settlement
+    with engine.connect() as conn:
+        rows = conn.execute(select(s).where(s.c.year == year)
+                            .order_by(s.c.methodology_id, s.c.program_id, s.c.entity_id, s.c.payer)).all()
+        persons = _persons_by_entity(conn, year)
+    out = []
+    for r in rows:
+        d = {c: getattr(r, c) for c in STATEMENT_COLUMNS if c not in ("persons", "suppressed", "suppression_reason")}
+        d["persons"] = persons.get((r.program_id, r.entity_id, r.payer), 0)
+        out.append(d)
+    # An entity's payer rows partition its combined row: protect a small payer row from subtraction.
+    return suppress(out, count_fields=("persons",), blank_fields=AMOUNT_FIELDS,
+                    group_key=lambda d: None if d["payer"] == COMBINED else (d["methodology_id"], d["program_id"],
+                                                                            d["entity_id"]))
+
+
+def qualifier(engine: Engine, year: int) -> dict:
+    """The Health Home core-set qualifier figures for measurement year `year` (counts suppressed at 1-10)."""
+    mm, prog, ent = MemberMonth.__table__, IcmProgram.__table__, IcmEntity.__table__
+    in_year = and_(mm.c.month_start >= literal(dt.date(year, 1, 1), Date),
+                   mm.c.month_start <= literal(dt.date(year, 12, 1), Date),
+                   mm.c.health_home_program_id.is_not(None))
+    last = (select(mm.c.person_id, func.max(mm.c.age_at_month_start).label("age"))
+            .where(in_year).group_by(mm.c.person_id).subquery())
+    ds = func.upper(func.coalesce(mm.c.delivery_system, "OTHER"))
+    ds_bucket = case(*[(ds == d, d) for d in DELIVERY_SYSTEMS], else_="OTHER")
+    with engine.connect() as conn:
+        ages = conn.execute(select(
+            func.sum(case((last.c.age >= 18, 1), else_=0)), func.sum(case((last.c.age < 18, 1), else_=0)),
+            func.min(last.c.age), func.max(last.c.age), func.count())).one()
+        by_ds = conn.execute(select(ds_bucket, func.count()).where(in_year).group_by(ds_bucket)).all()
+        providers = conn.execute(select(func.count(distinct(ent.c.entity_id)))
+                                 .select_from(ent.join(prog, prog.c.program_id == ent.c.program_id))
+                                 .where(prog.c.program_type.like("health_home%"))).scalar_one()
+        s = settlement
+        savings = conn.execute(select(s.c.program_id, s.c.methodology_id, cast(func.count(), Integer),
+                                      func.sum(s.c.savings), func.sum(s.c.earned), func.sum(s.c.owed))
+                               .where(s.c.year == year, s.c.binding == 1)
+                               .group_by(s.c.program_id, s.c.methodology_id)).all()
+    adults, children, min_age, max_age, enrollees = ages
+    total_mm = sum(n for _, n in by_ds)
+    shares = {d: (Decimal(n) * 100 / Decimal(total_mm)).quantize(CENT, ROUND_HALF_UP) if total_mm else None
+              for d, n in by_ds}
+
+    def count(n):
+        return None if is_small(n) else int(n or 0)
+
+    small_population = is_small(enrollees)
+    return {
+        "measurement_year": year, "ffy": year + 1,
+        "health_home_enrollees": count(enrollees),
+        "adult_enrollees": count(adults), "child_enrollees": count(children),
+        # the extremes of a small population identify people
+        "minimum_age": None if small_population else min_age, "maximum_age": None if small_population else max_age,
+        "health_home_providers": int(providers or 0),
+        "delivery_system_percent_of_member_months": {d: shares.get(d) for d in (*DELIVERY_SYSTEMS, "OTHER")},
+        "cost_savings": [{"program_id": p, "methodology_id": mid, "settled_rows": n,
+                          "savings": _money(sv), "earned": _money(ea), "owed": _money(ow)}
+                         for p, mid, n, sv, ea, ow in savings],
+        "suppression": "counts of 1-10 are shown as null (CMS cell-size suppression)",
+    }
+
+
+def _money(v):
+    return None if v is None else Decimal(str(v)).quantize(CENT, ROUND_HALF_UP)

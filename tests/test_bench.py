@@ -1,0 +1,21 @@
+"""`icm bench` end to end on a tiny state: every part reports figures, two sizes report scaling ratios."""
+from __future__ import annotations
+
+from icm.bench import run_bench
+
+
+def test_bench_reports_load_measures_settlement_and_scaling():
+    out = run_bench(members="300,600", seed=5, parts="load,measures,settle")
+    assert set(out["runs"]) == {"300", "600"}
+    for n, run in out["runs"].items():
+        load = run["load"]
+        assert load["members"] == int(n) and load["claim_lines_loaded_or_quarantined"] > 0
+        assert load["load_claim_lines_per_second"] > 0 and load["load_to_duckdb_read_ratio"] > 0
+        measures = run["measures"]
+        assert measures["floor_seconds"] > 0 and len(measures["measures"]) >= 20
+        assert abs(sum(m["seconds"] for m in measures["measures"].values()) - measures["total_seconds"]) < 0.01
+        assert run["settlement_warehouse_path"]["settlement_rows"] > 0
+    (scaling,) = out["scaling"]
+    assert scaling["members"] == [300, 600] and scaling["member_ratio"] == 2.0
+    assert {"load_seconds_ratio", "measures_total_seconds_ratio", "settlement_seconds_ratio"} <= set(scaling)
+    assert "savings_sweep" not in out
