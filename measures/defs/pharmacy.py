@@ -252,7 +252,8 @@ SAA = MeasureDefinition(
                           "dispensing events (NDC, or long-acting injection HCPCS counted as 28 days).",
               numerator="Proportion of days covered from the first dispensing in MY to 31 Dec >= 0.8.",
               exclusions="Dementia, hospice, death, 66+ institutional LTC.", enrollment="MY, <= 1 gap of <= 45 days."),
-    deviations=("The antipsychotic NDC list is not shipped (licensed HEDIS MLD): without it the measure reports "
+    deviations=("The shipped antipsychotic NDC list holds named products only (public FDA NDC numbers); load the "
+                "HEDIS Medication List Directory for production. Without any list the measure reports "
                 "'not computable'.", "LAI days supply is a flat 28 days."),
 )
 
@@ -286,7 +287,8 @@ PDC_DR = MeasureDefinition(
     card=dict(measures="Share of adults on non-insulin diabetes medication with PDC >= 80%.",
               denominator="As PDC-STA for non-insulin diabetes drugs.", numerator="As PDC-STA.",
               exclusions="Hospice, ESRD, any insulin fill in MY.", enrollment="None beyond enrollment in MY."),
-    deviations=("Needs an insulin NDC list (not shipped) for the insulin exclusion: 'not computable' until loaded.",),
+    deviations=("The insulin exclusion uses the shipped insulin NDCs (named products only; load the PQA list for "
+                "production); without any insulin list the measure reports 'not computable'.",),
 )
 
 MEASURES = [OHD, COB, AMM, SAA, PDC_STA, PDC_RASA, PDC_DR]

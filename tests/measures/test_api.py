@@ -58,7 +58,8 @@ def test_compute_returns_rows_with_contract_keys_and_all_statuses(wh):
     total = {(r["measure"], r["rate_id"]): r for r in rows if r["stratum"]["type"] == "total"}
     assert {m for m, _ in total} == {m.id for m in all_measures()}
     assert total[("FUH-HH", "7_day")]["numerator"] == 1 and total[("FUH-HH", "7_day")]["denominator"] == 3
-    assert total[("SAA-AD", "adherent")]["status"].startswith("not computable")
+    assert total[("PCR-HH", "oe_ratio")]["status"].startswith("not computable")   # licensed weights absent
+    assert total[("SAA-AD", "adherent")]["status"] == "ok"
 
 
 def test_checks_pass_on_computed_measures(wh):

@@ -9,6 +9,9 @@ HYDRO10 = "00406036001"  # 10 mg x 1 = 10 MME per tablet
 ALPRAZ = "00228203010"
 SERTRALINE = "16729000101"
 ATORVA = "00071015523"
+RISPERIDONE = "00781522201"
+METFORMIN = "00093104801"
+INSULIN_GLARGINE = "00088222033"
 
 
 def _member(wh, pid, birth=D(1970, 6, 15), start=D(Y - 1, 1, 1), end=D(Y + 1, 12, 31)):
@@ -97,9 +100,38 @@ def test_amm_negative_medication_history_105_days(wh):
     assert [d["anchor_date"] for d in wh.detail("AMM-AD", Y, "acute")] == [D(Y - 1, 5, 20)]
 
 
-def test_saa_not_computable_without_antipsychotic_ndc_list(wh):
+def _without_value_set(monkeypatch, name):
+    """Make the engine's registry lack one value set, as on an install without that list."""
+    import measures.engine as engine
+    from measures.valuesets import Registry
+
+    real = engine.default_registry
+
+    def registry(licensed_dir=None):
+        reg = Registry()
+        for vs in real(licensed_dir).sets.values():
+            if vs.name != name:
+                reg.add(vs)
+        return reg
+
+    monkeypatch.setattr(engine, "default_registry", registry)
+
+
+def test_saa_not_computable_without_antipsychotic_ndc_list(wh, monkeypatch):
+    _without_value_set(monkeypatch, "ndc_antipsychotic")
     r = _tot(wh.compute(Y, "SAA-AD"), "adherent")
     assert r["status"].startswith("not computable") and "ndc_antipsychotic" in r["status"]
+
+
+def test_saa_with_shipped_antipsychotic_list(wh):
+    _member(wh, "adh")
+    wh.visit("adh", D(Y, 1, 5), hcpcs="99213", dx=["F200"])
+    wh.visit("adh", D(Y, 2, 5), hcpcs="99213", dx=["F200"])
+    for m in range(1, 13):
+        wh.rx("adh", RISPERIDONE, D(Y, m, 1), days_supply=31)
+    r = _tot(wh.compute(Y, "SAA-AD"), "adherent")
+    assert (r["numerator"], r["denominator"], r["status"]) == (1, 1, "ok")
+    assert r["value_set_versions"]["ndc_antipsychotic"].startswith("icm-ndc")
 
 
 def test_saa_with_licensed_list_and_pdc(wh, tmp_path):
@@ -132,5 +164,16 @@ def test_pdc_statin_80_percent(wh):
     assert (r["numerator"], r["denominator"]) == (1, 2)
 
 
-def test_pdc_diabetes_not_computable_without_insulin_list(wh):
+def test_pdc_diabetes_not_computable_without_insulin_list(wh, monkeypatch):
+    _without_value_set(monkeypatch, "ndc_insulin")
     assert _tot(wh.compute(Y, "PDC-DR"), "adherent")["status"].startswith("not computable")
+
+
+def test_pdc_diabetes_insulin_fill_excludes_the_member(wh):
+    for pid in ("oral", "insulin"):
+        _member(wh, pid)
+        for m in range(1, 12):
+            wh.rx(pid, METFORMIN, D(Y, m, 1), days_supply=30)
+    wh.rx("insulin", INSULIN_GLARGINE, D(Y, 3, 1), days_supply=30)
+    r = _tot(wh.compute(Y, "PDC-DR"), "adherent")
+    assert (r["numerator"], r["denominator"], r["exclusions"], r["status"]) == (1, 1, 1, "ok")
