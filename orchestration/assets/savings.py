@@ -5,6 +5,7 @@ checks (entity totals add up to program totals, caps respected, no entity both e
 person-month per program) from the same step so results carry the year.
 """
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -43,7 +44,8 @@ def _table(rows: list[dict]) -> dg.MetadataValue:
     for r in rows:
         cells = []
         for c in cols:
-            v = r.get(c)
+            v = r.get(c)                      # settlement rows hold Decimal money and rates; float only to display
+            v = float(v) if isinstance(v, Decimal) else v
             cells.append(f"{v:.4f}" if isinstance(v, float) and c in ("savings_rate", "msr", "quality_score")
                          else f"{v:,.0f}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v))
         lines.append("| " + " | ".join(cells) + " |")

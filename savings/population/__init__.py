@@ -1,7 +1,8 @@
 """Warehouse side of the shared-savings calculator: attribution, cost of care, risk, benchmark inputs, settlement.
 
 Heavy work runs as set-based SQL in the warehouse (DuckDB or PostgreSQL); Python only handles the small
-per-entity aggregates (benchmarks and settlement arithmetic).
+per-entity aggregates (benchmarks and settlement arithmetic), in exact `Decimal`: money is rounded half-up to cents
+only where savings/README.md ("Warehouse path rounding") says.
 """
 from savings.population.attribution import attribute, check_attribution
 from savings.population.benchmark import build_inputs, compute_benchmarks, load_inputs

@@ -13,13 +13,26 @@ Medicaid: base years trended straight to PY):
   B       = sum_t B_t x PY person-years_t,  E = sum_t PY expenditure_t
 An entity with no base-year data for a type borrows the program's per-capita for that payer and type (noted in the
 breakdown); with no program data either, the PY per-capita of the type is used (benchmark = expenditure, noted).
+
+Numbers (see savings/README.md, "Warehouse path rounding"): `savings_input` holds expenditure in NUMERIC(18, 2)
+(each entity x payer x type total rounded half-up to cents once, in SQL, from NUMERIC person-month amounts; only a
+truncated person's pro-rated months pass through a 10-d.p. division) and person-years / risk in NUMERIC(18, 8).
+`load_inputs` returns them as `Decimal`, and `compute_benchmarks` works in exact `Decimal` (common.DECIMAL_CONTEXT,
+34 digits): trend factors are integer powers (exact), per-capita and risk ratios are the only divisions. Nothing is
+rounded here: per-capita, trend factors, risk ratios and benchmarks are returned unrounded; the settlement rounds
+money to cents when it is written (savings.population.run).
 """
 from __future__ import annotations
 
 from collections import defaultdict
+from decimal import Decimal, localcontext
 
-from sqlalchemy import Engine, Double, Integer, Numeric, and_, case, cast, delete, distinct, func, insert, literal, select
+from sqlalchemy import (
+    Engine, Double, Integer, Numeric, and_, case, cast, delete, distinct, func, insert, literal, or_, select,
+    type_coerce,
+)
 
+from savings.population.common import DECIMAL_CONTEXT, ONE, ZERO, to_decimal
 from savings.population.config import PopulationConfig
 from savings.tables import attribution, cost_person_month, cost_person_year, risk_score, savings_input
 
@@ -29,14 +42,28 @@ def build_inputs(engine: Engine, config, year: int) -> int:
     cfg = PopulationConfig.from_any(config)
     a, cpm, cpy, rs = attribution, cost_person_month, cost_person_year, risk_score
     cats = cfg.cost.categories
-    cf = float(cfg.cost.completion_factor)
-    pm_cost = sum((cpm.c[c] for c in cats), literal(0)) / cf if cats else literal(0.0)
-    ratio = case((cpy.c.cost > 0, cast(cpy.c.truncated_cost, Double) / cast(cpy.c.cost, Double)), else_=1.0)
+    cf = to_decimal(cfg.cost.completion_factor)
+    # NUMERIC throughout: a person-month's included amount (completed), scaled by truncated/annual cost only for
+    # truncated persons. A division (completion factor, truncation share) is kept to 10 d.p. (DuckDB divides
+    # DECIMALs in DOUBLE); untruncated months with completion factor 1 are summed exactly.
+    # (operands typed as unconstrained NUMERIC: SQLAlchemy casts a PostgreSQL divisor to the expression's type)
+    num = Numeric()
+    pm_raw = type_coerce(sum((cpm.c[c] for c in cats), literal(0)) if cats else literal(0), num)
+    frac = Numeric(28, 10)
+    if cf == 1:
+        pm_cost = pm_raw
+        truncated_share = cast(pm_raw * cpy.c.truncated_cost / type_coerce(cpy.c.cost, num), frac)
+    else:
+        cf_lit = literal(cf, num)
+        pm_cost = cast(pm_raw / cf_lit, frac)
+        truncated_share = cast(pm_raw * cpy.c.truncated_cost / (type_coerce(cpy.c.cost, num) * cf_lit), frac)
+    untruncated = or_(cpy.c.cost <= 0, cpy.c.truncated_cost == cpy.c.cost)
+    pm_expenditure = case((untruncated, pm_cost), else_=truncated_share)
     model = "BLEND" if cfg.cost.risk_adjustment.model != "none" else None
     rs_join = and_(rs.c.year == year, rs.c.person_id == a.c.person_id, rs.c.model_version == (model or "-"))
     sel = (select(literal(year, Integer), a.c.program_id, a.c.entity_id, a.c.payer, cpm.c.enrollment_type,
                   func.count(distinct(a.c.person_id)), func.count(), cast(func.count(), Double) / 12.0,
-                  cast(func.sum(pm_cost * ratio), Numeric(18, 2)), cast(func.sum(pm_cost), Numeric(18, 2)),
+                  cast(func.sum(pm_expenditure), Numeric(18, 2)), cast(func.sum(pm_cost), Numeric(18, 2)),
                   func.avg(rs.c.normalized_score))
            .select_from(a.join(cpm, and_(cpm.c.person_id == a.c.person_id, cpm.c.month_start == a.c.month_start,
                                          cpm.c.payer == a.c.payer))
@@ -59,47 +86,61 @@ def build_inputs(engine: Engine, config, year: int) -> int:
                             .where(savings_input.c.year == year)).scalar_one()
 
 
+NUMERIC_INPUTS = ("expenditure", "expenditure_untruncated", "person_years", "risk_score")
+
+
 def load_inputs(engine: Engine, years: list[int], program_id: str | None = None) -> list[dict]:
-    """savings_input rows of the given years as plain dicts (floats), for compute_benchmarks and notebooks."""
+    """savings_input rows of the given years as plain dicts, expenditure / person-years / risk as `Decimal` (the
+    NUMERIC columns as stored), for compute_benchmarks and notebooks."""
     q = select(savings_input).where(savings_input.c.year.in_(years))
     if program_id:
         q = q.where(savings_input.c.program_id == program_id)
     with engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(q)]
     for r in rows:
-        for k in ("expenditure", "expenditure_untruncated", "person_years", "risk_score"):
-            r[k] = float(r[k]) if r[k] is not None else None
+        for k in NUMERIC_INPUTS:
+            r[k] = to_decimal(r[k])
     return rows
 
 
 def compute_benchmarks(inputs: list[dict], cfg: PopulationConfig, year: int, *,
-                       trend: float | None = None) -> dict[tuple, dict]:
-    """(program, entity, payer) -> {benchmark, expenditure, person_years, by_type: [...], notes: [...]}."""
+                       trend: Decimal | float | str | None = None) -> dict[tuple, dict]:
+    """(program, entity, payer) -> {benchmark, expenditure, person_years, by_type: [...], notes: [...]}.
+
+    Exact Decimal arithmetic (inputs given as floats are taken through their decimal text); every amount, rate
+    and factor in the result is an unrounded `Decimal` (money is rounded to cents only when settled / written)."""
+    with localcontext(DECIMAL_CONTEXT):
+        return _compute_benchmarks(inputs, cfg, year, trend)
+
+
+def _compute_benchmarks(inputs: list[dict], cfg: PopulationConfig, year: int, trend) -> dict[tuple, dict]:
     b = cfg.benchmark
-    trend = b.trend.value if trend is None else trend
+    trend = to_decimal(b.trend.value if trend is None else trend)
     base_years = b.years_for(year)
-    weights = dict(zip(base_years, b.base_weights))
-    cap = cfg.cost.risk_adjustment.cap_growth
+    weights = {k: to_decimal(w) for k, w in zip(base_years, b.base_weights)}
+    cap = to_decimal(cfg.cost.risk_adjustment.cap_growth)
     use_risk = cfg.cost.risk_adjustment.model != "none"
     cell: dict[tuple, dict] = {}                      # (year, program, entity, payer, type) -> row
-    program_cell: dict[tuple, list] = defaultdict(lambda: [0.0, 0.0, 0.0])   # (year, program, payer, type) -> exp, py, rs*py
+    # (year, program, payer, type) -> [expenditure, person-years, risk x person-years]
+    program_cell: dict[tuple, list] = defaultdict(lambda: [ZERO, ZERO, ZERO])
     for r in inputs:
+        r = {**r, **{k: to_decimal(r.get(k)) for k in NUMERIC_INPUTS}}
         cell[(r["year"], r["program_id"], r["entity_id"], r["payer"], r["enrollment_type"])] = r
         pc = program_cell[(r["year"], r["program_id"], r["payer"], r["enrollment_type"])]
         pc[0] += r["expenditure"]
         pc[1] += r["person_years"]
-        pc[2] += (r["risk_score"] or 0.0) * r["person_years"]
+        pc[2] += (r["risk_score"] or ZERO) * r["person_years"]
     out: dict[tuple, dict] = {}
     for (y, program, entity, payer, etype), py_row in sorted(cell.items()):
         if y != year:
             continue
         key = (program, entity, payer)
-        res = out.setdefault(key, {"program_id": program, "entity_id": entity, "payer": payer, "benchmark": 0.0,
-                                   "expenditure": 0.0, "person_years": 0.0, "persons": 0, "by_type": [],
+        res = out.setdefault(key, {"program_id": program, "entity_id": entity, "payer": payer, "benchmark": ZERO,
+                                   "expenditure": ZERO, "person_years": ZERO, "persons": 0, "by_type": [],
                                    "notes": []})
         py_years = py_row["person_years"]
         rs_py = py_row["risk_score"]
-        parts, wsum = [], 0.0
+        parts, wsum = [], ZERO
         for k in base_years:
             src = cell.get((k, program, entity, payer, etype))
             source = "entity"
@@ -111,19 +152,19 @@ def compute_benchmarks(inputs: list[dict], cfg: PopulationConfig, year: int, *,
                     continue
                 x_k, rs_k, source = pc[0] / pc[1], (pc[2] / pc[1] if use_risk else None), "program"
                 res["notes"].append(f"{etype} {k}: no entity base data; program per-capita used")
-            rr = 1.0
+            rr = ONE
             if use_risk and rs_py and rs_k:
                 rr = rs_py / rs_k
                 if cap is not None:
-                    rr = min(rr, 1.0 + cap)
-            tf = (1.0 + trend) ** (year - k)
+                    rr = min(rr, ONE + cap)
+            tf = (ONE + trend) ** (year - k)          # integer exponent: exact
             parts.append({"base_year": k, "source": source, "per_capita": x_k, "trend_factor": tf,
                           "risk_ratio": rr, "weight": weights[k], "restated": x_k * tf * rr})
             wsum += weights[k]
         if parts:
             bench_pc = sum(p["weight"] * p["restated"] for p in parts) / wsum
         else:
-            bench_pc = py_row["expenditure"] / py_years if py_years else 0.0
+            bench_pc = py_row["expenditure"] / py_years if py_years else ZERO
             res["notes"].append(f"{etype}: no base-year data; benchmark = performance-year per-capita")
         res["by_type"].append({"enrollment_type": etype, "person_years": py_years, "risk_score": rs_py,
                                "benchmark_pc": bench_pc, "expenditure": py_row["expenditure"],

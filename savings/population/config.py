@@ -3,13 +3,22 @@
 `PopulationConfig.from_any(obj)` accepts one of these, a dict / YAML file / preset name, or the settlement
 engineer's methodology object (`savings.methodology`), reading the sections it needs by name; anything the
 methodology does not say takes the defaults below. Errors name the field (pydantic ValidationError / ValueError).
+
+Money and the rates that multiply money (trend, base weights, risk-growth cap, completion factor, truncation
+threshold, MSR/MLR, sharing and loss rates, caps, withhold) are `Decimal` fields: YAML/JSON numbers are accepted
+and converted through their decimal text (pydantic turns the float 0.1 into Decimal('0.1'), not the binary
+0.1000000000000000055...), so a configured 0.1 stays exactly 0.1. Probabilities that never multiply money
+(truncation percentile, risk-model blend and normalisation, which the warehouse applies in SQL) stay floats.
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from savings.population.common import DECIMAL_CONTEXT, ONE, ZERO, to_decimal
 
 PRIMARY_CARE_EM = ([f"992{n:02d}" for n in range(1, 16)]                      # office / outpatient E/M 99201-99215
                    + [f"99{n}" for n in range(304, 319)]                      # nursing facility E/M
@@ -71,7 +80,7 @@ class AttributionConfig(_Model):
 class TruncationConfig(_Model):
     type: Literal["none", "percentile", "per_member_annual"] = "none"
     percentile: float = Field(0.99, gt=0, lt=1)
-    threshold_usd: float | None = Field(None, gt=0)
+    threshold_usd: Decimal | None = Field(None, gt=0)
     by_enrollment_type: bool = True
 
 
@@ -80,7 +89,7 @@ class RiskConfig(_Model):
     blend: dict[str, float] = Field(default_factory=lambda: {"CMS-HCC-V24": 0.67, "CMS-HCC-V28": 0.33})
     normalization: dict[str, float] = Field(default_factory=lambda: {"CMS-HCC-V24": 1.127, "CMS-HCC-V28": 1.015})
     custom_name: str | None = None
-    cap_growth: float | None = Field(None, ge=0)    # e.g. 0.03: PY/base risk ratio capped at 1.03
+    cap_growth: Decimal | None = Field(None, ge=0)  # e.g. 0.03: PY/base risk ratio capped at 1.03
     normalize: bool = True
 
     @field_validator("blend")
@@ -97,7 +106,7 @@ class CostConfig(_Model):
     truncation: TruncationConfig = Field(default_factory=TruncationConfig)
     risk_adjustment: RiskConfig = Field(default_factory=RiskConfig)
     runout_months: int = Field(3, ge=0, le=24)
-    completion_factor: float = Field(1.0, gt=0, le=1.0)
+    completion_factor: Decimal = Field(Decimal(1), gt=0, le=1)
 
     @field_validator("included_service_categories", "excluded", mode="before")
     @classmethod
@@ -111,19 +120,19 @@ class CostConfig(_Model):
 
 class TrendConfig(_Model):
     source: str = "fixed"
-    value: float = Field(0.03, gt=-0.5, lt=1.0)
+    value: Decimal = Field(Decimal("0.03"), gt=Decimal("-0.5"), lt=1)
 
 
 class BenchmarkConfig(_Model):
     base_years: list[int] = Field(default_factory=lambda: [-3, -2, -1])   # negative = relative to the performance year
-    base_weights: list[float] = Field(default_factory=lambda: [0.1, 0.3, 0.6])
+    base_weights: list[Decimal] = Field(default_factory=lambda: [Decimal("0.1"), Decimal("0.3"), Decimal("0.6")])
     trend: TrendConfig = Field(default_factory=TrendConfig)
 
     @model_validator(mode="after")
     def _weights(self):
         if len(self.base_years) != len(self.base_weights):
             raise ValueError("benchmark.base_weights must have one weight per benchmark.base_years entry")
-        if abs(sum(self.base_weights) - 1.0) > 1e-6:
+        if abs(sum(self.base_weights, ZERO) - ONE) > Decimal("1e-6"):
             raise ValueError("benchmark.base_weights must sum to 1")
         return self
 
@@ -132,43 +141,53 @@ class BenchmarkConfig(_Model):
 
 
 class SettlementConfig(_Model):
-    msr: float = Field(0.02, ge=0, lt=1)
+    msr: Decimal = Field(Decimal("0.02"), ge=0, lt=1)
     msr_type: Literal["fixed", "none", "variable_table"] = "fixed"
     msr_table: list[dict] = Field(default_factory=list)   # [{min_n, max_n, low, high}], linear within a band
-    mlr: float | None = Field(None, ge=0, lt=1)       # None = symmetric with msr
+    mlr: Decimal | None = Field(None, ge=0, lt=1)     # None = symmetric with msr
     first_dollar: bool = True
-    max_share_rate: float = Field(0.5, ge=0, le=1)
-    loss_share_rate: float = Field(0.5, ge=0, le=1)
+    max_share_rate: Decimal = Field(Decimal("0.5"), ge=0, le=1)
+    loss_share_rate: Decimal = Field(Decimal("0.5"), ge=0, le=1)
     loss_rate_rule: Literal["flat", "one_minus_fsr_bounded"] = "flat"
-    loss_min_rate: float = Field(0.0, ge=0, le=1)
-    loss_max_rate: float = Field(1.0, ge=0, le=1)
-    savings_cap_pct: float | None = Field(0.10, ge=0)
-    loss_cap_pct: float | None = Field(0.05, ge=0)
-    withhold: float = Field(0.0, ge=0, lt=1)
+    loss_min_rate: Decimal = Field(Decimal(0), ge=0, le=1)
+    loss_max_rate: Decimal = Field(Decimal(1), ge=0, le=1)
+    savings_cap_pct: Decimal | None = Field(Decimal("0.10"), ge=0)
+    loss_cap_pct: Decimal | None = Field(Decimal("0.05"), ge=0)
+    withhold: Decimal = Field(Decimal(0), ge=0, lt=1)
     settle_by: Literal["payer", "combined"] = "combined"
 
-    def msr_for(self, n: int) -> float:
-        """The MSR (and symmetric MLR) for an entity of n persons."""
+    @field_validator("msr_table")
+    @classmethod
+    def _band_rates_decimal(cls, v):
+        return [{**b, **{k: to_decimal(b[k]) for k in ("low", "high") if b.get(k) is not None}} for b in v]
+
+    def msr_for(self, n: int) -> Decimal:
+        """The MSR (and symmetric MLR) for an entity of n persons (linear interpolation within a band, exact
+        Decimal, unrounded)."""
         if self.msr_type == "none":
-            return 0.0
+            return ZERO
         if self.msr_type == "fixed" or not self.msr_table:
-            return self.msr
+            return to_decimal(self.msr)
         bands = sorted(self.msr_table, key=lambda b: b["min_n"])
         if n < bands[0]["min_n"]:
-            return float(bands[0]["low"])
+            return to_decimal(bands[0]["low"])
         for b in bands:
             hi = b.get("max_n")
             if hi is None or n <= hi:
+                low = to_decimal(b["low"])
                 if hi is None or hi == b["min_n"]:
-                    return float(b["low"])
-                frac = (n - b["min_n"]) / (hi - b["min_n"])
-                return float(b["low"]) + (float(b["high"]) - float(b["low"])) * frac
-        return float(bands[-1]["high"])
+                    return low
+                c = DECIMAL_CONTEXT
+                frac = c.divide(Decimal(n - b["min_n"]), Decimal(hi - b["min_n"]))
+                return c.add(low, c.multiply(c.subtract(to_decimal(b["high"]), low), frac))
+        return to_decimal(bands[-1]["high"])
 
-    def loss_rate_for(self, quality: float) -> float:
+    def loss_rate_for(self, quality) -> Decimal:
         if self.loss_rate_rule == "flat":
-            return self.loss_share_rate
-        return min(max(1.0 - self.max_share_rate * quality, self.loss_min_rate), self.loss_max_rate)
+            return to_decimal(self.loss_share_rate)
+        c = DECIMAL_CONTEXT
+        return min(max(c.subtract(ONE, c.multiply(to_decimal(self.max_share_rate), to_decimal(quality))),
+                       to_decimal(self.loss_min_rate)), to_decimal(self.loss_max_rate))
 
 
 class QualityConfig(_Model):
@@ -224,26 +243,26 @@ class PopulationConfig(_Model):
 
 def from_methodology(m: Any) -> PopulationConfig:
     """Map the settlement engine's `savings.methodology.Methodology` onto the fields used here."""
-    f = lambda x, d=None: d if x is None else float(x)  # noqa: E731
+    f = lambda x, d=None: d if x is None else to_decimal(x)  # noqa: E731
     s, msr = m.settlement, m.msr
     settle: dict[str, Any] = {
         "msr_type": msr.type if msr.type in ("fixed", "none", "variable_table") else "fixed",
-        "msr": f(getattr(msr, "value", None), 0.02),
-        "msr_table": [{"min_n": b.min_n, "max_n": b.max_n, "low": float(b.low), "high": float(b.high)}
+        "msr": f(getattr(msr, "value", None), Decimal("0.02")),
+        "msr_table": [{"min_n": b.min_n, "max_n": b.max_n, "low": to_decimal(b.low), "high": to_decimal(b.high)}
                       for b in (getattr(msr, "table", None) or [])],
         "first_dollar": s.first_dollar,
         "max_share_rate": f(s.max_share_rate),
         "savings_cap_pct": f(s.performance_payment_limit),
-        "withhold": f(getattr(s, "sequestration_rate", None), 0.0),
+        "withhold": f(getattr(s, "sequestration_rate", None), ZERO),
     }
     if not getattr(msr, "symmetric_mlr", True) and getattr(msr, "mlr_value", None) is not None:
-        settle["mlr"] = float(msr.mlr_value)
+        settle["mlr"] = to_decimal(msr.mlr_value)
     lr = getattr(s, "loss_rate", None)
     if lr is not None:
         settle["loss_rate_rule"] = lr.rule
-        settle["loss_share_rate"] = f(lr.flat_rate, 0.5)
-        settle["loss_min_rate"] = f(lr.min_rate, 0.0)
-        settle["loss_max_rate"] = f(lr.max_rate, 1.0)
+        settle["loss_share_rate"] = f(lr.flat_rate, Decimal("0.5"))
+        settle["loss_min_rate"] = f(lr.min_rate, ZERO)
+        settle["loss_max_rate"] = f(lr.max_rate, ONE)
     ll = getattr(s, "loss_limit", None)
     settle["loss_cap_pct"] = (f(ll.pct_benchmark) if ll is not None and ll.type in ("pct_benchmark",
                                                                                        "pct_revenue_capped")
@@ -257,12 +276,12 @@ def from_methodology(m: Any) -> PopulationConfig:
     b = getattr(m, "benchmark", None)
     if b is not None and b.base_years:
         data["benchmark"] = {"base_years": list(b.base_years),
-                             "base_weights": [float(w) for w in b.base_weights] or [1.0 / len(b.base_years)]
-                             * len(b.base_years)}
+                             "base_weights": [to_decimal(w) for w in b.base_weights]
+                             or [DECIMAL_CONTEXT.divide(ONE, Decimal(len(b.base_years)))] * len(b.base_years)}
         if b.trend.value is not None:
-            data["benchmark"]["trend"] = {"source": b.trend.source, "value": float(b.trend.value)}
+            data["benchmark"]["trend"] = {"source": b.trend.source, "value": to_decimal(b.trend.value)}
         if b.risk_cap_pct is not None:
-            data["cost"] = {"risk_adjustment": {"cap_growth": float(b.risk_cap_pct)}}
+            data["cost"] = {"risk_adjustment": {"cap_growth": to_decimal(b.risk_cap_pct)}}
     cfg = PopulationConfig.model_validate(data)
     cfg.source = m
     return cfg

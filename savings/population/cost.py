@@ -16,17 +16,20 @@ counted only when the person has a member-month with the claim's own payer in th
 run-out (runout_months after the year) are left out; the completion factor divides the annual totals.
 Truncation caps each person's annual (annualised) total per payer x enrollment type at a dollar threshold or at a
 percentile of the annualised totals of everyone enrolled with that payer (by enrollment type when configured).
+
+Money stays NUMERIC in the warehouse and `Decimal` in Python (savings/README.md, "Warehouse path rounding"): person-
+year cost, annualised cost and truncated cost are rounded half-up to cents; a percentile threshold (percentile_cont
+computes in double precision) is taken through its decimal text and rounded half-up to cents before it is applied.
 """
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 from sqlalchemy import (
     Date, Engine, Integer, Numeric, and_, case, cast, delete, func, insert, literal, or_, select, union_all, update,
 )
 
-from savings.population.common import medicare_enrollment_type, month_add, year_bounds
+from savings.population.common import medicare_enrollment_type, money, month_add, to_decimal, year_bounds
 from savings.population.config import SERVICE_CATEGORIES, PopulationConfig
 from savings.tables import cost_person_month, cost_person_year
 from warehouse import models
@@ -121,7 +124,7 @@ def build_cost(engine: Engine, config, year: int) -> dict:
     cpm, cpy = cost_person_month, cost_person_year
     included = cfg.cost.categories
     total = sum((cpm.c[c] for c in included), literal(0)) if included else literal(0)
-    cf = Decimal(str(cfg.cost.completion_factor))
+    cf = to_decimal(cfg.cost.completion_factor)
     with engine.begin() as conn:
         conn.execute(delete(cpm).where(cpm.c.year == year))
         conn.execute(delete(cpy).where(cpy.c.year == year))
@@ -140,7 +143,8 @@ def build_cost(engine: Engine, config, year: int) -> dict:
         n_years, total_cost, total_trunc = conn.execute(
             select(func.count(), func.sum(cpy.c.cost), func.sum(cpy.c.truncated_cost)).where(cpy.c.year == year)).one()
     return {"year": year, "cost_person_month": n_months, "cost_person_year": n_years,
-            "cost": float(total_cost or 0), "truncated_cost": float(total_trunc or 0), "thresholds": thresholds}
+            "cost": to_decimal(total_cost or 0), "truncated_cost": to_decimal(total_trunc or 0),
+            "thresholds": thresholds}
 
 
 def _apply_truncation(conn, cfg: PopulationConfig, year: int) -> dict:
@@ -153,13 +157,12 @@ def _apply_truncation(conn, cfg: PopulationConfig, year: int) -> dict:
         if t.threshold_usd is None:
             raise ValueError("cost.truncation.threshold_usd is required when cost.truncation.type is per_member_annual")
         keys = conn.execute(select(*groups).where(cpy.c.year == year).distinct()).all()
-        found = {tuple(k): float(t.threshold_usd) for k in keys}
+        found = {tuple(k): money(t.threshold_usd) for k in keys}
     else:
         rows = conn.execute(select(*groups, func.percentile_cont(t.percentile).within_group(cpy.c.annualized_cost))
                             .where(cpy.c.year == year).group_by(*groups)).all()
-        found = {tuple(r[:-1]): float(r[-1]) for r in rows}
-    for key, value in found.items():
-        thr = Decimal(str(round(value, 2)))
+        found = {tuple(r[:-1]): money(r[-1]) for r in rows}
+    for key, thr in found.items():
         conds = [cpy.c.year == year] + [g == k for g, k in zip(groups, key)]
         conn.execute(update(cpy).where(*conds).values(
             truncation_threshold=thr,

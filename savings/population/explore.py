@@ -4,16 +4,24 @@ The person-level inputs (one row per person x entity x payer x enrollment type x
 attribution, cost and risk) let a notebook re-apply truncation, trend, MSR, sharing and quality in pandas /
 Python for every entity in well under a second. In-memory truncation uses the attributed population's
 distribution (the warehouse uses everyone enrolled with the payer), so it is a sensitivity approximation.
+
+Money is `Decimal` here as in the warehouse path (savings/README.md, "Warehouse path rounding"): person costs are
+read as NUMERIC, annualised costs and truncated costs are rounded to cents like cost_person_year, the rebuilt
+inputs like savings_input (expenditure in cents, person-years and risk to 8 d.p.), and `resettle` returns the
+Decimal rows of `settle_from_inputs`. Only the truncation percentile itself is computed in float (as
+percentile_cont is in the warehouse) before it is rounded to cents. `as_float` converts a result for plotting.
 """
 from __future__ import annotations
 
 import json
 import os
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Double, and_, case, cast, func, inspect, literal, select
 
+from savings.population.common import CENT, DECIMAL_CONTEXT, ONE, ZERO, money, rate, to_decimal
 from savings.population.config import PopulationConfig, SettlementConfig, TruncationConfig
 from savings.population.run import entity_arrangements, load_quality_inputs, settle_from_inputs
 from savings.tables import attribution, cost_person_month, cost_person_year, risk_score, savings_input, settlement
@@ -67,14 +75,15 @@ def open_warehouse(sample_path: str | Path = ".icm/sample_savings.duckdb"):
 
 
 def load_person_inputs(engine, cfg: PopulationConfig, years: list[int]) -> pd.DataFrame:
-    """Person x entity x payer x enrollment type x year: member-months, cost (included categories, completed),
-    risk (member-month weighted). Aggregated in the warehouse; a few rows per attributed person."""
+    """Person x entity x payer x enrollment type x year: member-months, cost (included categories, completed;
+    Decimal, unrounded), risk (member-month weighted, Decimal). Aggregated in the warehouse; a few rows per
+    attributed person."""
     a, cpm, rs = attribution, cost_person_month, risk_score
     cats = cfg.cost.categories
-    cost = sum((cast(cpm.c[c], Double) for c in cats), literal(0.0)) / cfg.cost.completion_factor
+    cost = sum((cpm.c[c] for c in cats), literal(0))
     q = (select(a.c.year, a.c.program_id, a.c.entity_id, a.c.payer, cpm.c.enrollment_type, a.c.person_id,
                 func.count().label("member_months"), func.sum(cost).label("cost"),
-                func.avg(cast(rs.c.normalized_score, Double)).label("risk"))
+                func.avg(rs.c.normalized_score).label("risk"))
          .select_from(a.join(cpm, and_(cpm.c.person_id == a.c.person_id, cpm.c.month_start == a.c.month_start,
                                        cpm.c.payer == a.c.payer))
                       .outerjoin(rs, and_(rs.c.year == a.c.year, rs.c.person_id == a.c.person_id,
@@ -84,31 +93,67 @@ def load_person_inputs(engine, cfg: PopulationConfig, years: list[int]) -> pd.Da
     if cfg.program_id:
         q = q.where(a.c.program_id == cfg.program_id)
     with engine.connect() as conn:
-        return _df(conn, q)
+        df = _df(conn, q)
+    cf = to_decimal(cfg.cost.completion_factor)
+    with localcontext(DECIMAL_CONTEXT):
+        df["cost"] = [(to_decimal(c) or ZERO) / cf if cf != ONE else (to_decimal(c) or ZERO) for c in df["cost"]]
+    df["risk"] = [to_decimal(r) for r in df["risk"]]
+    return df
 
 
 def inputs_from_persons(persons: pd.DataFrame, truncation: dict | TruncationConfig | None) -> list[dict]:
-    """savings_input-shaped rows from person-level inputs, with truncation re-applied in memory."""
+    """savings_input-shaped rows (Decimal) from person-level inputs, with truncation re-applied in memory.
+
+    As in the warehouse: annualised cost = cost x 12 / months rounded to cents; the threshold (a percentile of
+    the annualised costs, or the configured dollar amount) rounded to cents; a person above it counts
+    threshold x months / 12 rounded to cents. Totals like savings_input: expenditure in cents, person-years and
+    risk to 8 d.p. (all half-up)."""
     t = TruncationConfig.model_validate(truncation or {}) if not isinstance(truncation, TruncationConfig) else truncation
-    df = persons.copy()
-    df["annual"] = df["cost"] * 12.0 / df["member_months"]
-    keys = ["year", "payer", "enrollment_type"] if t.by_enrollment_type else ["year", "payer"]
+    with localcontext(DECIMAL_CONTEXT):
+        return _inputs_from_persons(persons, t)
+
+
+def _inputs_from_persons(persons: pd.DataFrame, t: TruncationConfig) -> list[dict]:
+    months = [int(m) for m in persons["member_months"]]
+    cost = [to_decimal(c) or ZERO for c in persons["cost"]]
+    annual = [(c * 12 / m).quantize(CENT, rounding=ROUND_HALF_UP) for c, m in zip(cost, months)]
     if t.type == "percentile":
-        thr = df.groupby(keys)["annual"].transform(lambda s: s.quantile(t.percentile))
+        keys = ["year", "payer", "enrollment_type"] if t.by_enrollment_type else ["year", "payer"]
+        af = pd.Series([float(a) for a in annual], index=persons.index)
+        q = af.groupby([persons[k] for k in keys]).transform(lambda s: s.quantile(t.percentile)).tolist()
+        rounded = {x: money(x) for x in set(q)}          # one threshold per group
+        thr = [rounded[x] for x in q]
     elif t.type == "per_member_annual":
-        thr = pd.Series(float(t.threshold_usd), index=df.index)
+        thr = [money(t.threshold_usd)] * len(cost)
     else:
-        thr = pd.Series(float("inf"), index=df.index)
-    df["truncated"] = df["cost"].where(df["annual"] <= thr, thr * df["member_months"] / 12.0)
-    df["risk_mm"] = df["risk"].fillna(0) * df["member_months"]
-    g = df.groupby(["year", "program_id", "entity_id", "payer", "enrollment_type"], as_index=False).agg(
-        persons=("person_id", "nunique"), member_months=("member_months", "sum"), expenditure=("truncated", "sum"),
-        expenditure_untruncated=("cost", "sum"), risk_mm=("risk_mm", "sum"))
-    g["person_years"] = g["member_months"] / 12.0
-    g["risk_score"] = g["risk_mm"] / g["member_months"]
-    if persons["risk"].isna().all():
-        g["risk_score"] = None
-    return g.drop(columns=["risk_mm"]).to_dict("records")
+        thr = [None] * len(cost)
+    risk = [to_decimal(r) for r in persons["risk"]]
+    groups: dict[tuple, dict] = {}
+    cols = zip(persons["year"].tolist(), persons["program_id"].tolist(), persons["entity_id"].tolist(),
+               persons["payer"].tolist(), persons["enrollment_type"].tolist(), persons["person_id"].tolist())
+    for (year, program, entity, payer, etype, person), m, c, a, th, r in zip(cols, months, cost, annual, thr, risk):
+        g = groups.get((year, program, entity, payer, etype))
+        if g is None:
+            g = groups[(year, program, entity, payer, etype)] = {
+                "persons": set(), "member_months": 0, "expenditure": ZERO, "expenditure_untruncated": ZERO,
+                "risk_mm": ZERO}
+        g["persons"].add(person)
+        g["member_months"] += m
+        g["expenditure"] += c if th is None or a <= th else money(th * m / 12)
+        g["expenditure_untruncated"] += c
+        if r is not None:
+            g["risk_mm"] += r * m
+    no_risk = all(r is None for r in risk)
+    out = []
+    for (year, program, entity, payer, etype), g in sorted(groups.items()):
+        mm = g["member_months"]
+        out.append({"year": year, "program_id": program, "entity_id": entity, "payer": payer,
+                    "enrollment_type": etype, "persons": len(g["persons"]), "member_months": mm,
+                    "expenditure": money(g["expenditure"]),
+                    "expenditure_untruncated": money(g["expenditure_untruncated"]),
+                    "person_years": rate(Decimal(mm) / 12),
+                    "risk_score": None if no_risk else rate(g["risk_mm"] / mm)})
+    return out
 
 
 def load_context(engine, year: int | None = None, methodology_id: str | None = None) -> dict:
@@ -130,29 +175,48 @@ def load_context(engine, year: int | None = None, methodology_id: str | None = N
             "quality": quality, "arrangements": entity_arrangements(engine), "stored": stored}
 
 
-def quality_scores(ctx: dict, scheme: str) -> dict[str, float] | None:
-    """pay_for_reporting -> None (score 1); measure_mean -> mean reported rate per entity (0-1)."""
+def quality_scores(ctx: dict, scheme: str) -> dict[str, Decimal] | None:
+    """pay_for_reporting -> None (score 1); measure_mean -> mean reported rate per entity (0-1, Decimal)."""
     if scheme == "pay_for_reporting":
         return None
     if scheme == "measure_mean":
-        return {e: min(1.0, max(0.0, sum(r["rate"] or 0 for r in rs) / len(rs))) for e, rs in ctx["quality"].items()
-                if rs}
+        with localcontext(DECIMAL_CONTEXT):
+            return {e: min(ONE, max(ZERO, sum((to_decimal(r["rate"]) or ZERO for r in rs), ZERO) / len(rs)))
+                    for e, rs in ctx["quality"].items() if rs}
     raise ValueError(f"QUALITY_SCHEME: unknown scheme {scheme!r} (pay_for_reporting | measure_mean)")
 
 
-def resettle(ctx: dict, *, msr: float | None = None, sharing_rate: float | None = None, trend: float | None = None,
-             truncation: dict | None = None, quality_scheme: str = "pay_for_reporting",
-             inputs: list[dict] | None = None) -> pd.DataFrame:
-    """Re-settle every entity with changed parameters; returns all rows (binding column marks the paying row)."""
+def resettle(ctx: dict, *, msr=None, sharing_rate=None, trend=None, truncation: dict | None = None,
+             quality_scheme: str = "pay_for_reporting", inputs: list[dict] | None = None) -> pd.DataFrame:
+    """Re-settle every entity with changed parameters; returns all rows (binding column marks the paying row).
+
+    msr / sharing_rate / trend: Decimal, str or float (0.1 is taken as Decimal('0.1')). The frame's amounts and
+    rates are Decimal (object columns): sums stay exact; `as_float(frame)` for plots and rounding displays."""
     cfg: PopulationConfig = ctx["cfg"]
-    s: SettlementConfig = cfg.settlement.model_copy(update={
-        k: v for k, v in {"msr": msr, "max_share_rate": sharing_rate}.items() if v is not None})
+    update = {k: to_decimal(v) for k, v in {"msr": msr, "max_share_rate": sharing_rate}.items() if v is not None}
     if msr is not None:
-        s = s.model_copy(update={"msr_type": "fixed"})
+        update["msr_type"] = "fixed"
+    s: SettlementConfig = SettlementConfig.model_validate({**dict(cfg.settlement), **update})
     inputs = inputs if inputs is not None else inputs_from_persons(ctx["persons"], truncation or cfg.cost.truncation)
     rows = settle_from_inputs(inputs, cfg, ctx["year"], arrangements=ctx["arrangements"], quality=ctx["quality"],
-                              settlement_config=s, trend=trend, quality_scores=quality_scores(ctx, quality_scheme))
+                              settlement_config=s, trend=None if trend is None else to_decimal(trend),
+                              quality_scores=quality_scores(ctx, quality_scheme))
     return pd.DataFrame(rows)
+
+
+def as_float(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with Decimal columns as float, for matplotlib and `.round()` displays (not for arithmetic)."""
+    out = frame.copy()
+    for col in out.columns:
+        values = out[col]
+        if values.dtype == object and values.map(lambda v: isinstance(v, Decimal)).any():
+            values = values.map(lambda v: float(v) if isinstance(v, Decimal) else v)
+            try:
+                values = values.astype(float)              # None -> NaN
+            except (TypeError, ValueError):
+                pass
+            out[col] = values
+    return out
 
 
 def entity_summary(engine, year: int, program_id: str, entity_id: str, cfg: PopulationConfig) -> dict:

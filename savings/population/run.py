@@ -5,19 +5,30 @@ performance year, build benchmarks, score quality, settle every program x entity
 The settlement arithmetic is the settlement engine's (`savings.settlement`) when it offers a function this module
 knows how to call; otherwise `settle_amounts` below (MSR/MLR corridor, first-dollar or net, quality-scaled sharing,
 withhold, savings and loss caps) is used and the breakdown says which one ran.
+
+Money and rates are `Decimal` end to end (savings/README.md, "Warehouse path rounding"):
+* benchmarks, expenditure, savings, savings rate, MSR, generated and shared amounts are exact / unrounded
+  Decimals (common.DECIMAL_CONTEXT); the MSR comparison uses the unrounded rate; caps compare unrounded amounts;
+* `settle_amounts` rounds its final earned and owed to cents, half-up (once, after the caps);
+* the settlement engine path hands the engine the benchmark and expenditure rounded to cents, half-up, and
+  keeps the engine's own rounding of its result (`money_quantum`);
+* `write_settlement` rounds benchmark, expenditure, savings, generated, earned, owed to cents (half-up) and
+  person-years, per-capita and rates to the table's 8 d.p. (half-up); `settle_year` returns those rows as written.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
 from collections import defaultdict
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from sqlalchemy import Engine, delete, func, insert, select
 
 from savings.population.attribution import attribute, check_attribution
 from savings.population.benchmark import build_inputs, compute_benchmarks, load_inputs
-from savings.population.common import CheckOutcome
+from savings.population.common import (
+    DECIMAL_CONTEXT, ONE, ZERO, CheckOutcome, decimal_json, money, rate, to_decimal,
+)
 from savings.population.config import PopulationConfig, SettlementConfig
 from savings.population.cost import build_cost
 from savings.population.risk import score_year
@@ -59,13 +70,14 @@ def load_quality_inputs(engine: Engine, year: int, measures: list[str] | None = 
     return dict(out)
 
 
-def quality_score(cfg: PopulationConfig, entity_id: str, results: list[dict], year: int) -> tuple[float, str]:
-    """(score in [0, 1], note). With a quality scheme, the settlement engine's savings.quality.score_quality
-    scores the entity's measure results; otherwise pay-for-reporting (score 1) with a note saying so."""
+def quality_score(cfg: PopulationConfig, entity_id: str, results: list[dict], year: int) -> tuple[Decimal, str]:
+    """(score in [0, 1] as a Decimal, note). With a quality scheme, the settlement engine's
+    savings.quality.score_quality scores the entity's measure results; otherwise pay-for-reporting (score 1) with
+    a note saying so."""
     if cfg.quality.scaling == "none":
-        return 1.0, "no quality regime: full sharing rate"
+        return ONE, "no quality regime: full sharing rate"
     if year in cfg.quality.pay_for_reporting_years:
-        return 1.0, f"pay-for-reporting year; {len(results)} measure results reported"
+        return ONE, f"pay-for-reporting year; {len(results)} measure results reported"
     scheme = cfg.quality.scheme
     if scheme:
         try:
@@ -78,60 +90,72 @@ def quality_score(cfg: PopulationConfig, entity_id: str, results: list[dict], ye
         for r in results:
             for key in (f"{r['measure_id']}:{r['rate_id']}", r["measure_id"]):
                 if key in wanted and key not in picked and r["rate"] is not None:
-                    picked[key] = MeasureResult(key, Decimal(str(r["rate"])))
+                    picked[key] = MeasureResult(key, to_decimal(r["rate"]))
         q = score_quality(list(picked.values()), scheme)
-        return float(q.score), (f"quality scored by savings.quality.score_quality from {len(picked)} of "
-                                f"{len(wanted)} scheme measures")
-    return 1.0, (f"pay-for-reporting: {len(results)} measure results reported for {entity_id}; "
+        return to_decimal(q.score), (f"quality scored by savings.quality.score_quality from {len(picked)} of "
+                                     f"{len(wanted)} scheme measures")
+    return ONE, (f"pay-for-reporting: {len(results)} measure results reported for {entity_id}; "
                  "no quality scheme configured")
 
 
 # --- settlement arithmetic ------------------------------------------------------------------------------------
 
 
-def settle_amounts(benchmark: float, expenditure: float, s: SettlementConfig, *, risk_arrangement: str,
-                   quality: float, persons: int = 0) -> dict:
-    """One settlement: savings, rate, corridor, generated, sharing, caps -> earned / owed, with every step."""
+def settle_amounts(benchmark, expenditure, s: SettlementConfig, *, risk_arrangement: str,
+                   quality, persons: int = 0) -> dict:
+    """One settlement: savings, rate, corridor, generated, sharing, caps -> earned / owed, with every step.
+
+    Decimal throughout (float arguments are taken through their decimal text). Every step is exact / unrounded;
+    only the final earned and owed are rounded, to cents half-up (in the `result` step and the returned dict)."""
+    with localcontext(DECIMAL_CONTEXT):
+        return _settle_amounts(to_decimal(benchmark), to_decimal(expenditure), s, risk_arrangement,
+                               to_decimal(quality), persons)
+
+
+def _settle_amounts(benchmark: Decimal, expenditure: Decimal, s: SettlementConfig, risk_arrangement: str,
+                    quality: Decimal, persons: int) -> dict:
     steps = []
     savings = benchmark - expenditure
-    rate = savings / benchmark if benchmark else 0.0
+    rate_ = savings / benchmark if benchmark else ZERO
     two_sided = risk_arrangement == "two_sided"
     msr = s.msr_for(persons)
-    mlr = msr if s.mlr is None else s.mlr
-    s = s.model_copy(update={"msr": msr})
+    mlr = msr if s.mlr is None else to_decimal(s.mlr)
+    max_share, withhold = to_decimal(s.max_share_rate), to_decimal(s.withhold)
+    savings_cap, loss_cap = to_decimal(s.savings_cap_pct), to_decimal(s.loss_cap_pct)
     steps.append({"step": "savings", "benchmark": benchmark, "expenditure": expenditure, "savings": savings,
-                  "savings_rate": rate})
-    generated = 0.0
-    if savings > 0 and rate >= s.msr:
-        generated = savings if s.first_dollar else savings - s.msr * benchmark
-    elif savings < 0 and two_sided and -rate >= mlr:
+                  "savings_rate": rate_})
+    generated = ZERO
+    if savings > 0 and rate_ >= msr:
+        generated = savings if s.first_dollar else savings - msr * benchmark
+    elif savings < 0 and two_sided and -rate_ >= mlr:
         generated = savings if s.first_dollar else savings + mlr * benchmark
-    steps.append({"step": "corridor", "msr": s.msr, "mlr": mlr if two_sided else None, "first_dollar": s.first_dollar,
+    steps.append({"step": "corridor", "msr": msr, "mlr": mlr if two_sided else None, "first_dollar": s.first_dollar,
                   "generated": generated,
                   "outcome": ("savings" if generated > 0 else "losses" if generated < 0 else "inside corridor")})
-    earned = owed = 0.0
-    sharing = s.max_share_rate * quality
+    earned = owed = ZERO
+    sharing = max_share * quality
     if generated > 0:
         earned = generated * sharing
-        steps.append({"step": "sharing", "max_share_rate": s.max_share_rate, "quality_score": quality,
+        steps.append({"step": "sharing", "max_share_rate": max_share, "quality_score": quality,
                       "sharing_rate": sharing, "shared": earned})
-        if s.withhold:
-            earned *= (1 - s.withhold)
-            steps.append({"step": "withhold", "rate": s.withhold, "after": earned})
-        if s.savings_cap_pct is not None:
-            cap = s.savings_cap_pct * benchmark
-            steps.append({"step": "savings_cap", "cap_pct": s.savings_cap_pct, "cap": cap, "capped": earned > cap})
+        if withhold:
+            earned *= (ONE - withhold)
+            steps.append({"step": "withhold", "rate": withhold, "after": earned})
+        if savings_cap is not None:
+            cap = savings_cap * benchmark
+            steps.append({"step": "savings_cap", "cap_pct": savings_cap, "cap": cap, "capped": earned > cap})
             earned = min(earned, cap)
     elif generated < 0:
         loss_rate = s.loss_rate_for(quality)
         owed = -generated * loss_rate
         steps.append({"step": "loss_sharing", "rule": s.loss_rate_rule, "loss_share_rate": loss_rate, "shared": owed})
-        if s.loss_cap_pct is not None:
-            cap = s.loss_cap_pct * benchmark
-            steps.append({"step": "loss_cap", "cap_pct": s.loss_cap_pct, "cap": cap, "capped": owed > cap})
+        if loss_cap is not None:
+            cap = loss_cap * benchmark
+            steps.append({"step": "loss_cap", "cap_pct": loss_cap, "cap": cap, "capped": owed > cap})
             owed = min(owed, cap)
+    earned, owed = money(earned), money(owed)          # the one rounding point: cents, half-up
     steps.append({"step": "result", "earned": earned, "owed": owed})
-    return {"savings": savings, "savings_rate": rate, "msr": s.msr, "mlr": mlr if two_sided else None,
+    return {"savings": savings, "savings_rate": rate_, "msr": msr, "mlr": mlr if two_sided else None,
             "generated": generated, "sharing_rate": sharing if generated >= 0 else s.loss_rate_for(quality),
             "earned": earned, "owed": owed, "steps": steps}
 
@@ -148,8 +172,11 @@ def _engine_methodology(cfg: PopulationConfig, override):
     return m
 
 
-def settle_with_engine(m, b: dict, year: int, arrangement: str, quality: float) -> dict:
-    """Settle one benchmark/expenditure pair with savings.settlement.settle; map its statement to our row."""
+def settle_with_engine(m, b: dict, year: int, arrangement: str, quality) -> dict:
+    """Settle one benchmark/expenditure pair with savings.settlement.settle; map its statement to our row.
+
+    The engine takes the totals as given: benchmark and expenditure are rounded to cents (half-up) here; the
+    engine rounds its money lines to the methodology's `money_quantum`. All values stay Decimal."""
     from savings.settlement import SettlementInput, settle
 
     notes = []
@@ -161,19 +188,17 @@ def settle_with_engine(m, b: dict, year: int, arrangement: str, quality: float) 
         notes.append("entity is two-sided in icm_entity but the methodology is one-sided")
     inp = SettlementInput(entity_id=b["entity_id"], performance_year=year, track=m.track or "medicaid",
                           assigned_beneficiaries=int(b["persons"]),
-                          total_benchmark=Decimal(str(round(b["benchmark"], 2))),
-                          total_expenditure=Decimal(str(round(b["expenditure"], 2))),
-                          quality_score=Decimal(str(quality)), level=m.level,
+                          total_benchmark=money(b["benchmark"]), total_expenditure=money(b["expenditure"]),
+                          quality_score=to_decimal(quality), level=m.level,
                           payer=None if b["payer"] == COMBINED else b["payer"])
     res = settle(m, inp)
-    earned = float(res.earned)
-    steps = [{"step": label, "value": (float(v) if isinstance(v, Decimal) else v)}
-             for label, v in res.statement_lines()]
-    return {"engine": "savings.settlement.settle", "savings": float(res.savings),
-            "savings_rate": float(res.savings_rate), "msr": float(res.msr),
-            "mlr": float(res.mlr) if m.settlement.two_sided else None, "generated": float(res.generated),
-            "sharing_rate": float(res.final_sharing_rate), "earned": earned if earned > 0 else 0.0,
-            "owed": -earned if earned < 0 else 0.0,
+    earned = to_decimal(res.earned)
+    steps = [{"step": label, "value": v} for label, v in res.statement_lines()]
+    return {"engine": "savings.settlement.settle", "savings": to_decimal(res.savings),
+            "savings_rate": to_decimal(res.savings_rate), "msr": to_decimal(res.msr),
+            "mlr": to_decimal(res.mlr) if m.settlement.two_sided else None, "generated": to_decimal(res.generated),
+            "sharing_rate": to_decimal(res.final_sharing_rate),
+            "earned": earned if earned > 0 else ZERO, "owed": -earned if earned < 0 else ZERO,   # no negative zero
             "steps": steps + ([{"step": "notes", "value": "; ".join(notes + [res.notes] if res.notes else notes)}]
                               if notes or res.notes else [])}
 
@@ -182,17 +207,28 @@ def settle_from_inputs(inputs: list[dict], cfg: PopulationConfig, year: int, *,
                        arrangements: dict[str, str] | None = None,
                        quality: dict[str, list[dict]] | None = None,
                        settlement_config: SettlementConfig | None = None,
-                       trend: float | None = None,
-                       quality_scores: dict[str, float] | None = None) -> list[dict]:
-    """Pure settlement of every program x entity x payer and combined row from loaded inputs (no database)."""
+                       trend: Decimal | float | None = None,
+                       quality_scores: dict[str, Decimal | float] | None = None) -> list[dict]:
+    """Pure settlement of every program x entity x payer and combined row from loaded inputs (no database).
+
+    Rows hold Decimals: earned / owed rounded to cents (half-up), everything else unrounded (`write_settlement`
+    rounds the rest as it stores them)."""
+    with localcontext(DECIMAL_CONTEXT):
+        return _settle_from_inputs(inputs, cfg, year, arrangements, quality, settlement_config,
+                                   None if trend is None else to_decimal(trend), quality_scores)
+
+
+def _settle_from_inputs(inputs, cfg: PopulationConfig, year: int, arrangements, quality, settlement_config,
+                        trend: Decimal | None, quality_scores) -> list[dict]:
     s = settlement_config or cfg.settlement
+    s = type(s).model_validate(dict(s))     # re-validated: a model_copy(update=...) may have put floats in
     arrangements = arrangements or {}
     quality = quality or {}
     bench = compute_benchmarks(inputs, cfg, year, trend=trend)
     combined: dict[tuple, dict] = {}
     for (program, entity, payer), b in bench.items():
         c = combined.setdefault((program, entity), {"program_id": program, "entity_id": entity, "payer": COMBINED,
-                                                    "benchmark": 0.0, "expenditure": 0.0, "person_years": 0.0,
+                                                    "benchmark": ZERO, "expenditure": ZERO, "person_years": ZERO,
                                                     "persons": 0, "by_type": [], "notes": []})
         c["benchmark"] += b["benchmark"]
         c["expenditure"] += b["expenditure"]
@@ -202,12 +238,12 @@ def settle_from_inputs(inputs: list[dict], cfg: PopulationConfig, year: int, *,
         c["notes"] += b["notes"]
     rows = []
     method_dump = cfg.model_dump(mode="json", exclude={"source": True, "attribution": {"em_codes"}})
-    scores: dict[str, tuple[float, str]] = {}
+    scores: dict[str, tuple[Decimal, str]] = {}
     for b in [*bench.values(), *combined.values()]:
         entity = b["entity_id"]
         if entity not in scores:
             if quality_scores is not None and entity in quality_scores:
-                scores[entity] = (float(quality_scores[entity]), "quality score supplied by the caller")
+                scores[entity] = (to_decimal(quality_scores[entity]), "quality score supplied by the caller")
             else:
                 scores[entity] = quality_score(cfg, entity, quality.get(entity, []), year)
         q, q_note = scores[entity]
@@ -230,7 +266,8 @@ def settle_from_inputs(inputs: list[dict], cfg: PopulationConfig, year: int, *,
             "earned": r["earned"], "owed": r["owed"], "binding": int(binding),
             "breakdown": {"engine": r.get("engine", "savings.population.run.settle_amounts"), "by_type": b["by_type"],
                           "steps": r["steps"], "quality_note": q_note, "notes": sorted(set(b["notes"])),
-                          "settlement": s.model_dump(), "trend": cfg.benchmark.trend.value if trend is None else trend,
+                          "settlement": s.model_dump(),
+                          "trend": to_decimal(cfg.benchmark.trend.value) if trend is None else trend,
                           "methodology": method_dump},
         })
     rows.sort(key=lambda r: (r["program_id"], r["entity_id"], r["payer"] == COMBINED, r["payer"]))
@@ -249,6 +286,7 @@ def settle_year(engine: Engine, methodology, year: int, *, population=None, prep
     `methodology`: a PopulationConfig / dict / YAML path / preset name / savings.methodology.Methodology.
     `population`: optional attribution + cost + risk rules (PopulationConfig, dict or YAML) used with a
     settlement-engine methodology, which carries none of its own.
+    Returns the rows as written to `settlement` (money in cents, rates at 8 d.p., Decimal; see `stored_row`).
     """
     cfg = PopulationConfig.from_any(methodology).with_population(population)
     years = sorted(set(cfg.benchmark.years_for(year)) | {year})
@@ -258,26 +296,31 @@ def settle_year(engine: Engine, methodology, year: int, *, population=None, prep
     inputs = load_inputs(engine, years, cfg.program_id)
     rows = settle_from_inputs(inputs, cfg, year, arrangements=entity_arrangements(engine),
                               quality=load_quality_inputs(engine, year, cfg.quality.measures or None))
-    write_settlement(engine, rows, year, cfg.id)
-    return rows
+    return write_settlement(engine, rows, year, cfg.id)
 
 
-def _money(x):
-    return None if x is None else Decimal(str(round(x, 2)))
+MONEY_COLUMNS = ("benchmark", "expenditure", "savings", "generated", "earned", "owed")
+RATE_COLUMNS = ("person_years", "benchmark_pc", "expenditure_pc", "savings_rate", "msr", "mlr", "quality_score",
+                "sharing_rate")
 
 
-def write_settlement(engine: Engine, rows: list[dict], year: int, methodology_id: str) -> None:
+def stored_row(r: dict) -> dict:
+    """A settlement row as the table stores it: money rounded to cents and person-years, per-capita and rates to
+    8 d.p., both half-up (Decimal); the breakdown keeps every unrounded step."""
+    return {**r, **{k: money(r[k]) for k in MONEY_COLUMNS}, **{k: rate(r[k]) for k in RATE_COLUMNS}}
+
+
+def write_settlement(engine: Engine, rows: list[dict], year: int, methodology_id: str) -> list[dict]:
+    """Replace this methodology's settlement rows of `year`; returns the rows as written (see `stored_row`)."""
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    out = []
-    for r in rows:
-        out.append({**r, **{k: _money(r[k]) for k in ("benchmark", "expenditure", "savings", "generated", "earned",
-                                                       "owed")},
-                    "breakdown": json.dumps(r["breakdown"], default=str), "computed_at": now})
+    stored = [stored_row(r) for r in rows]
+    out = [{**r, "breakdown": json.dumps(r["breakdown"], default=decimal_json), "computed_at": now} for r in stored]
     with engine.begin() as conn:
         conn.execute(delete(settlement).where(settlement.c.year == year,
                                               settlement.c.methodology_id == methodology_id))
         if out:
             conn.execute(insert(settlement), out)
+    return stored
 
 
 # --- checks -----------------------------------------------------------------------------------------------
@@ -291,30 +334,31 @@ def check_settlement(engine: Engine, year: int, methodology_id: str | None = Non
         q = q.where(settlement.c.methodology_id == methodology_id)
     with engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(q)]
-        inputs = {(p, pay): float(e) for p, pay, e in conn.execute(
+        inputs = {(p, pay): to_decimal(e) for p, pay, e in conn.execute(
             select(savings_input.c.program_id, savings_input.c.payer, func.sum(savings_input.c.expenditure))
             .where(savings_input.c.year == year).group_by(savings_input.c.program_id, savings_input.c.payer))}
     out = []
-    tol = 0.05
+    tol = Decimal("0.05")        # stored rows are rounded to cents one by one; sums may differ by a few cents
+    d = lambda x: to_decimal(x) or ZERO  # noqa: E731
     # payers add up to combined
-    sums: dict[tuple, list] = defaultdict(lambda: [0.0, 0.0])
+    sums: dict[tuple, list] = defaultdict(lambda: [ZERO, ZERO])
     comb: dict[tuple, tuple] = {}
     for r in rows:
         key = (r["methodology_id"], r["program_id"], r["entity_id"])
         if r["payer"] == COMBINED:
-            comb[key] = (float(r["benchmark"]), float(r["expenditure"]))
+            comb[key] = (d(r["benchmark"]), d(r["expenditure"]))
         else:
-            sums[key][0] += float(r["benchmark"])
-            sums[key][1] += float(r["expenditure"])
+            sums[key][0] += d(r["benchmark"])
+            sums[key][1] += d(r["expenditure"])
     bad = [k for k, (b, e) in comb.items() if abs(sums[k][0] - b) > tol * 10 or abs(sums[k][1] - e) > tol * 10]
     out.append(CheckOutcome("payers_add_up_to_combined", not bad,
                             f"{len(comb)} entities checked" if not bad else f"{len(bad)} entities do not add up", bad[:20]))
     # entities add up to program inputs
-    prog: dict[tuple, float] = defaultdict(float)
+    prog: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
     for r in rows:
         if r["payer"] != COMBINED:
-            prog[(r["methodology_id"], r["program_id"], r["payer"])] += float(r["expenditure"])
-    bad = [k for k, e in prog.items() if abs(inputs.get((k[1], k[2]), 0.0) - e) > tol * 10]
+            prog[(r["methodology_id"], r["program_id"], r["payer"])] += d(r["expenditure"])
+    bad = [k for k, e in prog.items() if abs(inputs.get((k[1], k[2]), ZERO) - e) > tol * 10]
     out.append(CheckOutcome("entities_add_up_to_program", not bad,
                             f"{len(prog)} program x payer totals checked" if not bad
                             else f"{len(bad)} program totals differ from the sum of entities", bad[:20]))
@@ -322,11 +366,11 @@ def check_settlement(engine: Engine, year: int, methodology_id: str | None = Non
     cap_bad, both, one_sided_owes = [], [], []
     for r in rows:
         key = (r["methodology_id"], r["program_id"], r["entity_id"], r["payer"])
-        earned, owed, bench = float(r["earned"] or 0), float(r["owed"] or 0), float(r["benchmark"] or 0)
+        earned, owed, bench = d(r["earned"]), d(r["owed"]), d(r["benchmark"])
         s = json.loads(r["breakdown"] or "{}").get("settlement", {})
-        if s.get("savings_cap_pct") is not None and earned > s["savings_cap_pct"] * bench + tol:
+        if s.get("savings_cap_pct") is not None and earned > to_decimal(s["savings_cap_pct"]) * bench + tol:
             cap_bad.append(key)
-        if s.get("loss_cap_pct") is not None and owed > s["loss_cap_pct"] * bench + tol:
+        if s.get("loss_cap_pct") is not None and owed > to_decimal(s["loss_cap_pct"]) * bench + tol:
             cap_bad.append(key)
         if earned < 0 or owed < 0:
             cap_bad.append(key)

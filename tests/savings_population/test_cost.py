@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -76,7 +77,7 @@ def test_excluded_categories_completion_and_dollar_truncation(cost_feed, warehou
                     "truncation": {"type": "per_member_annual", "threshold_usd": 50000}}}
     build_cost(engine, cfg, 2024)
     py = _py(engine)
-    assert float(py[("A", "medicaid")].cost) == pytest.approx((5000 + 800 + 200 + 100 + 150 + 75) / 0.8)
+    assert py[("A", "medicaid")].cost == Decimal("7906.25"), "(5000 + 800 + 200 + 100 + 150 + 75) / 0.8"
     e = py[("E", "medicaid")]
     assert float(e.cost) == 125000 and float(e.truncated_cost) == 50000
     assert float(py[("C", "medicaid")].truncated_cost) == 1250
@@ -92,8 +93,10 @@ def test_percentile_truncation_by_enrollment_type(cost_feed, warehouse_url):
     py = _py(engine)
     # Medicaid 'unknown' eligibility group: A, B (6 months), C, D, E -> median of annualised totals
     thr = out["thresholds"]["medicaid/unknown"]
-    annual = sorted(float(r.annualized_cost) for (p, payer), r in py.items() if payer == "medicaid")
-    assert thr == pytest.approx(annual[len(annual) // 2])
-    assert float(py[("E", "medicaid")].truncated_cost) == pytest.approx(thr, abs=0.01)
+    annual = sorted(r.annualized_cost for (p, payer), r in py.items() if payer == "medicaid")
+    assert annual == [Decimal("600.00"), Decimal("1000.00"), Decimal("2000.00"), Decimal("9375.00"),
+                      Decimal("100000.00")]
+    assert isinstance(thr, Decimal) and thr == Decimal("2000.00") == annual[len(annual) // 2]
+    assert py[("E", "medicaid")].truncated_cost == thr
     assert float(py[("C", "medicaid")].truncated_cost) == 1000
     assert "medicare/AGND" in out["thresholds"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import insert, select
@@ -61,21 +62,23 @@ def test_settle_year_spread_of_outcomes(aco_feed, warehouse_url):
     got = _binding(rows)
     assert set(got) == set(ENTITIES)
     s = got["E_SAVE"]
-    assert s["benchmark"] == pytest.approx(30000) and s["expenditure"] == pytest.approx(27000)
-    assert s["savings_rate"] == pytest.approx(0.10) and s["earned"] == pytest.approx(1500) and s["owed"] == 0
+    money = ("benchmark", "expenditure", "savings", "generated", "earned", "owed")
+    assert all(isinstance(s[k], Decimal) and s[k].as_tuple().exponent == -2 for k in money), "cents, Decimal"
+    assert s["benchmark"] == Decimal("30000.00") and s["expenditure"] == Decimal("27000.00")
+    assert s["savings_rate"] == Decimal("0.1") and s["earned"] == Decimal("1500.00") and s["owed"] == 0
     assert "1 measure results" in s["breakdown"]["quality_note"]
     assert got["E_CORR"]["generated"] == 0 and got["E_CORR"]["earned"] == 0
-    assert got["E_LOSS"]["owed"] == pytest.approx(500) and got["E_LOSS"]["earned"] == 0
+    assert got["E_LOSS"]["owed"] == Decimal("500.00") and got["E_LOSS"]["earned"] == 0
     assert got["E_LOSS1"]["owed"] == 0 and got["E_LOSS1"]["generated"] == 0
-    assert got["E_CAP"]["earned"] == pytest.approx(2000), "capped at 10% of the benchmark"
+    assert got["E_CAP"]["earned"] == Decimal("2000.00"), "capped at 10% of the benchmark"
     per_payer = [r for r in rows if r["entity_id"] == "E_SAVE" and r["payer"] != "combined"]
     assert {r["payer"] for r in per_payer} == {"medicaid", "mco"}
-    assert sum(r["benchmark"] for r in per_payer) == pytest.approx(s["benchmark"])
+    assert sum(r["benchmark"] for r in per_payer) == s["benchmark"]
     assert all(r["binding"] == 0 for r in per_payer) and s["binding"] == 1
     with engine.connect() as conn:
         stored = conn.execute(select(settlement).where(settlement.c.entity_id == "E_CAP",
                                                        settlement.c.payer == "combined")).one()
-    assert float(stored.earned) == 2000
+    assert stored.earned == Decimal("2000.00")
     steps = [st["step"] for st in json.loads(stored.breakdown)["steps"]]
     assert steps == ["savings", "corridor", "sharing", "savings_cap", "result"]
     outcomes = check_settlement(engine, 2024)
@@ -90,8 +93,8 @@ def test_trend_risk_and_methodology_object(aco_feed, warehouse_url):
     method = {**METHOD, "benchmark": {"base_years": [-1], "base_weights": [1.0], "trend": {"value": 0.05}}}
     got = _binding(settle_year(engine, method, 2024))
     # 5% trend: E_CORR benchmark 21000 vs 19800 -> 5.7% savings, now beyond the MSR
-    assert got["E_CORR"]["benchmark"] == pytest.approx(21000)
-    assert got["E_CORR"]["earned"] == pytest.approx(600)
+    assert got["E_CORR"]["benchmark"] == Decimal("21000.00")
+    assert got["E_CORR"]["earned"] == Decimal("600.00")
     pytest.importorskip("savings.methodology")
     from savings.methodology import parse_methodology
     m = parse_methodology({
@@ -102,8 +105,8 @@ def test_trend_risk_and_methodology_object(aco_feed, warehouse_url):
         "benchmark": {"base_years": [2023], "base_weights": ["1"], "trend": {"value": "0"}}})
     got = _binding(settle_year(engine, m, 2024, population={"program_id": "ACO1",
                                                             "attribution": {"method": "enrollment"}}))
-    assert got["E_CORR"]["earned"] == pytest.approx(200 * 0.6), "no MSR: first-dollar sharing of 1% savings"
-    assert got["E_LOSS"]["owed"] == pytest.approx(1000 * 0.4)
+    assert got["E_CORR"]["earned"] == Decimal("120"), "no MSR: first-dollar sharing (60%) of 1% savings ($200)"
+    assert got["E_LOSS"]["owed"] == Decimal("400"), "40% of $1,000 losses"
     assert got["E_LOSS1"]["owed"] == 0, "one-sided entity under a two-sided methodology"
     assert got["E_CORR"]["breakdown"]["engine"] == "savings.settlement.settle"
     assert all(o.passed for o in check_settlement(engine, 2024, "engine_m"))
@@ -150,8 +153,8 @@ def test_quality_scheme_scores_entity_measure_results(aco_feed, warehouse_url):
     scheme = {"measures": {"FUH:7day": {"benchmarks": [{"rate": 0.3, "points": 1}, {"rate": 0.5, "points": 2}]}}}
     method = {**METHOD, "quality": {"scaling": "multiplicative", "scheme": scheme}}
     got = _binding(settle_year(engine, method, 2024))
-    assert got["E_SAVE"]["quality_score"] == pytest.approx(0.5)       # 1 of 2 points
-    assert got["E_SAVE"]["earned"] == pytest.approx(3000 * 0.5 * 0.5)
-    assert got["E_CAP"]["quality_score"] == pytest.approx(1.0)
+    assert got["E_SAVE"]["quality_score"] == Decimal("0.5")       # 1 of 2 points
+    assert got["E_SAVE"]["earned"] == Decimal("750.00"), "3000 x 0.5 x 0.5"
+    assert got["E_CAP"]["quality_score"] == 1
     assert got["E_CORR"]["quality_score"] == 0.0, "no result reported scores zero"
     assert "score_quality" in got["E_SAVE"]["breakdown"]["quality_note"]
