@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -16,6 +17,23 @@ def default_url() -> str:
     return os.environ.get("WAREHOUSE_URL") or f"duckdb:///{DEFAULT_WAREHOUSE_PATH}"
 
 
+def duckdb_config() -> dict:
+    """Memory settings for every DuckDB instance the project opens (the warehouse and the private staging and
+    generator databases). DuckDB's default lets *each* instance take 80 % of RAM, so a load (staging + warehouse
+    in one process) could ask for 160 % and be killed by the kernel; with a limit per instance and a spill folder,
+    large files spill to disk instead. ICM_DUCKDB_MEMORY_LIMIT overrides the limit (e.g. "6GB")."""
+    limit = os.environ.get("ICM_DUCKDB_MEMORY_LIMIT")
+    if not limit:
+        try:
+            total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+            limit = f"{max(1, int(total * 0.3 / 2**30))}GB"
+        except (ValueError, OSError, AttributeError):
+            limit = "4GB"
+    spill = Path(os.environ.get("ICM_DUCKDB_SPILL_DIR") or Path(tempfile.gettempdir()) / "icm-duckdb-spill")
+    spill.mkdir(parents=True, exist_ok=True)
+    return {"memory_limit": limit, "temp_directory": str(spill)}
+
+
 def is_duckdb(url_or_engine) -> bool:
     url = url_or_engine.url if isinstance(url_or_engine, Engine) else make_url(str(url_or_engine))
     return url.get_backend_name() == "duckdb"
@@ -28,8 +46,10 @@ def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
     if parsed.get_backend_name() == "duckdb":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # the warehouse file spills next to itself (<file>.tmp); only the memory limit is set here
+        kwargs["connect_args"] = {"config": {"memory_limit": duckdb_config()["memory_limit"]}}
         if read_only:
-            kwargs["connect_args"] = {"read_only": True}
+            kwargs["connect_args"]["read_only"] = True
     engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "postgresql":
         @event.listens_for(engine, "connect")

@@ -28,6 +28,7 @@ from warehouse.staging import LoadError, SourceFile, StagedFile, stage_file
 
 log = logging.getLogger(__name__)
 
+ARROW_BATCH_ROWS = 122_880   # DuckDB's row-group size
 HEADER_ONLY = {c.name for c in models.MedicalClaim.__table__.columns} - {"line_count", "batch_id"}
 LINE_ONLY = {c.name for c in models.MedicalClaimLine.__table__.columns} - {"batch_id"}
 
@@ -78,7 +79,8 @@ def _copy_into(conn: Connection, staged: StagedFile, sql_select: str, table: Tab
     query = f"SELECT {', '.join(chr(34) + n + chr(34) for n in names)} FROM ({sql_select}) s"
     driver = conn.connection.driver_connection
     if conn.dialect.name == "duckdb":
-        arrow = staged.con.execute(query).fetch_arrow_table()
+        # stream record batches: the file never sits in Python memory as one Arrow table
+        arrow = staged.con.execute(query).fetch_record_batch(ARROW_BATCH_ROWS)
         driver.register("_incoming_arrow", arrow)
         try:
             driver.execute(f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM _incoming_arrow")

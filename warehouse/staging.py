@@ -587,7 +587,9 @@ def read_source(con, source: SourceFile) -> int:
 
 def stage_file(source: SourceFile, threads: int | None = None) -> StagedFile:
     """Parse, map, type and check one file. Raises LoadError for files that cannot be read at all."""
-    con = duckdb.connect()
+    from warehouse.engine import duckdb_config
+
+    con = duckdb.connect(config=duckdb_config())
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     rows_read = read_source(con, source)
