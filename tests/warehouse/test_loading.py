@@ -233,3 +233,30 @@ def test_no_member_identifiers_in_logs_above_debug(warehouse_url, tmp_path, capl
     assert caplog.records, "the loader logs progress at INFO"
     text_logged = "\n".join(r.getMessage() for r in caplog.records if r.levelno > logging.DEBUG)
     assert "PERSON-SECRET" not in text_logged and "CLAIM-SECRET" not in text_logged and "F329" not in text_logged
+
+
+def test_every_duckdb_instance_gets_a_memory_limit_and_a_spill_folder(tmp_path, monkeypatch):
+    """Two default DuckDB instances in one load could each claim 80 % of RAM; ours are capped and spill."""
+    import os
+
+    import duckdb
+
+    from warehouse.engine import duckdb_config, make_engine
+
+    monkeypatch.setenv("ICM_DUCKDB_MEMORY_LIMIT", "1GB")
+    monkeypatch.setenv("ICM_DUCKDB_SPILL_DIR", str(tmp_path / "spill"))
+    cfg = duckdb_config()
+    assert cfg == {"memory_limit": "1GB", "temp_directory": str(tmp_path / "spill")}
+    assert (tmp_path / "spill").is_dir()
+    con = duckdb.connect(config=cfg)
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con.close()
+    engine = make_engine(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    with engine.connect() as conn:
+        warehouse_limit = conn.exec_driver_sql("SELECT current_setting('memory_limit')").scalar_one()
+    engine.dispose()
+    # DuckDB reports the limit in its own units (e.g. '953.6 MiB' for 1GB)
+    assert limit == warehouse_limit and ("MiB" in limit or "GiB" in limit) and not limit.startswith(("18", "19"))
+    monkeypatch.delenv("ICM_DUCKDB_MEMORY_LIMIT")
+    total_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    assert int(duckdb_config()["memory_limit"].removesuffix("GB")) <= 0.3 * total_gb + 1
