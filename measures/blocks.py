@@ -6,8 +6,8 @@ renders each block once.
 """
 from __future__ import annotations
 
-from sqlalchemy import (Integer, String, and_, case, cast, exists, func, literal, literal_column, null, or_,
-                        select, union_all)
+from sqlalchemy import (Integer, String, and_, case, cast, column, exists, func, literal, literal_column, null, or_,
+                        select, union_all, values)
 
 from measures.definition import BuildContext, CEWindow
 from measures.sqlfuncs import add_days, days_between, month_start
@@ -40,9 +40,28 @@ def norm(col):
     return func.upper(func.replace(col, ".", ""))
 
 
+SMALL_CODE_LIST = 64
+
+
+def in_list(col, codes, name: str = "codes"):
+    """`col IN codes`. Long lists become a semi-join against an inline VALUES relation: a literal IN list of
+    thousands of codes is evaluated code by code on every row (DuckDB pushes it into each scan; 25 diagnosis
+    positions x 5,000 planned-procedure codes took minutes), a hash semi-join does not."""
+    codes = sorted(set(codes))
+    if len(codes) <= SMALL_CODE_LIST:
+        return col.in_(codes)
+    table = values(column("code", String), name=name[:60], literal_binds=True).data([(c,) for c in codes])
+    return col.in_(select(table.c.code))
+
+
+def in_vs(col, ctx: BuildContext, *value_sets: str):
+    """`col IN <codes of the value sets>` (see in_list)."""
+    return in_list(col, [c for vs in value_sets for c in ctx.codes(vs)], "vs_" + "_".join(value_sets))
+
+
 def isin(col, codes):
     """Null-safe IN (a NULL code is simply not in the set, so NOT isin(...) stays true)."""
-    return func.coalesce(col, "").in_(codes)
+    return in_list(func.coalesce(col, ""), codes)
 
 
 def tob2(col):
@@ -87,20 +106,20 @@ def claim_px(ctx: BuildContext):
 def claim_has_dx(ctx, claim_id_col, data_source_col, value_set: str):
     dx = claim_dx(ctx)
     return exists().where(dx.c.claim_id == claim_id_col, dx.c.data_source == data_source_col,
-                          dx.c.code.in_(ctx.codes(value_set)))
+                          in_vs(dx.c.code, ctx, value_set))
 
 
 def claim_has_px(ctx, claim_id_col, data_source_col, value_set: str):
     px = claim_px(ctx)
     return exists().where(px.c.claim_id == claim_id_col, px.c.data_source == data_source_col,
-                          px.c.code.in_(ctx.codes(value_set)))
+                          in_vs(px.c.code, ctx, value_set))
 
 
 @_cached
 def persons_with_dx(ctx: BuildContext, value_set: str, start_off: int, end_off: int, principal_only: bool = False):
     """Persons with a claim carrying a dx in value_set with claim_start_date in [Jan 1 MY+start_off, Dec 31 MY+end_off]."""
     dx = claim_dx(ctx)
-    q = select(dx.c.person_id).where(dx.c.code.in_(ctx.codes(value_set)),
+    q = select(dx.c.person_id).where(in_vs(dx.c.code, ctx, value_set),
                                      dx.c.claim_start_date.between(ctx.ymd(start_off, 1, 1), ctx.ymd(end_off, 12, 31)))
     if principal_only:
         q = q.where(dx.c.position == 1)
@@ -115,9 +134,9 @@ def inpatient_claims(ctx: BuildContext):
     """Institutional inpatient claims with an acute flag (TOB 11x without nonacute revenue codes)."""
     t2 = tob2(H.c.bill_type_code)
     nonacute_line = exists().where(L.c.claim_id == H.c.claim_id, L.c.data_source == H.c.data_source,
-                                   L.c.revenue_center_code.in_(ctx.codes("nonacute_rev")))
-    acute = and_(t2.in_(ctx.codes("acute_inpatient_tob")), ~nonacute_line)
-    is_ip = or_(t2.in_(ctx.codes("acute_inpatient_tob")), t2.in_(ctx.codes("nonacute_inpatient_tob")))
+                                   in_vs(L.c.revenue_center_code, ctx, "nonacute_rev"))
+    acute = and_(in_vs(t2, ctx, "acute_inpatient_tob"), ~nonacute_line)
+    is_ip = or_(in_vs(t2, ctx, "acute_inpatient_tob"), in_vs(t2, ctx, "nonacute_inpatient_tob"))
     return (select(H.c.claim_id, H.c.data_source, H.c.person_id,
                    func.coalesce(H.c.admission_date, H.c.claim_start_date).label("admit_date"),
                    func.coalesce(H.c.discharge_date, H.c.claim_end_date).label("discharge_date"),
@@ -184,14 +203,14 @@ def stay_claims(ctx: BuildContext, acute: int = 1):
 def observation_stays(ctx: BuildContext):
     """Outpatient observation stays: institutional claims with observation revenue/HCPCS, not inpatient."""
     obs_line = exists().where(L.c.claim_id == H.c.claim_id, L.c.data_source == H.c.data_source,
-                              or_(L.c.revenue_center_code.in_(ctx.codes("observation_rev")),
-                                  L.c.hcpcs_code.in_(ctx.codes("observation_hcpcs"))))
+                              or_(in_vs(L.c.revenue_center_code, ctx, "observation_rev"),
+                                  in_vs(L.c.hcpcs_code, ctx, "observation_hcpcs")))
     t2 = tob2(H.c.bill_type_code)
     return (select(H.c.claim_id, H.c.data_source, H.c.person_id, H.c.claim_start_date.label("admit_date"),
                    H.c.claim_end_date.label("discharge_date"), norm(H.c.diagnosis_code_1).label("pdx"),
                    H.c.discharge_disposition_code)
             .where(obs_line, H.c.claim_type == "institutional",
-                   ~t2.in_(ctx.codes("acute_inpatient_tob") + ctx.codes("nonacute_inpatient_tob")))
+                   ~in_vs(t2, ctx, "acute_inpatient_tob", "nonacute_inpatient_tob"))
             .cte("observation_stays"))
 
 
@@ -208,7 +227,7 @@ def any_inpatient_admissions(ctx: BuildContext):
 @_cached
 def ed_claims(ctx: BuildContext):
     """Claims with an ED line (revenue 045x/0981 or CPT 99281-99285): person_id, visit_date, claim, pdx."""
-    ed_line = or_(L.c.revenue_center_code.in_(ctx.codes("ed_rev")), L.c.hcpcs_code.in_(ctx.codes("ed_visit_cpt")))
+    ed_line = or_(in_vs(L.c.revenue_center_code, ctx, "ed_rev"), in_vs(L.c.hcpcs_code, ctx, "ed_visit_cpt"))
     return (select(H.c.person_id, H.c.claim_id, H.c.data_source,
                    func.min(func.coalesce(L.c.claim_line_start_date, H.c.claim_start_date)).label("visit_date"),
                    func.max(norm(H.c.diagnosis_code_1)).label("pdx"))
@@ -220,7 +239,7 @@ def ed_visits(ctx: BuildContext, pdx_sets: tuple[str, ...] = (), any_dx_sets: tu
     """ED visits (one per person-date) whose claims on that date carry a principal dx in pdx_sets or any dx in
     any_dx_sets. Columns: person_id, visit_date, claim_id (first claim of the day), unit_id."""
     e = ed_claims(ctx)
-    conds = [e.c.pdx.in_(ctx.codes(s)) for s in pdx_sets]
+    conds = [in_vs(e.c.pdx, ctx, s) for s in pdx_sets]
     conds += [claim_has_dx(ctx, e.c.claim_id, e.c.data_source, s) for s in any_dx_sets]
     q = (select(e.c.person_id, e.c.visit_date, func.min(e.c.claim_id).label("claim_id"))
          .where(or_(*conds) if conds else literal(True)).group_by(e.c.person_id, e.c.visit_date)).cte(f"{name}_visits")
@@ -257,7 +276,7 @@ def rx_fills(ctx: BuildContext, value_set: str, name: str | None = None):
     """Pharmacy fills for an NDC value set: person_id, fill_date, days_supply, quantity, ndc, claim_id."""
     return (select(RX.c.person_id, RX.c.claim_id, RX.c.dispensing_date.label("fill_date"),
                    func.coalesce(RX.c.days_supply, 1).label("days_supply"), RX.c.quantity, RX.c.ndc_code.label("ndc"))
-            .where(RX.c.ndc_code.in_(ctx.codes(value_set))).cte(name or f"rx_{value_set}"))
+            .where(in_vs(RX.c.ndc_code, ctx, value_set)).cte(name or f"rx_{value_set}"))
 
 
 # --- exclusions ----------------------------------------------------------------------------------------------
@@ -269,10 +288,10 @@ def hospice_persons(ctx: BuildContext, start_off: int = 0):
     s, e = ctx.ymd(start_off, 1, 1), ctx.my_end
     by_line = (select(H.c.person_id).select_from(L.join(H, and_(L.c.claim_id == H.c.claim_id,
                                                                L.c.data_source == H.c.data_source)))
-               .where(or_(L.c.revenue_center_code.in_(ctx.codes("hospice_rev")),
-                          L.c.hcpcs_code.in_(ctx.codes("hospice_hcpcs"))),
+               .where(or_(in_vs(L.c.revenue_center_code, ctx, "hospice_rev"),
+                          in_vs(L.c.hcpcs_code, ctx, "hospice_hcpcs")),
                       func.coalesce(L.c.claim_line_start_date, H.c.claim_start_date).between(s, e)))
-    by_tob = select(H.c.person_id).where(tob2(H.c.bill_type_code).in_(ctx.codes("hospice_tob")),
+    by_tob = select(H.c.person_id).where(in_vs(tob2(H.c.bill_type_code), ctx, "hospice_tob"),
                                          H.c.claim_start_date <= e, H.c.claim_end_date >= s)
     by_flag = select(MM.c.person_id).where(MM.c.hospice_flag.is_(True), MM.c.month_start.between(s, e))
     return union_all(by_line, by_tob, by_flag).cte(f"hospice_{start_off}")

@@ -85,6 +85,12 @@ def run_checks(engine: Engine, year: int, measure_id: str) -> list[CheckOutcome]
                 mism.append(r.rate_id)
         out.append(CheckOutcome("detail_aggregate_agree", not mism, True,
                                 "totals match the detail rows" if not mism else f"mismatch in {mism}"))
+        # the detail table has no primary key (migration 0004): uniqueness is checked here instead
+        dup = (select(d.c.rate_id, d.c.unit_id).where(d.c.measure_id == m.id, d.c.measurement_year == year)
+               .group_by(d.c.rate_id, d.c.unit_id).having(func.count() > 1).subquery())
+        n_dup = conn.execute(select(func.count()).select_from(dup)).scalar_one()
+        out.append(CheckOutcome("detail_unique", n_dup == 0, True,
+                                f"{n_dup} (rate, unit) keys appear more than once in the detail"))
 
         if m.enrollment is not None:
             ctx = BuildContext(year, default_registry(), m, conn.dialect.name)

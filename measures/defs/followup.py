@@ -20,7 +20,7 @@ def _readmitted_within(ctx, person_col, date_col, days: int, same_day_counts: bo
 
 
 def _bh_visit(ctx, sv):
-    return or_(sv.c.hcpcs.in_(ctx.codes("bh_followup_visit")), sv.c.rev.in_(ctx.codes("bh_rev")))
+    return or_(B.in_vs(sv.c.hcpcs, ctx, "bh_followup_visit"), B.in_vs(sv.c.rev, ctx, "bh_rev"))
 
 
 def build_fuh(ctx):
@@ -29,7 +29,7 @@ def build_fuh(ctx):
     mh = ctx.codes("mental_illness") + ctx.codes("intentional_self_harm")
     den = (select(s.c.stay_id.label("unit_id"), s.c.person_id, s.c.discharge_date.label("anchor_date"),
                   s.c.last_claim_id)
-           .where(s.c.discharge_date.between(ctx.my_start, ctx.ymd(0, 12, 1)), s.c.last_pdx.in_(mh),
+           .where(s.c.discharge_date.between(ctx.my_start, ctx.ymd(0, 12, 1)), B.in_list(s.c.last_pdx, mh),
                   ~_readmitted_within(ctx, s.c.person_id, s.c.discharge_date, 30, same_day_counts=False))
            ).cte("fuh_den")
     sv = B.services(ctx)
@@ -56,9 +56,9 @@ def _ed_followup(ctx, name, pdx_sets, any_dx_sets, numerator_cond):
 
 def _fum_num(ctx, den, n, name):
     sv = B.services(ctx)
-    ok = and_(_bh_visit(ctx, sv), or_(sv.c.pdx.in_(ctx.codes("mental_health_any")), sv.c.mh_provider == 1),
-              ~func.coalesce(sv.c.rev, "").in_(ctx.codes("ed_rev")),
-              ~func.coalesce(sv.c.hcpcs, "").in_(ctx.codes("ed_visit_cpt")))
+    ok = and_(_bh_visit(ctx, sv), or_(B.in_vs(sv.c.pdx, ctx, "mental_health_any"), sv.c.mh_provider == 1),
+              ~B.in_vs(func.coalesce(sv.c.rev, ""), ctx, "ed_rev"),
+              ~B.in_vs(func.coalesce(sv.c.hcpcs, ""), ctx, "ed_visit_cpt"))
     return visit_within(den, sv, den.c.anchor_date, sv.c.service_date, 0, n, ok, name)
 
 
@@ -71,15 +71,15 @@ def _fua_num(ctx, den, n, name):
     from measures.sqlfuncs import days_between
 
     sv = B.services(ctx)
-    sud_visit = and_(or_(_bh_visit(ctx, sv), sv.c.hcpcs.in_(ctx.codes("sud_treatment_service"))),
-                     or_(sv.c.pdx.in_(ctx.codes("sud")), sv.c.mh_provider == 1,
-                         sv.c.hcpcs.in_(ctx.codes("sud_treatment_service"))),
-                     ~func.coalesce(sv.c.rev, "").in_(ctx.codes("ed_rev")),
-              ~func.coalesce(sv.c.hcpcs, "").in_(ctx.codes("ed_visit_cpt")))
+    sud_visit = and_(or_(_bh_visit(ctx, sv), B.in_vs(sv.c.hcpcs, ctx, "sud_treatment_service")),
+                     or_(B.in_vs(sv.c.pdx, ctx, "sud"), sv.c.mh_provider == 1,
+                         B.in_vs(sv.c.hcpcs, ctx, "sud_treatment_service")),
+                     ~B.in_vs(func.coalesce(sv.c.rev, ""), ctx, "ed_rev"),
+              ~B.in_vs(func.coalesce(sv.c.hcpcs, ""), ctx, "ed_visit_cpt"))
     med_hcpcs = (ctx.codes("oud_med_buprenorphine_hcpcs") + ctx.codes("oud_med_naltrexone_lai_hcpcs")
                  + ctx.codes("oud_med_methadone_hcpcs"))
     ev_sv = select(sv.c.person_id, sv.c.claim_id, sv.c.service_date.label("event_date")).where(
-        or_(sud_visit, sv.c.hcpcs.in_(med_hcpcs)))
+        or_(sud_visit, B.in_list(sv.c.hcpcs, med_hcpcs)))
     rx = B.rx_fills(ctx, "ndc_sud_medication")
     ev_rx = select(rx.c.person_id, rx.c.claim_id, rx.c.fill_date.label("event_date"))
     ev = union_all(ev_sv, ev_rx).cte(f"{name}_events")

@@ -18,20 +18,20 @@ def _events(ctx):
     ic = B.inpatient_claims(ctx)
     alc, opi, oth = (ctx.codes("sud_alcohol"), ctx.codes("sud_opioid"), ctx.codes("sud_other"))
     dx_claims = (select(dx.c.claim_id, dx.c.data_source, dx.c.person_id,
-                        func.max(B.flag(dx.c.code.in_(alc))).label("alc"),
-                        func.max(B.flag(dx.c.code.in_(opi))).label("opi"),
-                        func.max(B.flag(dx.c.code.in_(oth))).label("oth"))
-                 .where(dx.c.code.in_(ctx.codes("sud"))).group_by(dx.c.claim_id, dx.c.data_source, dx.c.person_id)
+                        func.max(B.flag(B.in_list(dx.c.code, alc))).label("alc"),
+                        func.max(B.flag(B.in_list(dx.c.code, opi))).label("opi"),
+                        func.max(B.flag(B.in_list(dx.c.code, oth))).label("oth"))
+                 .where(B.in_vs(dx.c.code, ctx, "sud")).group_by(dx.c.claim_id, dx.c.data_source, dx.c.person_id)
                  ).cte("iet_dx_claims")
     sv = B.services(ctx)
     tx_line = exists().where(sv.c.claim_id == dx_claims.c.claim_id, sv.c.data_source == dx_claims.c.data_source,
-                             or_(sv.c.hcpcs.in_(ctx.codes("bh_followup_visit") + ctx.codes("sud_treatment_service")),
-                                 sv.c.rev.in_(ctx.codes("bh_rev"))))
+                             or_(B.in_vs(sv.c.hcpcs, ctx, "bh_followup_visit", "sud_treatment_service"),
+                                 B.in_vs(sv.c.rev, ctx, "bh_rev")))
     is_ip = exists().where(ic.c.claim_id == dx_claims.c.claim_id, ic.c.data_source == dx_claims.c.data_source,
                            ic.c.acute == 1)
     ed_line = exists().where(B.L.c.claim_id == dx_claims.c.claim_id, B.L.c.data_source == dx_claims.c.data_source,
-                             or_(B.L.c.revenue_center_code.in_(ctx.codes("ed_rev")),
-                                 B.L.c.hcpcs_code.in_(ctx.codes("ed_visit_cpt"))))
+                             or_(B.in_vs(B.L.c.revenue_center_code, ctx, "ed_rev"),
+                                 B.in_vs(B.L.c.hcpcs_code, ctx, "ed_visit_cpt")))
     ev_date = case((is_ip, func.coalesce(H.c.discharge_date, H.c.claim_end_date)), else_=H.c.claim_start_date)
     claims_ev = (select(dx_claims.c.person_id, dx_claims.c.claim_id, ev_date.label("event_date"),
                         dx_claims.c.alc, dx_claims.c.opi, dx_claims.c.oth, B.flag(is_ip).label("ip"),
@@ -43,14 +43,14 @@ def _events(ctx):
     ntx = ctx.codes("oud_med_naltrexone_lai_hcpcs")
     lai = ctx.codes("sud_long_acting_injectable")
     med_sv = (select(sv.c.person_id, sv.c.claim_id, sv.c.service_date.label("event_date"),
-                     B.flag(sv.c.hcpcs.in_(ntx)).label("alc"), literal(1).label("opi"), literal(0).label("oth"),
+                     B.flag(B.in_list(sv.c.hcpcs, ntx)).label("alc"), literal(1).label("opi"), literal(0).label("oth"),
                      literal(0).label("ip"), literal(1).label("med"), literal(1).label("tx"),
-                     B.flag(sv.c.hcpcs.in_(lai)).label("lai"))
-              .where(sv.c.hcpcs.in_(bup + ntx)))
+                     B.flag(B.in_list(sv.c.hcpcs, lai)).label("lai"))
+              .where(B.in_list(sv.c.hcpcs, bup + ntx)))
     rx = B.rx_fills(ctx, "ndc_sud_medication")
     med_rx = select(rx.c.person_id, rx.c.claim_id, rx.c.fill_date.label("event_date"),
-                    B.flag(rx.c.ndc.in_(ctx.codes("ndc_aud_medication"))).label("alc"),
-                    B.flag(rx.c.ndc.in_(ctx.codes("ndc_oud_buprenorphine") + ctx.codes("ndc_oud_naltrexone_oral")))
+                    B.flag(B.in_vs(rx.c.ndc, ctx, "ndc_aud_medication")).label("alc"),
+                    B.flag(B.in_vs(rx.c.ndc, ctx, "ndc_oud_buprenorphine", "ndc_oud_naltrexone_oral"))
                     .label("opi"), literal(0).label("oth"), literal(0).label("ip"), literal(1).label("med"),
                     literal(1).label("tx"), literal(0).label("lai"))
     return union_all(claims_ev, med_sv, med_rx).cte("iet_events")

@@ -15,11 +15,11 @@ def build_oud(ctx):
     sv = B.services(ctx)
     in_my = sv.c.service_date.between(ctx.my_start, ctx.my_end)
     ev = [select(sv.c.person_id, sv.c.claim_id, literal("buprenorphine").label("med")).where(
-              in_my, sv.c.hcpcs.in_(ctx.codes("oud_med_buprenorphine_hcpcs"))),
+              in_my, B.in_vs(sv.c.hcpcs, ctx, "oud_med_buprenorphine_hcpcs")),
           select(sv.c.person_id, sv.c.claim_id, literal("naltrexone_lai").label("med")).where(
-              in_my, sv.c.hcpcs.in_(ctx.codes("oud_med_naltrexone_lai_hcpcs"))),
+              in_my, B.in_vs(sv.c.hcpcs, ctx, "oud_med_naltrexone_lai_hcpcs")),
           select(sv.c.person_id, sv.c.claim_id, literal("methadone").label("med")).where(
-              in_my, sv.c.hcpcs.in_(ctx.codes("oud_med_methadone_hcpcs")))]
+              in_my, B.in_vs(sv.c.hcpcs, ctx, "oud_med_methadone_hcpcs"))]
     for med, vs in (("buprenorphine", "ndc_oud_buprenorphine"), ("naltrexone_oral", "ndc_oud_naltrexone_oral")):
         rx = B.rx_fills(ctx, vs)
         ev.append(select(rx.c.person_id, rx.c.claim_id, literal(med).label("med"))

@@ -55,13 +55,13 @@ def build_pcr(ctx):
     re = st.alias("pcr_re")
     planned_px = exists().where(smap.c.stay_id == re.c.stay_id, px.c.claim_id == smap.c.claim_id,
                                 px.c.data_source == smap.c.data_source,
-                                px.c.code.in_(ctx.codes("pcr_potentially_planned_pcs")))
+                                B.in_vs(px.c.code, ctx, "pcr_potentially_planned_pcs"))
     planned = or_(B.isin(re.c.pdx, ctx.codes("pcr_planned_dx")),
-                  and_(planned_px, ~func.coalesce(re.c.pdx, "").in_(ctx.codes("pcr_acute_dx"))))
+                  and_(planned_px, ~B.in_vs(func.coalesce(re.c.pdx, ""), ctx, "pcr_acute_dx")))
     d = days_between(idx.c.anchor_date, re.c.admit_date)
     readm = B.first_match(idx, re, and_(re.c.person_id == idx.c.person_id, re.c.stay_id != idx.c.unit_id,
                                         d >= 1, d <= p["readmit_days"], ~planned,
-                                        ~func.coalesce(re.c.pdx, "").in_(preg)),
+                                        ~B.isin(re.c.pdx, preg)),
                           (re.c.admit_date, re.c.stay_id), "pcr_readmit", extra_cols=(re.c.claim_id,))
     # outliers: members with >= N eligible index stays (age 18-64, CE met, not excluded)
     ce_units = select(idx.c.unit_id, idx.c.person_id, idx.c.anchor_date).cte("pcr_ce_units")

@@ -102,7 +102,7 @@ def build_amm(ctx):
             .where(rx.c.fill_date.between(ctx.ymd(-1, 5, 1), ctx.ymd(0, 4, 30)), neg)
             .group_by(rx.c.person_id)).cte("amm_cand")
     dx = B.claim_dx(ctx)
-    mdd = exists().where(dx.c.person_id == cand.c.person_id, dx.c.code.in_(ctx.codes("major_depression")),
+    mdd = exists().where(dx.c.person_id == cand.c.person_id, B.in_vs(dx.c.code, ctx, "major_depression"),
                          dx.c.claim_start_date.between(add_days(cand.c.ipsd, -60), add_days(cand.c.ipsd, 60)))
     den = select(cand.c.person_id, (cand.c.person_id + literal("|") + B.datestr(cand.c.ipsd)).label("unit_id"),
                  cand.c.ipsd).where(mdd).cte("amm_den")
@@ -137,7 +137,7 @@ def build_saa(ctx):
     dx = B.claim_dx(ctx)
     ic = B.inpatient_claims(ctx)
     in_my = dx.c.claim_start_date.between(ctx.my_start, ctx.my_end)
-    scz = dx.c.code.in_(ctx.codes("schizophrenia"))
+    scz = B.in_vs(dx.c.code, ctx, "schizophrenia")
     ip = (select(dx.c.person_id).select_from(dx.join(ic, and_(ic.c.claim_id == dx.c.claim_id,
                                                                ic.c.data_source == dx.c.data_source)))
           .where(scz, in_my, ic.c.acute == 1))
@@ -148,7 +148,7 @@ def build_saa(ctx):
     sv = B.services(ctx)
     lai = select(sv.c.person_id, sv.c.claim_id, sv.c.service_date.label("fill_date"),
                  literal(ctx.params["lai_days"]).label("days_supply"), literal(1).label("quantity"),
-                 sv.c.hcpcs.label("ndc")).where(sv.c.hcpcs.in_(ctx.codes("antipsychotic_lai_hcpcs")))
+                 sv.c.hcpcs.label("ndc")).where(B.in_vs(sv.c.hcpcs, ctx, "antipsychotic_lai_hcpcs"))
     fills = union_all(select(rx), lai).cte("saa_fills")
     fills_pop = select(fills).where(exists().where(pop.c.person_id == fills.c.person_id)).cte("saa_fills_pop")
     dem = B.persons_with_dx(ctx, "dementia", 0, 0)

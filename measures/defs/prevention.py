@@ -33,13 +33,13 @@ def build_col(ctx):
     for vs, years_back in (("colonoscopy", 9), ("flexible_sigmoidoscopy", 4), ("ct_colonography", 4),
                            ("sdna_fit", 2), ("fobt", 0)):
         hits.append(select(sv.c.person_id, sv.c.claim_id, sv.c.service_date).where(
-            sv.c.hcpcs.in_(ctx.codes(vs)), sv.c.service_date.between(ctx.ymd(-years_back, 1, 1), ctx.my_end)))
+            B.in_vs(sv.c.hcpcs, ctx, vs), sv.c.service_date.between(ctx.ymd(-years_back, 1, 1), ctx.my_end)))
     from sqlalchemy import union_all
     ev = union_all(*hits).cte("col_screens")
     fm = B.first_match(m, ev, ev.c.person_id == m.c.person_id, (ev.c.service_date.desc(), ev.c.claim_id),
                        "col_num", extra_cols=(ev.c.claim_id,))
     crc = B.persons_with_dx(ctx, "colorectal_cancer", -50, 0)
-    colectomy = exists().where(sv.c.person_id == m.c.person_id, sv.c.hcpcs.in_(ctx.codes("total_colectomy")),
+    colectomy = exists().where(sv.c.person_id == m.c.person_id, B.in_vs(sv.c.hcpcs, ctx, "total_colectomy"),
                                sv.c.service_date <= ctx.my_end)
     excl = or_(B.in_set(m.c.person_id, crc), colectomy)
     reason = B.case((B.in_set(m.c.person_id, crc), "colorectal cancer"), (colectomy, "total colectomy"), else_=None)
@@ -76,17 +76,17 @@ def build_cbp(ctx):
                                                                  + ctx.codes("nonacute_inpatient_tob")))
     htn = (select(dx.c.person_id, dx.c.person_id.label("unit_id")).select_from(dx.join(H, and_(H.c.claim_id == dx.c.claim_id,
                                                               H.c.data_source == dx.c.data_source)))
-           .where(dx.c.code.in_(ctx.codes("hypertension")), outpatient,
+           .where(B.in_vs(dx.c.code, ctx, "hypertension"), outpatient,
                   dx.c.claim_start_date.between(ctx.ymd(-1, 1, 1), ctx.ymd(0, 6, 30)))
            .group_by(dx.c.person_id).having(func.count(func.distinct(dx.c.claim_start_date)) >= 2)).cte("cbp_den")
     sv = B.services(ctx)
     bp_codes = sum((ctx.codes(v) for v in ("bp_systolic_lt140", "bp_systolic_ge140", "bp_diastolic_lt90",
                                            "bp_diastolic_ge90")), [])
     bp = select(sv.c.person_id, sv.c.service_date, sv.c.hcpcs, sv.c.claim_id).where(
-        sv.c.hcpcs.in_(bp_codes), sv.c.service_date.between(ctx.my_start, ctx.my_end)).cte("cbp_bp")
+        B.in_list(sv.c.hcpcs, bp_codes), sv.c.service_date.between(ctx.my_start, ctx.my_end)).cte("cbp_bp")
     last = select(bp.c.person_id, func.max(bp.c.service_date).label("d")).group_by(bp.c.person_id).cte("cbp_last")
-    on_last = (select(bp.c.person_id, func.max(B.flag(bp.c.hcpcs.in_(ctx.codes("bp_systolic_lt140")))).label("sys_ok"),
-                      func.max(B.flag(bp.c.hcpcs.in_(ctx.codes("bp_diastolic_lt90")))).label("dia_ok"),
+    on_last = (select(bp.c.person_id, func.max(B.flag(B.in_vs(bp.c.hcpcs, ctx, "bp_systolic_lt140"))).label("sys_ok"),
+                      func.max(B.flag(B.in_vs(bp.c.hcpcs, ctx, "bp_diastolic_lt90"))).label("dia_ok"),
                       func.min(bp.c.claim_id).label("claim_id"))
                .select_from(bp.join(last, and_(last.c.person_id == bp.c.person_id, last.c.d == bp.c.service_date)))
                .group_by(bp.c.person_id)).cte("cbp_on_last")
@@ -124,13 +124,13 @@ CBP = MeasureDefinition(
 
 def build_cdf(ctx):
     sv = B.services(ctx)
-    enc = (select(sv.c.person_id, sv.c.person_id.label("unit_id")).where(sv.c.hcpcs.in_(ctx.codes("cdf_encounter")),
+    enc = (select(sv.c.person_id, sv.c.person_id.label("unit_id")).where(B.in_vs(sv.c.hcpcs, ctx, "cdf_encounter"),
                                         sv.c.service_date.between(ctx.my_start, ctx.my_end)).distinct()).cte("cdf_den")
-    fm = _first_service(ctx, enc, sv.c.hcpcs.in_(ctx.codes("depression_screen_met")), ctx.my_start, ctx.my_end,
+    fm = _first_service(ctx, enc, B.in_vs(sv.c.hcpcs, ctx, "depression_screen_met"), ctx.my_start, ctx.my_end,
                         "cdf_num")
     prior = B.persons_with_dx(ctx, "depression_or_bipolar", -30, -1)
     exc_code = exists().where(sv.c.person_id == enc.c.person_id,
-                              sv.c.hcpcs.in_(ctx.codes("depression_screen_exception")),
+                              B.in_vs(sv.c.hcpcs, ctx, "depression_screen_exception"),
                               sv.c.service_date.between(ctx.my_start, ctx.my_end))
     excl = or_(B.in_set(enc.c.person_id, prior), and_(exc_code, fm.c.unit_id.is_(None)))
     reason = B.case((B.in_set(enc.c.person_id, prior), "prior depression/bipolar dx"),

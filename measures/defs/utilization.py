@@ -55,7 +55,7 @@ def build_amb(ctx):
                               adm.c.admit_date.between(e.c.visit_date, add_days(e.c.visit_date, 1)))
     sv = B.services(ctx)
     psych = exists().where(sv.c.person_id == e.c.person_id, sv.c.service_date == e.c.visit_date,
-                           sv.c.hcpcs.in_(ctx.codes("psychiatry")))
+                           B.in_vs(sv.c.hcpcs, ctx, "psychiatry"))
     ev = (select(e.c.person_id, e.c.visit_date.label("event_date"), e.c.claim_id)
           .where(~admitted, e.c.mh_cd_pdx == 0, ~psych)).cte("amb_events")
     return B.member_month_rows(ctx, ev, {"ed_visits": (None, "mm")}, name="amb")
@@ -85,12 +85,12 @@ def build_aif(ctx):
     p = ctx.params
     H, L = B.H, B.L
     fac_line = exists().where(L.c.claim_id == H.c.claim_id, L.c.data_source == H.c.data_source,
-                              L.c.place_of_service_code.in_(ctx.codes("facility_pos")))
+                              B.in_vs(L.c.place_of_service_code, ctx, "facility_pos"))
     src = (select(H.c.claim_id, H.c.person_id,
                   func.coalesce(H.c.admission_date, H.c.claim_start_date).label("admit_date"),
                   func.coalesce(H.c.discharge_date, H.c.claim_end_date).label("discharge_date"))
            .where(or_(and_(H.c.claim_type == "institutional",
-                           B.tob2(H.c.bill_type_code).in_(ctx.codes("facility_admission_tob"))), fac_line))
+                           B.in_vs(B.tob2(H.c.bill_type_code), ctx, "facility_admission_tob")), fac_line))
            ).cte("aif_src")
     w3 = B._merge_islands(src, "aif")
     st = (select(w3.c.person_id, func.min(w3.c.admit_date).label("admit_date"),
@@ -154,29 +154,29 @@ def _pqi_events(ctx, numbers):
 
     def stay_any_dx(vs):
         return exists().where(sc.c.person_id == s.c.person_id, sc.c.grp == s.c.grp, dx.c.claim_id == sc.c.claim_id,
-                              dx.c.data_source == sc.c.data_source, dx.c.code.in_(ctx.codes(vs)))
+                              dx.c.data_source == sc.c.data_source, B.in_vs(dx.c.code, ctx, vs))
 
     def stay_any_px(vs):
         return exists().where(sc.c.person_id == s.c.person_id, sc.c.grp == s.c.grp, px.c.claim_id == sc.c.claim_id,
-                              px.c.data_source == sc.c.data_source, px.c.code.in_(ctx.codes(vs)))
+                              px.c.data_source == sc.c.data_source, B.in_vs(px.c.code, ctx, vs))
 
     pdx = s.c.first_pdx
     age = age_at(P.c.birth_date, s.c.admit_date)
     cardiac = stay_any_px("pqi_appendix_b__cardiac_procedure_codes")
     conds = {
-        "01": pdx.in_(ctx.codes(PQI_SETS["01"][0])),
-        "03": pdx.in_(ctx.codes(PQI_SETS["03"][0])),
-        "05": and_(age >= 40, or_(pdx.in_(ctx.codes(PQI_SETS["05"][0])), pdx.in_(ctx.codes(PQI_SETS["05"][1]))),
+        "01": B.in_vs(pdx, ctx, PQI_SETS["01"][0]),
+        "03": B.in_vs(pdx, ctx, PQI_SETS["03"][0]),
+        "05": and_(age >= 40, or_(B.in_vs(pdx, ctx, PQI_SETS["05"][0]), B.in_vs(pdx, ctx, PQI_SETS["05"][1])),
                    ~stay_any_dx(PQI_SETS["05"][2])),
-        "07": and_(pdx.in_(ctx.codes(PQI_SETS["07"][0])), ~cardiac,
+        "07": and_(B.in_vs(pdx, ctx, PQI_SETS["07"][0]), ~cardiac,
                    ~and_(stay_any_dx(PQI_SETS["07"][1]), stay_any_px(PQI_SETS["07"][2]))),
-        "08": and_(pdx.in_(ctx.codes(PQI_SETS["08"][0])), ~cardiac),
-        "14": pdx.in_(ctx.codes(PQI_SETS["14"][0])),
-        "15": and_(age.between(18, 39), pdx.in_(ctx.codes(PQI_SETS["15"][0])), ~stay_any_dx(PQI_SETS["15"][1])),
+        "08": and_(B.in_vs(pdx, ctx, PQI_SETS["08"][0]), ~cardiac),
+        "14": B.in_vs(pdx, ctx, PQI_SETS["14"][0]),
+        "15": and_(age.between(18, 39), B.in_vs(pdx, ctx, PQI_SETS["15"][0]), ~stay_any_dx(PQI_SETS["15"][1])),
         "16": and_(stay_any_dx(PQI_SETS["16"][0]), stay_any_px(PQI_SETS["16"][1]), ~stay_any_dx(PQI_SETS["16"][2])),
     }
     base_ok = and_(age >= 18, ~func.coalesce(s.c.first_admit_source, "").in_(TRANSFER_SOURCES),
-                   ~func.coalesce(pdx, "").in_(ctx.codes("pqi_appendix_f__mdc_14_principal_diagnosis_codes")))
+                   ~B.in_vs(func.coalesce(pdx, ""), ctx, "pqi_appendix_f__mdc_14_principal_diagnosis_codes"))
     return (select(s.c.person_id, s.c.discharge_date.label("event_date"), s.c.first_claim_id.label("claim_id"))
             .select_from(s.join(P, P.c.person_id == s.c.person_id))
             .where(base_ok, or_(*[conds[n] for n in numbers]))).cte("pqi_events_" + "_".join(numbers))

@@ -67,7 +67,7 @@ def test_checks_pass_on_computed_measures(wh):
     wh.compute(Y, "FUH-HH", "PCR-HH", "IU-HH")
     for mid in ("FUH-HH", "PCR-HH", "IU-HH"):
         outs = {o.name: o for o in checks.run_checks(wh.engine, Y, mid)}
-        assert {"numerator_bounds", "proportion_range", "detail_aggregate_agree", "enrollment_rule",
+        assert {"numerator_bounds", "proportion_range", "detail_aggregate_agree", "detail_unique", "enrollment_rule",
                 "plausibility_core_set_quartiles"} <= set(outs)
         assert all(o.passed for o in outs.values() if o.blocking), outs
     fuh = {o.name: o for o in checks.run_checks(wh.engine, Y, "FUH-HH")}
@@ -87,6 +87,21 @@ def test_checks_detect_tampered_aggregate(wh):
     outs = {o.name: o for o in checks.run_checks(wh.engine, Y, "FUH-HH")}
     assert not outs["detail_aggregate_agree"].passed
     assert not outs["numerator_bounds"].passed
+
+
+def test_checks_detect_a_duplicated_detail_unit(wh):
+    """measure_detail has no primary key (migration 0004); the blocking check catches a duplicate unit."""
+    from sqlalchemy import insert, select
+
+    from measures.tables import measure_detail
+    _scenario(wh)
+    wh.compute(Y, "FUH-HH")
+    with wh.engine.begin() as conn:
+        row = conn.execute(select(measure_detail).where(measure_detail.c.measure_id == "FUH-HH").limit(1)).one()
+        conn.execute(insert(measure_detail).values(**row._mapping))
+    outs = {o.name: o for o in checks.run_checks(wh.engine, Y, "FUH-HH")}
+    assert not outs["detail_unique"].passed and outs["detail_unique"].blocking
+    assert outs["detail_unique"].detail.startswith("1 (rate, unit) keys")
 
 
 def test_icd9_era_reports_not_computable(wh):
