@@ -46,11 +46,18 @@ def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
     if parsed.get_backend_name() == "duckdb":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        # the warehouse file spills next to itself (<file>.tmp); only the memory limit is set here
-        kwargs["connect_args"] = {"config": {"memory_limit": duckdb_config()["memory_limit"]}}
         if read_only:
-            kwargs["connect_args"]["read_only"] = True
+            kwargs["connect_args"] = {"read_only": True}
     engine = create_engine(url, **kwargs)
+    if parsed.get_backend_name() == "duckdb":
+        limit = duckdb_config()["memory_limit"]
+
+        # SET after connecting, not a connect-time config: DuckDB refuses a second connection to the same file
+        # with a different configuration (the Great Expectations datasource opens one). The warehouse file
+        # spills next to itself (<file>.tmp).
+        @event.listens_for(engine, "connect")
+        def _memory_limit(dbapi_conn, _record):
+            dbapi_conn.execute(f"SET memory_limit = '{limit}'")
     if parsed.get_backend_name() == "postgresql":
         @event.listens_for(engine, "connect")
         def _utc(dbapi_conn, _record):  # dates only; keep the session predictable
