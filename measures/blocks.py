@@ -6,7 +6,7 @@ renders each block once.
 """
 from __future__ import annotations
 
-from sqlalchemy import (Integer, String, and_, case, cast, column, exists, func, literal, literal_column, null, or_,
+from sqlalchemy import (Integer, String, and_, case, cast, column, exists, func, literal, null, or_,
                         select, union_all, values)
 
 from measures.definition import BuildContext, CEWindow

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, and_, case, func, literal, select
+from sqlalchemy import Engine, case, func, select
 
 from measures import blocks as B
 from measures.definition import BuildContext
