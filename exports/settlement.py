@@ -18,6 +18,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import Date, Engine, Integer, and_, case, cast, distinct, func, literal, select
 
 from exports.suppression import is_small, suppress
+from savings.population.common import CENT, money
+from savings.population.run import COMBINED
 from savings.tables import attribution, settlement
 from warehouse.models import IcmEntity, IcmProgram, MemberMonth
 
@@ -27,9 +29,7 @@ STATEMENT_COLUMNS = ["year", "methodology_id", "program_id", "entity_id", "payer
                      "earned", "owed", "suppressed", "suppression_reason"]
 AMOUNT_FIELDS = ("persons", "person_years", "benchmark_pc", "benchmark", "expenditure_pc", "expenditure", "savings",
                  "savings_rate", "msr", "mlr", "generated", "quality_score", "sharing_rate", "earned", "owed")
-COMBINED = "combined"
 DELIVERY_SYSTEMS = ("FFS", "PCCM", "MCO", "ICM")
-CENT = Decimal("0.01")
 
 
 def _persons_by_entity(conn, year: int) -> dict[tuple, int]:
@@ -101,11 +101,7 @@ def qualifier(engine: Engine, year: int) -> dict:
         "health_home_providers": int(providers or 0),
         "delivery_system_percent_of_member_months": {d: shares.get(d) for d in (*DELIVERY_SYSTEMS, "OTHER")},
         "cost_savings": [{"program_id": p, "methodology_id": mid, "settled_rows": n,
-                          "savings": _money(sv), "earned": _money(ea), "owed": _money(ow)}
+                          "savings": money(sv), "earned": money(ea), "owed": money(ow)}
                          for p, mid, n, sv, ea, ow in savings],
         "suppression": "counts of 1-10 are shown as null (CMS cell-size suppression)",
     }
-
-
-def _money(v):
-    return None if v is None else Decimal(str(v)).quantize(CENT, ROUND_HALF_UP)

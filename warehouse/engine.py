@@ -18,8 +18,8 @@ def default_url() -> str:
 
 
 def duckdb_config() -> dict:
-    """Memory settings for every DuckDB instance the project opens (the warehouse and the private staging and
-    generator databases). DuckDB's default lets *each* instance take 80 % of RAM, so a load (staging + warehouse
+    """Memory settings for the DuckDB instances a load opens (the warehouse, with the limit set per connection
+    in make_engine, and the private staging database; the benchmark's read floor uses them too). DuckDB's default lets *each* instance take 80 % of RAM, so a load (staging + warehouse
     in one process) could ask for 160 % and be killed by the kernel; with a limit per instance and a spill folder,
     large files spill to disk instead. ICM_DUCKDB_MEMORY_LIMIT overrides the limit (e.g. "6GB")."""
     limit = os.environ.get("ICM_DUCKDB_MEMORY_LIMIT")

@@ -543,7 +543,7 @@ def _mark_duplicates(con, key_exprs: list[str]) -> None:
 def _spread_to_group(con, group_col: str, header_fields: list[str], reason_bad_member: str,
                      reason_inconsistent: str) -> None:
     """Claims are all-or-nothing: one bad line, or header fields that disagree, quarantine the claim."""
-    # min <> max is count(DISTINCT) > 1 (both ignore NULLs) without a hash set per group: ~4x cheaper
+    # min <> max is count(DISTINCT) > 1 (both ignore NULLs) without a hash set per group (~40 % less time)
     distinct = " OR ".join(f"min({_q(h)}) <> max({_q(h)})" for h in header_fields)
     con.execute(f"""
       UPDATE checked SET _reason = g.why
