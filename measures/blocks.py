@@ -404,6 +404,18 @@ def member_months_dedup(ctx: BuildContext):
     return select(*[q.c[c] for c in MM_DEDUP_COLS]).where(q.c.rn == 1).cte("mm_dedup")
 
 
+def member_months_dedup_for(ctx: BuildContext, persons, name: str):
+    """member_months_dedup restricted to the persons of `persons` (a CTE with person_id), ranked only over their
+    rows: the ranking is per person and month, so each person's rows are those of the whole-population table. A
+    measure with a few thousand denominator persons no longer ranks every member's months."""
+    rn = func.row_number().over(partition_by=(MM.c.person_id, MM.c.month_start),
+                                order_by=(MM.c.days_enrolled.desc(), MM.c.payer, MM.c.plan, MM.c.data_source))
+    q = (select(*[MM.c[c] for c in MM_DEDUP_COLS], rn.label("rn"))
+         .where(MM.c.month_start.between(ctx.ymd(-1, 1, 1), ctx.my_end),
+                MM.c.person_id.in_(select(persons.c.person_id)))).cte(f"{name}_rank")
+    return select(*[q.c[c] for c in MM_DEDUP_COLS]).where(q.c.rn == 1).cte(name)
+
+
 def member_month_rows(ctx: BuildContext, events, rates: dict, min_age: int | None = None, community_only=False,
                       name: str = "mmr"):
     """Per-1,000/100,000 member-month rates. events: CTE (person_id, event_date, claim_id, <value columns>).

@@ -54,8 +54,12 @@ def build_detail_select(ctx: BuildContext):
                      entity_id=u.c.entity_id, county_fips=u.c.county_fips)
         mmj = None
     else:
-        mm = B.member_months_dedup(ctx)
         du = select(u.c.unit_id, u.c.person_id, u.c.anchor_date).distinct().cte("units_distinct")
+        key = ("member_months_dedup",)
+        if key in ctx.cache or (ctx.scratch is not None and ctx.scratch.has(key)):
+            mm = B.member_months_dedup(ctx)  # the measure already ranks all member months, or the run has them
+        else:  # only the units' persons' member months (cheaper than ranking the whole population's)
+            mm = B.member_months_dedup_for(ctx, du, "unit_mm")
         um = (select(du.c.unit_id, func.max(mm.c.month_start).label("month_start"))
               .select_from(du.join(mm, and_(mm.c.person_id == du.c.person_id,
                                             mm.c.month_start <= month_start(du.c.anchor_date),

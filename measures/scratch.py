@@ -46,6 +46,10 @@ class Scratch:
         self.tables: dict = {}
         self.md = MetaData()
 
+    def has(self, key: tuple) -> bool:
+        """Whether the block is already materialised in this run."""
+        return key in self.tables
+
     def shares(self, key: tuple) -> bool:
         return self.share is None or key in self.share
 
