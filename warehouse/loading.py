@@ -102,6 +102,27 @@ def _copy_into(conn: Connection, staged: StagedFile, sql_select: str, table: Tab
         os.unlink(path)
 
 
+def _adopt_staged_table(conn: Connection, staged: StagedFile, inc: Table) -> bool:
+    """Staged in this very connection, with exactly the columns and types of the (just created, empty)
+    `_incoming` table: rename the staged table to `_incoming` instead of copying every row into it."""
+    if not staged.in_target:
+        return False
+    con = staged.con
+
+    def columns(name: str) -> dict:
+        return {r[0]: r[1] for r in con.execute(f'DESCRIBE temp.main."{name}"').fetchall()}
+
+    want = columns(inc.name)
+    have = columns(staged.table)
+    want.pop("_reason")
+    if have != want or "_reason" in have:
+        return False
+    con.execute(f'DROP TABLE temp.main."{inc.name}"')
+    con.execute(f'ALTER TABLE temp.main."{staged.table}" RENAME TO "{inc.name}"')
+    con.execute(f'ALTER TABLE temp.main."{inc.name}" ADD COLUMN _reason VARCHAR')
+    return True
+
+
 def _fault_point(name: str) -> None:
     """Test hook: ICM_FAULT=<name> raises, ICM_FAULT=kill:<name> kills the process (atomicity tests)."""
     fault = os.environ.get("ICM_FAULT", "")
@@ -267,7 +288,8 @@ def _load_batch(conn: Connection, staged: StagedFile, started: dt.datetime, *,
     md = MetaData()
     inc = _incoming_table(source.target, md)
     inc.create(conn)
-    _copy_into(conn, staged, f"SELECT * FROM {staged.table}", inc)
+    if not _adopt_staged_table(conn, staged, inc):
+        _copy_into(conn, staged, f"SELECT * FROM {staged.table}", inc)
     # rows that failed in staging go through the same temp table, already carrying their reason
     qsel = "SELECT _row, _raw, reason AS _reason FROM quarantined"
     qinc = Table("_incoming_quarantine", md, Column("_row", BigInteger), Column("_raw", String),
@@ -323,17 +345,25 @@ def _duckdb_connection(conn: Connection):
 
 
 def _load_in_warehouse(engine: Engine, source: SourceFile, require_enrollment: bool) -> FileReport:
-    """DuckDB warehouse: stage inside the load transaction of the warehouse connection itself (temporary
-    tables), so staged rows go into the warehouse by INSERT ... SELECT instead of crossing DuckDB instances.
-    A LoadError, a fault or a killed process leaves nothing behind: temp tables and the transaction go too."""
+    """DuckDB warehouse: stage in the warehouse's own connection (temporary tables only, committed as they are
+    made: staging inside the open load transaction made DuckDB's transaction-local storage ~40 % slower), then
+    load in one transaction that reads the staged rows in place (no copy across DuckDB instances). Staging
+    never touches the warehouse's tables, so a LoadError, a fault or a killed process leaves it unchanged;
+    the temp tables are dropped in every case (and vanish with the process anyway)."""
     started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    with engine.begin() as conn:
-        existing = _existing(conn, batch_id_for(source))
-        if existing:
-            return FileReport(str(source.path), source.target, batch_id_for(source), "already_loaded", *existing)
-        staged = stage_file(source, con=_duckdb_connection(conn))
-        report = _load_batch(conn, staged, started, require_enrollment=require_enrollment)
-        drop_staging(staged)  # on failure the rollback takes the temp tables with it (DuckDB DDL is transactional)
+    with engine.connect() as conn:
+        con = _duckdb_connection(conn)   # no SQLAlchemy statement yet: autocommit, outside any transaction
+        try:
+            staged = stage_file(source, con=con)
+            with conn.begin():
+                report = _load_batch(conn, staged, started, require_enrollment=require_enrollment)
+        except BaseException:
+            try:
+                drop_staging(con)
+            except Exception:  # noqa: BLE001 - never hide the load's own error behind a cleanup error
+                pass
+            raise
+        drop_staging(con)
     return _logged(report)
 
 

@@ -101,7 +101,7 @@ class StagedFile:
     quarantine_reasons: dict[str, int]
     paid_amount_read: float | None
     table: str = ""   # the relation holding the staged rows in `con`
-    # True when `con` is the target DuckDB warehouse's own connection (staged in its transaction, temp tables)
+    # True when `con` is the target DuckDB warehouse's own connection (staged there in temp tables)
     in_target: bool = False
 
     def __post_init__(self):
@@ -599,9 +599,9 @@ def stage_file(source: SourceFile, threads: int | None = None,
                con: duckdb.DuckDBPyConnection | None = None) -> StagedFile:
     """Parse, map, type and check one file. Raises LoadError for files that cannot be read at all.
 
-    By default staging runs in a private in-memory DuckDB. With `con` (the connection of a DuckDB warehouse,
-    inside its load transaction) it runs there instead, in temporary tables only: the staged rows then reach
-    the warehouse's tables without crossing from one DuckDB instance into another; `drop_staging` removes them.
+    By default staging runs in a private in-memory DuckDB. With `con` (the connection of a DuckDB warehouse)
+    it runs there instead, in temporary tables only: the staged rows then reach the warehouse's tables without
+    crossing from one DuckDB instance into another; `drop_staging` removes them.
     """
     from warehouse.engine import duckdb_config
 
@@ -638,14 +638,13 @@ def stage_file(source: SourceFile, threads: int | None = None,
     return StagedFile(source, con, rows_read, staged, quarantined, reasons, paid, in_target=in_target)
 
 
-def drop_staging(staged: StagedFile) -> None:
-    """Drop the temporary tables and views staging left in `staged.con` (for staging inside the warehouse
-    connection, which outlives the load: pooled connections keep temp tables until they close)."""
-    con = staged.con
+def drop_staging(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the temporary tables and views staging leaves in `con` (for staging in the warehouse connection,
+    which outlives the load: pooled connections keep temp tables until they close)."""
     for name, kind in con.execute(
             "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE temporary UNION ALL "
             "SELECT view_name, 'VIEW' FROM duckdb_views() WHERE temporary AND NOT internal").fetchall():
-        if name in _STAGING_OBJECTS or name.startswith("raw_") or name == staged.table:
+        if name in _STAGING_OBJECTS or name.startswith("raw_"):
             con.execute(f"DROP {kind} IF EXISTS temp.main.{_q(name)}")
 
 
