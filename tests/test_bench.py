@@ -19,3 +19,15 @@ def test_bench_reports_load_measures_settlement_and_scaling():
     assert scaling["members"] == [300, 600] and scaling["member_ratio"] == 2.0
     assert {"load_seconds_ratio", "measures_total_seconds_ratio", "settlement_seconds_ratio"} <= set(scaling)
     assert "savings_sweep" not in out
+
+
+def test_bench_rejects_a_member_count_that_is_not_a_number(capsys):
+    import pytest
+
+    from icm.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "--members", "abc"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "--members" in err and "'abc'" in err and "Traceback" not in err
