@@ -36,6 +36,23 @@ def _cached(fn):
     return wrapper
 
 
+def _shared(fn):
+    """Like _cached; with a per-run Scratch on the context the block is materialised once per run as a temporary
+    table that every measure of the run reads (see measures/scratch.py). The block must depend only on the year,
+    the value-set registry and its arguments (both fixed for a run)."""
+    def wrapper(ctx: BuildContext, *args):
+        key = (fn.__name__,) + args
+        if key not in ctx.cache:
+            if ctx.scratch is not None:
+                ctx.cache[key] = ctx.scratch.table(key, lambda: fn(ctx, *args))
+            else:
+                ctx.cache[key] = fn(ctx, *args)
+        return ctx.cache[key]
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
 def norm(col):
     return func.upper(func.replace(col, ".", ""))
 
@@ -81,7 +98,7 @@ def datestr(col):
 # --- diagnoses / procedures ------------------------------------------------------------------------------
 
 
-@_cached
+@_shared
 def claim_dx(ctx: BuildContext):
     """Long diagnosis table: one row per claim x diagnosis position."""
     parts = []
@@ -93,7 +110,7 @@ def claim_dx(ctx: BuildContext):
     return union_all(*parts).cte("claim_dx")
 
 
-@_cached
+@_shared
 def claim_px(ctx: BuildContext):
     parts = []
     for i in range(1, N_PX + 1):
@@ -115,7 +132,7 @@ def claim_has_px(ctx, claim_id_col, data_source_col, value_set: str):
                           in_vs(px.c.code, ctx, value_set))
 
 
-@_cached
+@_shared
 def persons_with_dx(ctx: BuildContext, value_set: str, start_off: int, end_off: int, principal_only: bool = False):
     """Persons with a claim carrying a dx in value_set with claim_start_date in [Jan 1 MY+start_off, Dec 31 MY+end_off]."""
     dx = claim_dx(ctx)
@@ -129,7 +146,7 @@ def persons_with_dx(ctx: BuildContext, value_set: str, start_off: int, end_off: 
 # --- inpatient stays ---------------------------------------------------------------------------------------
 
 
-@_cached
+@_shared
 def inpatient_claims(ctx: BuildContext):
     """Institutional inpatient claims with an acute flag (TOB 11x without nonacute revenue codes)."""
     t2 = tob2(H.c.bill_type_code)
@@ -166,7 +183,7 @@ def _merge_islands(src, name: str, gap_days: int = 1):
     return w3
 
 
-@_cached
+@_shared
 def stays(ctx: BuildContext, acute: int = 1):
     """Merged inpatient stays (acute=1: acute stays with acute-to-acute transfers merged; 0: nonacute stays).
 
@@ -190,7 +207,7 @@ def stays(ctx: BuildContext, acute: int = 1):
                   .label("stay_id"), los.label("los")).cte(f"stays_{acute}")
 
 
-@_cached
+@_shared
 def stay_claims(ctx: BuildContext, acute: int = 1):
     """claim_id, data_source -> stay (person_id, grp) for procedure/dx lookups over every claim of a stay."""
     ic = inpatient_claims(ctx)
@@ -199,7 +216,7 @@ def stay_claims(ctx: BuildContext, acute: int = 1):
     return select(w3.c.claim_id, w3.c.data_source, w3.c.person_id, w3.c.grp).cte(f"stay_claims_{acute}")
 
 
-@_cached
+@_shared
 def observation_stays(ctx: BuildContext):
     """Outpatient observation stays: institutional claims with observation revenue/HCPCS, not inpatient."""
     obs_line = exists().where(L.c.claim_id == H.c.claim_id, L.c.data_source == H.c.data_source,
@@ -214,7 +231,7 @@ def observation_stays(ctx: BuildContext):
             .cte("observation_stays"))
 
 
-@_cached
+@_shared
 def any_inpatient_admissions(ctx: BuildContext):
     """Every inpatient admission (acute or nonacute claims, unmerged): person_id, admit_date."""
     ic = inpatient_claims(ctx)
@@ -224,7 +241,7 @@ def any_inpatient_admissions(ctx: BuildContext):
 # --- ED visits, outpatient / BH services, pharmacy ----------------------------------------------------------
 
 
-@_cached
+@_shared
 def ed_claims(ctx: BuildContext):
     """Claims with an ED line (revenue 045x/0981 or CPT 99281-99285): person_id, visit_date, claim, pdx."""
     ed_line = or_(in_vs(L.c.revenue_center_code, ctx, "ed_rev"), in_vs(L.c.hcpcs_code, ctx, "ed_visit_cpt"))
@@ -246,7 +263,7 @@ def ed_visits(ctx: BuildContext, pdx_sets: tuple[str, ...] = (), any_dx_sets: tu
     return select(q, (q.c.person_id + literal("|") + datestr(q.c.visit_date)).label("unit_id")).cte(f"{name}_visits_u")
 
 
-@_cached
+@_shared
 def ed_visits_all(ctx: BuildContext):
     e = ed_claims(ctx)
     return (select(e.c.person_id, e.c.visit_date, func.min(e.c.claim_id).label("claim_id"),
@@ -254,7 +271,7 @@ def ed_visits_all(ctx: BuildContext):
             .group_by(e.c.person_id, e.c.visit_date).cte("ed_visits_all"))
 
 
-@_cached
+@_shared
 def services(ctx: BuildContext):
     """Service lines: person_id, service_date, claim_id, hcpcs, rev, pos, pdx, mh_provider flag."""
     p1 = PROV.alias("p_rend")
@@ -271,7 +288,7 @@ def services(ctx: BuildContext):
             .select_from(j).cte("services"))
 
 
-@_cached
+@_shared
 def rx_fills(ctx: BuildContext, value_set: str, name: str | None = None):
     """Pharmacy fills for an NDC value set: person_id, fill_date, days_supply, quantity, ndc, claim_id."""
     return (select(RX.c.person_id, RX.c.claim_id, RX.c.dispensing_date.label("fill_date"),
@@ -282,7 +299,7 @@ def rx_fills(ctx: BuildContext, value_set: str, name: str | None = None):
 # --- exclusions ----------------------------------------------------------------------------------------------
 
 
-@_cached
+@_shared
 def hospice_persons(ctx: BuildContext, start_off: int = 0):
     """Persons with hospice services (revenue, TOB 81x/82x, HCPCS) or an enrollment hospice flag in the MY."""
     s, e = ctx.ymd(start_off, 1, 1), ctx.my_end
@@ -302,7 +319,7 @@ def deceased_persons(ctx: BuildContext):
     return select(P.c.person_id).where(P.c.death_date.between(ctx.my_start, ctx.my_end)).cte("deceased")
 
 
-@_cached
+@_shared
 def ltc_persons(ctx: BuildContext):
     return select(MM.c.person_id).where(MM.c.long_term_institutional_flag.is_(True),
                                         MM.c.month_start.between(ctx.my_start, ctx.my_end)).distinct().cte("ltc")
@@ -315,7 +332,7 @@ def in_set(person_col, cte):
 # --- enrollment ---------------------------------------------------------------------------------------------
 
 
-@_cached
+@_shared
 def enrollment_islands(ctx: BuildContext):
     """Merged enrollment (any payer/plan): adjacent or overlapping spans become one island per person."""
     order = (ES.c.start_date, ES.c.end_date, ES.c.span_id)
@@ -363,7 +380,7 @@ def ce_window_ok(ctx: BuildContext, units, w: CEWindow, idx: int):
 # --- member months -------------------------------------------------------------------------------------------
 
 
-@_cached
+@_shared
 def member_months_dedup(ctx: BuildContext):
     """One member-month per person and month (the plan with most enrolled days wins), for the months measures
     read (Jan of MY - 1 to Dec of MY): ranking the whole history cost seconds per measure on a large state."""

@@ -71,8 +71,9 @@ class MeasureDefinition:
 
 
 class BuildContext:
-    def __init__(self, year: int, registry: Registry, measure: MeasureDefinition, dialect: str):
+    def __init__(self, year: int, registry: Registry, measure: MeasureDefinition, dialect: str, scratch=None):
         self.year = year
+        self.scratch = scratch  # measures.scratch.Scratch: shared blocks materialised once per compute() run
         self.reg = registry
         self.measure = measure
         self.dialect = dialect

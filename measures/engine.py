@@ -11,6 +11,7 @@ from sqlalchemy import (Engine, Double as Float, Integer, String, and_, case, ca
 
 from measures import blocks as B
 from measures.definition import RATE_SCALE, BuildContext, MeasureDefinition
+from measures.scratch import Scratch
 from measures.sqlfuncs import age_at, month_start
 from measures.tables import measure_detail, measure_result
 from measures.valuesets import Registry, default_registry, gem_configured
@@ -163,7 +164,9 @@ def _status(m: MeasureDefinition, reg: Registry, era: str) -> str:
     return "ok"
 
 
-def compute_measure(conn, m: MeasureDefinition, year: int, reg: Registry, era: str) -> None:
+def compute_measure(conn, m: MeasureDefinition, year: int, reg: Registry, era: str, scratch=None) -> None:
+    """Replace one measure's detail and result rows for the year. scratch: a measures.scratch.Scratch on this
+    connection whose shared blocks (temporary tables) the measure reads and extends; None inlines every block."""
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
     versions = json.dumps(reg.versions(m.value_sets), sort_keys=True)
     conn.execute(delete(measure_detail).where(measure_detail.c.measure_id == m.id,
@@ -173,7 +176,7 @@ def compute_measure(conn, m: MeasureDefinition, year: int, reg: Registry, era: s
     status = _status(m, reg, era)
     rows = []
     if status == "ok":
-        ctx = BuildContext(year, reg, m, conn.dialect.name)
+        ctx = BuildContext(year, reg, m, conn.dialect.name, scratch)
         conn.execute(insert(measure_detail).from_select(DETAIL_COLS, build_detail_select(ctx)))
         conn.execute(insert(measure_result).from_select(RESULT_COLS, aggregate_select(m, year, versions, now)))
         present = {r[0] for r in conn.execute(select(measure_result.c.rate_id).distinct().where(
@@ -224,9 +227,18 @@ def compute(engine: Engine, year: int, measure_ids: list[str] | None = None, *, 
     ms = all_measures() if not measure_ids else get_measures(measure_ids)
     with engine.connect() as conn:
         era = coding_era(conn, year)
-    for m in ms:
-        log.info("computing %s for %s", m.id, year)
-        with engine.begin() as conn:
-            compute_measure(conn, m, year, reg, era)
-    with engine.connect() as conn:
+        conn.commit()
+        # one connection for the run: the shared blocks are temporary tables on it, built when a measure first
+        # needs them and read by every later measure of the run (see measures/scratch.py)
+        scratch = Scratch(conn, year)
+        try:
+            for m in ms:
+                log.info("computing %s for %s", m.id, year)
+                with conn.begin():
+                    compute_measure(conn, m, year, reg, era, scratch)
+        finally:
+            if conn.in_transaction():
+                conn.rollback()
+            scratch.drop()
+            conn.commit()
         return results(conn, year, [m.id for m in ms])

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 
 from warehouse import models
-from warehouse.staging import LoadError, SourceFile, StagedFile, stage_file
+from warehouse.staging import LoadError, SourceFile, StagedFile, drop_staging, stage_file
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,9 @@ def _copy_into(conn: Connection, staged: StagedFile, sql_select: str, table: Tab
     names = names or [c.name for c in table.columns if c.name != "_reason"]
     query = f"SELECT {', '.join(chr(34) + n + chr(34) for n in names)} FROM ({sql_select}) s"
     driver = conn.connection.driver_connection
+    if staged.in_target:  # staged in this very connection: a plain INSERT ... SELECT
+        staged.con.execute(f"INSERT INTO {table.name} ({', '.join(names)}) {query}")
+        return
     if conn.dialect.name == "duckdb":
         # stream record batches: the file never sits in Python memory as one Arrow table
         arrow = staged.con.execute(query).fetch_record_batch(ARROW_BATCH_ROWS)
@@ -232,60 +235,77 @@ def _key_text(inc: Table):
 
 
 def load_staged(engine: Engine, staged: StagedFile, *, require_enrollment: bool = True) -> FileReport:
+    started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    with engine.begin() as conn:
+        report = _load_batch(conn, staged, started, require_enrollment=require_enrollment)
+    return _logged(report)
+
+
+def _logged(report: FileReport) -> FileReport:
+    if report.status == "loaded":  # after the commit
+        log.info("loaded %s into %s: %d read, %d loaded, %d quarantined", Path(report.file).name,
+                 report.target_table, report.rows_read, report.rows_loaded, report.rows_quarantined)
+    return report
+
+
+def _existing(conn: Connection, batch_id: str):
+    lb = models.LoadBatch.__table__
+    return conn.execute(select(lb.c.rows_read, lb.c.rows_loaded, lb.c.rows_quarantined)
+                        .where(lb.c.batch_id == batch_id)).first()
+
+
+def _load_batch(conn: Connection, staged: StagedFile, started: dt.datetime, *,
+                require_enrollment: bool) -> FileReport:
+    """Steps 1-3 of the module docstring on `conn`, inside the caller's transaction."""
     source = staged.source
     batch_id = batch_id_for(source)
     lb = models.LoadBatch.__table__
     q = models.QuarantineRow.__table__
-    started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    with engine.begin() as conn:
-        existing = conn.execute(select(lb.c.rows_read, lb.c.rows_loaded, lb.c.rows_quarantined)
-                                .where(lb.c.batch_id == batch_id)).first()
-        if existing:
-            return FileReport(str(source.path), source.target, batch_id, "already_loaded", *existing)
-        md = MetaData()
-        inc = _incoming_table(source.target, md)
-        inc.create(conn)
-        _copy_into(conn, staged, f"SELECT * FROM {staged.table}", inc)
-        # rows that failed in staging go through the same temp table, already carrying their reason
-        qsel = "SELECT _row, _raw, reason AS _reason FROM quarantined"
-        qinc = Table("_incoming_quarantine", md, Column("_row", BigInteger), Column("_raw", String),
-                     Column("_reason", String), prefixes=["TEMPORARY"])
-        qinc.create(conn)
-        _copy_into(conn, staged, qsel, qinc, names=[c.name for c in qinc.columns])
-        if source.target in _RULES:
-            rules, insert_rows = _RULES[source.target]
-            rules(conn, inc, require_enrollment)
-            _fault_point("after_rules")
-            insert_rows(conn, inc, batch_id)
-        else:
-            _replace_reference(conn, inc, batch_id, source.target)
-        _fault_point("after_insert")
-        for src in (inc, qinc):
-            raw = func.coalesce(src.c._raw, _key_text(src)) if src is inc else src.c._raw
-            conn.execute(insert(q).from_select(
-                ["batch_id", "row_number", "source_file", "target_table", "reason", "raw_row"],
-                select(literal(batch_id), src.c._row, literal(str(source.path)), literal(source.target),
-                       src.c._reason, raw).where(src.c._reason.is_not(None))))
-        reasons = dict(conn.execute(select(q.c.reason, func.count()).where(q.c.batch_id == batch_id)
-                                    .group_by(q.c.reason)).all())
-        n_quarantined = sum(reasons.values())
-        n_loaded = conn.execute(select(func.count()).select_from(inc).where(inc.c._reason.is_(None))).scalar_one()
-        paid_loaded = None
-        if "paid_amount" in inc.c:
-            paid_loaded = conn.execute(select(func.sum(inc.c.paid_amount)).where(inc.c._reason.is_(None))).scalar_one()
-        if n_loaded + n_quarantined != staged.rows_read:
-            raise AssertionError(f"{source.path}: loaded {n_loaded} + quarantined {n_quarantined} != read {staged.rows_read}")
-        conn.execute(insert(lb).values(
-            batch_id=batch_id, source_file=str(source.path), file_format=source.file_format,
-            target_table=source.target, data_source=source.data_source, checksum_sha256=source.checksum,
-            rows_read=staged.rows_read, rows_loaded=n_loaded, rows_quarantined=n_quarantined,
-            paid_amount_read=staged.paid_amount_read, paid_amount_loaded=paid_loaded,
-            started_at=started, finished_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)))
-        inc.drop(conn)
-        qinc.drop(conn)
-        _fault_point("before_commit")
-    log.info("loaded %s into %s: %d read, %d loaded, %d quarantined", source.path.name, source.target,
-             staged.rows_read, n_loaded, n_quarantined)
+    existing = _existing(conn, batch_id)
+    if existing:
+        return FileReport(str(source.path), source.target, batch_id, "already_loaded", *existing)
+    md = MetaData()
+    inc = _incoming_table(source.target, md)
+    inc.create(conn)
+    _copy_into(conn, staged, f"SELECT * FROM {staged.table}", inc)
+    # rows that failed in staging go through the same temp table, already carrying their reason
+    qsel = "SELECT _row, _raw, reason AS _reason FROM quarantined"
+    qinc = Table("_incoming_quarantine", md, Column("_row", BigInteger), Column("_raw", String),
+                 Column("_reason", String), prefixes=["TEMPORARY"])
+    qinc.create(conn)
+    _copy_into(conn, staged, qsel, qinc, names=[c.name for c in qinc.columns])
+    if source.target in _RULES:
+        rules, insert_rows = _RULES[source.target]
+        rules(conn, inc, require_enrollment)
+        _fault_point("after_rules")
+        insert_rows(conn, inc, batch_id)
+    else:
+        _replace_reference(conn, inc, batch_id, source.target)
+    _fault_point("after_insert")
+    for src in (inc, qinc):
+        raw = func.coalesce(src.c._raw, _key_text(src)) if src is inc else src.c._raw
+        conn.execute(insert(q).from_select(
+            ["batch_id", "row_number", "source_file", "target_table", "reason", "raw_row"],
+            select(literal(batch_id), src.c._row, literal(str(source.path)), literal(source.target),
+                   src.c._reason, raw).where(src.c._reason.is_not(None))))
+    reasons = dict(conn.execute(select(q.c.reason, func.count()).where(q.c.batch_id == batch_id)
+                                .group_by(q.c.reason)).all())
+    n_quarantined = sum(reasons.values())
+    n_loaded = conn.execute(select(func.count()).select_from(inc).where(inc.c._reason.is_(None))).scalar_one()
+    paid_loaded = None
+    if "paid_amount" in inc.c:
+        paid_loaded = conn.execute(select(func.sum(inc.c.paid_amount)).where(inc.c._reason.is_(None))).scalar_one()
+    if n_loaded + n_quarantined != staged.rows_read:
+        raise AssertionError(f"{source.path}: loaded {n_loaded} + quarantined {n_quarantined} != read {staged.rows_read}")
+    conn.execute(insert(lb).values(
+        batch_id=batch_id, source_file=str(source.path), file_format=source.file_format,
+        target_table=source.target, data_source=source.data_source, checksum_sha256=source.checksum,
+        rows_read=staged.rows_read, rows_loaded=n_loaded, rows_quarantined=n_quarantined,
+        paid_amount_read=staged.paid_amount_read, paid_amount_loaded=paid_loaded,
+        started_at=started, finished_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)))
+    inc.drop(conn)
+    qinc.drop(conn)
+    _fault_point("before_commit")
     return FileReport(str(source.path), source.target, batch_id, "loaded", staged.rows_read, n_loaded,
                       n_quarantined, dict(sorted(reasons.items(), key=lambda kv: -kv[1])))
 
@@ -296,6 +316,27 @@ def already_loaded(engine: Engine, source: SourceFile) -> bool:
         return conn.execute(select(lb.c.batch_id).where(lb.c.batch_id == batch_id_for(source))).first() is not None
 
 
+def _duckdb_connection(conn: Connection):
+    """The DuckDBPyConnection under a duckdb-engine SQLAlchemy connection (same session, same transaction)."""
+    driver = conn.connection.driver_connection
+    return getattr(driver, "_ConnectionWrapper__c", driver)
+
+
+def _load_in_warehouse(engine: Engine, source: SourceFile, require_enrollment: bool) -> FileReport:
+    """DuckDB warehouse: stage inside the load transaction of the warehouse connection itself (temporary
+    tables), so staged rows go into the warehouse by INSERT ... SELECT instead of crossing DuckDB instances.
+    A LoadError, a fault or a killed process leaves nothing behind: temp tables and the transaction go too."""
+    started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    with engine.begin() as conn:
+        existing = _existing(conn, batch_id_for(source))
+        if existing:
+            return FileReport(str(source.path), source.target, batch_id_for(source), "already_loaded", *existing)
+        staged = stage_file(source, con=_duckdb_connection(conn))
+        report = _load_batch(conn, staged, started, require_enrollment=require_enrollment)
+        drop_staging(staged)  # on failure the rollback takes the temp tables with it (DuckDB DDL is transactional)
+    return _logged(report)
+
+
 def load_file(engine: Engine, source: SourceFile, *, require_enrollment: bool = True) -> FileReport:
     if already_loaded(engine, source):
         lb = models.LoadBatch.__table__
@@ -303,6 +344,8 @@ def load_file(engine: Engine, source: SourceFile, *, require_enrollment: bool = 
             row = conn.execute(select(lb.c.rows_read, lb.c.rows_loaded, lb.c.rows_quarantined)
                                .where(lb.c.batch_id == batch_id_for(source))).one()
         return FileReport(str(source.path), source.target, batch_id_for(source), "already_loaded", *row)
+    if engine.dialect.name == "duckdb":
+        return _load_in_warehouse(engine, source, require_enrollment)
     staged = stage_file(source)
     try:
         return load_staged(engine, staged, require_enrollment=require_enrollment)

@@ -101,6 +101,8 @@ class StagedFile:
     quarantine_reasons: dict[str, int]
     paid_amount_read: float | None
     table: str = ""   # the relation holding the staged rows in `con`
+    # True when `con` is the target DuckDB warehouse's own connection (staged in its transaction, temp tables)
+    in_target: bool = False
 
     def __post_init__(self):
         self.table = self.table or f"staged_{self.source.target}"
@@ -111,7 +113,7 @@ def _q(name: str) -> str:
 
 
 def read_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str = "raw", path: Path | None = None) -> int:
-    """Read a CSV/Parquet file into `table` (all VARCHAR; row order = file order, so rowid + 1 is the ordinal).
+    """Read a CSV/Parquet file into `table` (all VARCHAR; row order = file order, so the rowid gives the ordinal: _rowid_ordinal).
 
     Malformed CSV lines go to `<table>_rejects` (_row = 1-based data row, reason, raw_line). Accepted rows
     are identified by their ordinal; `data_row_sql` turns an ordinal back into the file's data-row number.
@@ -156,6 +158,14 @@ def read_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str = "r
         raise LoadError(f"{path}: cannot be parsed as {'Parquet' if suffix == '.parquet' else 'CSV'} ({msg[:200]})") from None
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] + \
         con.execute(f"SELECT count(*) FROM {table}_rejects").fetchone()[0]
+
+
+def _rowid_ordinal(con, alias: str, table: str | None = None) -> str:
+    """SQL for the 1-based ordinal of a row of `table`: rowid + 1 in a committed table; rows of a temp table
+    created inside an open transaction (staging in the warehouse's load transaction) are numbered from a large
+    offset instead, still contiguous and in file order, so the ordinal is counted from the table's first rowid."""
+    first = con.execute(f"SELECT coalesce(min(rowid), 0) FROM {table or alias}").fetchone()[0]
+    return f"({alias}.rowid - {int(first)} + 1)"
 
 
 def data_row_sql(ordinal: str, table: str = "raw") -> str:
@@ -218,7 +228,7 @@ def _project_canonical(con, source: SourceFile) -> None:
         missing.append("person_id|member_id")
     if missing:
         raise LoadError(f"{source.path}: missing required column(s) for {source.target}: {', '.join(missing)}")
-    ordinal = "raw._row" if source.transform_sql else "raw.rowid + 1"
+    ordinal = "raw._row" if source.transform_sql else _rowid_ordinal(con, "raw")
     # A view: canonical text is recomputed by each pass instead of materialising every column twice.
     con.execute(f"""CREATE OR REPLACE TEMP VIEW canon AS
         SELECT {ordinal} AS _row, {', '.join(exprs)} FROM raw""")
@@ -585,11 +595,19 @@ def read_source(con, source: SourceFile) -> int:
     return rows_read
 
 
-def stage_file(source: SourceFile, threads: int | None = None) -> StagedFile:
-    """Parse, map, type and check one file. Raises LoadError for files that cannot be read at all."""
+def stage_file(source: SourceFile, threads: int | None = None,
+               con: duckdb.DuckDBPyConnection | None = None) -> StagedFile:
+    """Parse, map, type and check one file. Raises LoadError for files that cannot be read at all.
+
+    By default staging runs in a private in-memory DuckDB. With `con` (the connection of a DuckDB warehouse,
+    inside its load transaction) it runs there instead, in temporary tables only: the staged rows then reach
+    the warehouse's tables without crossing from one DuckDB instance into another; `drop_staging` removes them.
+    """
     from warehouse.engine import duckdb_config
 
-    con = duckdb.connect(config=duckdb_config())
+    in_target = con is not None
+    if con is None:
+        con = duckdb.connect(config=duckdb_config())
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     rows_read = read_source(con, source)
@@ -597,7 +615,7 @@ def stage_file(source: SourceFile, threads: int | None = None) -> StagedFile:
     _STAGERS[source.target](con, source)
     table = f"staged_{source.target}"
     # raw text (as JSON) only for the rows that failed: serialising every row would double the cost
-    join_key = "r._row" if source.transform_sql else "r.rowid + 1"
+    join_key = "r._row" if source.transform_sql else _rowid_ordinal(con, "r", "raw")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE quarantined AS
         SELECT q._row, q._reason AS reason, CAST(to_json(r) AS VARCHAR) AS _raw
         FROM (SELECT _row, _reason FROM checked WHERE _reason IS NOT NULL) q JOIN raw r ON {join_key} = q._row""")
@@ -614,7 +632,21 @@ def stage_file(source: SourceFile, threads: int | None = None) -> StagedFile:
     paid = None
     if source.target in ("medical_claim", "pharmacy_claim"):
         paid = con.execute("SELECT sum(_paid) FROM checked").fetchone()[0]
-    con.execute("DROP TABLE IF EXISTS checked")
-    con.execute("DROP VIEW IF EXISTS canon")
-    con.execute("DROP TABLE IF EXISTS raw")
-    return StagedFile(source, con, rows_read, staged, quarantined, reasons, paid)
+    con.execute("DROP TABLE IF EXISTS temp.checked")
+    con.execute("DROP VIEW IF EXISTS temp.canon")
+    con.execute("DROP TABLE IF EXISTS temp.raw")
+    return StagedFile(source, con, rows_read, staged, quarantined, reasons, paid, in_target=in_target)
+
+
+def drop_staging(staged: StagedFile) -> None:
+    """Drop the temporary tables and views staging left in `staged.con` (for staging inside the warehouse
+    connection, which outlives the load: pooled connections keep temp tables until they close)."""
+    con = staged.con
+    for name, kind in con.execute(
+            "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE temporary UNION ALL "
+            "SELECT view_name, 'VIEW' FROM duckdb_views() WHERE temporary AND NOT internal").fetchall():
+        if name in _STAGING_OBJECTS or name.startswith("raw_") or name == staged.table:
+            con.execute(f"DROP {kind} IF EXISTS temp.main.{_q(name)}")
+
+
+_STAGING_OBJECTS = {"raw", "_parsed", "canon", "checked", "quarantined", *(f"staged_{t}" for t in TARGETS)}

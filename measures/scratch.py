@@ -1,0 +1,63 @@
+"""Per-run scratch tables: shared building blocks materialised once per `compute()` run.
+
+A block decorated with `blocks._shared` (claim diagnosis/procedure unpivots, stays, ED claims, services, member
+months, enrollment islands, ...) is, when the BuildContext carries a Scratch, created on first use as a temporary
+table (`CREATE TEMPORARY TABLE ... AS SELECT`) on the run's connection and every later measure of the run reads
+that table instead of recomputing the block. A run computing one measure materialises only the blocks that measure
+uses, so it costs no more than inlining them. The tables are dropped when the run ends (and vanish with the
+connection anyway). Works on DuckDB and PostgreSQL (temporary tables live on one connection)."""
+from __future__ import annotations
+
+import itertools
+import re
+
+from sqlalchemy import Column, MetaData, Table, text
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ClauseElement, Executable
+
+
+class CreateTempAs(Executable, ClauseElement):
+    inherit_cache = False
+
+    def __init__(self, name: str, query):
+        self.name = name
+        self.query = query
+
+
+@compiles(CreateTempAs)
+def _compile_create_temp_as(element, compiler, **kw):
+    return f"CREATE TEMPORARY TABLE {element.name} AS {compiler.process(element.query, **kw)}"
+
+
+_run_ids = itertools.count(1)
+
+
+class Scratch:
+    """Temporary tables for one compute() run on one connection, keyed by (block name, arguments)."""
+
+    def __init__(self, conn, year: int):
+        self.conn = conn
+        self.year = year
+        self.run = next(_run_ids)
+        self.tables: dict = {}
+        self.md = MetaData()
+
+    def table(self, key: tuple, build):
+        """The temp table for key, creating it from build() (a CTE or Select) on first use."""
+        if key in self.tables:
+            return self.tables[key]
+        src = build()
+        q = src.select() if hasattr(src, "select") and not hasattr(src, "selected_columns") else src
+        slug = re.sub(r"[^a-z0-9_]", "_", "_".join(str(k) for k in key).lower())[:40]
+        name = f"icm_s{self.run}_{len(self.tables)}_{slug}"
+        self.conn.execute(CreateTempAs(name, q))
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(text(f"ANALYZE {name}"))
+        t = Table(name, self.md, *[Column(c.name, c.type) for c in q.selected_columns])
+        self.tables[key] = t
+        return t
+
+    def drop(self) -> None:
+        for t in self.tables.values():
+            self.conn.execute(text(f"DROP TABLE IF EXISTS {t.name}"))
+        self.tables.clear()
