@@ -12,7 +12,7 @@ import dagster as dg
 from orchestration.assets import exports as export_assets, ingest, measures as measure_assets, savings as savings_assets
 from orchestration.resources import LandingResource, WarehouseResource
 
-# Great Expectations announces every ephemeral context at INFO; run steps (also in subprocesses) keep it quiet.
+# Great Expectations logs its own progress at INFO; run steps (also in subprocesses) keep it at WARNING.
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 ASSETS = list(ingest.ASSETS)

@@ -31,10 +31,10 @@ class SettlementConfig(dg.Config):
 
 def _measure_keys() -> list[dg.AssetKey]:
     try:
-        from orchestration.assets.measures import ASSETS as MEASURE_ASSETS
+        from orchestration.assets.measures import MEASURE_KEYS
     except ImportError:
         return []
-    return [a.key for a in MEASURE_ASSETS]
+    return list(MEASURE_KEYS.values())
 
 
 def _table(rows: list[dict]) -> dg.MetadataValue:
