@@ -37,13 +37,14 @@ def _cached(fn):
 
 
 def _shared(fn):
-    """Like _cached; with a per-run Scratch on the context the block is materialised once per run as a temporary
-    table that every measure of the run reads (see measures/scratch.py). The block must depend only on the year,
-    the value-set registry and its arguments (both fixed for a run)."""
+    """Like _cached; with a per-run Scratch on the context, a block that several measures of the run use is
+    materialised once per run as a temporary table that those measures read (see measures/scratch.py). The block
+    must depend only on the year, the value-set registry and its arguments (all fixed for a run)."""
     def wrapper(ctx: BuildContext, *args):
         key = (fn.__name__,) + args
         if key not in ctx.cache:
-            if ctx.scratch is not None:
+            ctx.shared_used.add(key)
+            if ctx.scratch is not None and ctx.scratch.shares(key):
                 ctx.cache[key] = ctx.scratch.table(key, lambda: fn(ctx, *args))
             else:
                 ctx.cache[key] = fn(ctx, *args)
@@ -55,6 +56,13 @@ def _shared(fn):
 
 def norm(col):
     return func.upper(func.replace(col, ".", ""))
+
+
+def norm_guarded(col):
+    """norm(col), spelled so that DuckDB skips NULLs: a value-set filter pushed into a diagnosis-position scan
+    evaluated upper(replace()) on every row even when the whole column is NULL (25 positions x every claim: most of
+    PQI05/PQI15's 20 s); behind the CASE a NULL position costs nothing. Same values as norm(col)."""
+    return case((col.is_(None), null()), else_=norm(col))
 
 
 SMALL_CODE_LIST = 64
@@ -105,7 +113,7 @@ def claim_dx(ctx: BuildContext):
     for i in range(1, N_DX + 1):
         col = H.c[f"diagnosis_code_{i}"]
         parts.append(select(H.c.claim_id, H.c.data_source, H.c.person_id, literal(i).label("position"),
-                            norm(col).label("code"), H.c.claim_start_date, H.c.claim_end_date)
+                            norm_guarded(col).label("code"), H.c.claim_start_date, H.c.claim_end_date)
                      .where(col.is_not(None)))
     return union_all(*parts).cte("claim_dx")
 
@@ -115,7 +123,7 @@ def claim_px(ctx: BuildContext):
     parts = []
     for i in range(1, N_PX + 1):
         col = H.c[f"procedure_code_{i}"]
-        parts.append(select(H.c.claim_id, H.c.data_source, H.c.person_id, norm(col).label("code"))
+        parts.append(select(H.c.claim_id, H.c.data_source, H.c.person_id, norm_guarded(col).label("code"))
                      .where(col.is_not(None)))
     return union_all(*parts).cte("claim_px")
 
@@ -380,14 +388,32 @@ def ce_window_ok(ctx: BuildContext, units, w: CEWindow, idx: int):
 # --- member months -------------------------------------------------------------------------------------------
 
 
+# the member-month columns measures read (carrying all of member_month through the ranking doubled its cost)
+MM_DEDUP_COLS = ("person_id", "month_start", "payer", "delivery_system", "health_home_program_id", "icm_program_id",
+                 "icm_entity_id", "long_term_institutional_flag", "age_at_month_start", "sex", "county_fips")
+
+
 @_shared
 def member_months_dedup(ctx: BuildContext):
     """One member-month per person and month (the plan with most enrolled days wins), for the months measures
     read (Jan of MY - 1 to Dec of MY): ranking the whole history cost seconds per measure on a large state."""
     rn = func.row_number().over(partition_by=(MM.c.person_id, MM.c.month_start),
                                 order_by=(MM.c.days_enrolled.desc(), MM.c.payer, MM.c.plan, MM.c.data_source))
-    q = select(MM, rn.label("rn")).where(MM.c.month_start.between(ctx.ymd(-1, 1, 1), ctx.my_end)).cte("mm_rank")
-    return select(q).where(q.c.rn == 1).cte("mm_dedup")
+    q = (select(*[MM.c[c] for c in MM_DEDUP_COLS], rn.label("rn"))
+         .where(MM.c.month_start.between(ctx.ymd(-1, 1, 1), ctx.my_end)).cte("mm_rank"))
+    return select(*[q.c[c] for c in MM_DEDUP_COLS]).where(q.c.rn == 1).cte("mm_dedup")
+
+
+def member_months_dedup_for(ctx: BuildContext, persons, name: str):
+    """member_months_dedup restricted to the persons of `persons` (a CTE with person_id), ranked only over their
+    rows: the ranking is per person and month, so each person's rows are those of the whole-population table. A
+    measure with a few thousand denominator persons no longer ranks every member's months."""
+    rn = func.row_number().over(partition_by=(MM.c.person_id, MM.c.month_start),
+                                order_by=(MM.c.days_enrolled.desc(), MM.c.payer, MM.c.plan, MM.c.data_source))
+    q = (select(*[MM.c[c] for c in MM_DEDUP_COLS], rn.label("rn"))
+         .where(MM.c.month_start.between(ctx.ymd(-1, 1, 1), ctx.my_end),
+                MM.c.person_id.in_(select(persons.c.person_id)))).cte(f"{name}_rank")
+    return select(*[q.c[c] for c in MM_DEDUP_COLS]).where(q.c.rn == 1).cte(name)
 
 
 def member_month_rows(ctx: BuildContext, events, rates: dict, min_age: int | None = None, community_only=False,
@@ -417,23 +443,27 @@ def member_month_rows(ctx: BuildContext, events, rates: dict, min_age: int | Non
                 *[func.coalesce(func.sum(ev.c[c]), 0).label(c) for c in value_cols])
          .select_from(mmy.outerjoin(ev, and_(ev.c.person_id == mmy.c.person_id,
                                              ev.c.month_start == mmy.c.month_start)))
-         .group_by(*keys)).cte(f"{name}_grp")
+         .group_by(*keys)).cte(f"{name}_grp0")
+    # unit id and the person's race/ethnicity once per group (not once per rate row of the union below)
     unit_id = (g.c.person_id + literal("|") + func.coalesce(cast(g.c.age_at_month_start, String), "") + "|"
                + func.coalesce(g.c.payer, "") + "|" + func.coalesce(g.c.delivery_system, "") + "|"
                + func.coalesce(g.c.program_id, "") + "|" + func.coalesce(g.c.icm_entity_id, "") + "|"
                + func.coalesce(g.c.county_fips, "") + "|" + func.coalesce(g.c.sex, ""))
+    g = (select(g, unit_id.label("unit_id"), P.c.race, P.c.ethnicity)
+         .select_from(g.outerjoin(P, P.c.person_id == g.c.person_id)).cte(f"{name}_grp"))
     parts = []
     for rate_id, (num, den) in rates.items():
         numv = g.c.n_events if num is None else g.c[num]
         denv = g.c.mm if den == "mm" else (g.c.n_events if den is None else g.c[den])
-        parts.append(select(unit_id.label("unit_id"), literal("member_month_group").label("unit_type"),
+        parts.append(select(g.c.unit_id, literal("member_month_group").label("unit_type"),
                             g.c.person_id, g.c.last_month.label("anchor_date"), literal(rate_id).label("rate_id"),
                             literal(False).label("excluded"), cast(null(), String).label("exclusion_reason"),
                             (numv > 0).label("numerator_met"), numv.label("numerator_value"),
                             denv.label("denominator_value"),
                             case((numv > 0, g.c.claim_id), else_=None).label("numerator_claim_id"),
                             g.c.age_at_month_start.label("age"), g.c.sex, g.c.payer, g.c.delivery_system,
-                            g.c.program_id, g.c.icm_entity_id.label("entity_id"), g.c.county_fips))
+                            g.c.program_id, g.c.icm_entity_id.label("entity_id"), g.c.county_fips, g.c.race,
+                            g.c.ethnicity))
     return union_all(*parts)
 
 

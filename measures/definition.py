@@ -79,6 +79,7 @@ class BuildContext:
         self.dialect = dialect
         self.params = dict(measure.params)
         self.cache: dict = {}
+        self.shared_used: set = set()  # keys of the shared blocks this measure's statement uses
 
     def codes(self, name: str) -> list[str]:
         return self.reg.codes(name)

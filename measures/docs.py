@@ -19,6 +19,11 @@ exclusions). The engine (`measures/engine.py`) compiles each measure to one `INS
   `measures.checks.run_checks(engine, year, measure_id)`, `measures.cli.add_commands(subparsers)`
   (`icm measures --year Y [--measure ID ...] [--format json|csv] [--warehouse URL] [--licensed-value-sets DIR]`),
   `measures.bench.run(engine, year)`.
+* Run cost: `compute()` runs its measures on one connection. Building blocks that two or more of the run's
+  measures use (claim diagnosis/procedure unpivots, inpatient stays, ED claims, service lines, de-duplicated member
+  months, enrollment islands, hospice/LTC persons, shared pharmacy fills) are materialised once per run as temporary
+  tables (`measures/scratch.py`) and dropped at the end; a one-measure run (e.g. one Dagster asset) keeps them as
+  inline CTEs. Computing the whole suite in one call is therefore several times cheaper than measure by measure.
 * Results: `measure_detail` (one row per denominator unit and rate: anchor date, age/age band, strata attributes,
   exclusion and reason, numerator met and the claim that met it; per-member-month measures use one row per member x
   strata group with member months as denominator) and `measure_result` (measure, rate, stratum type/value,

@@ -54,8 +54,12 @@ def build_detail_select(ctx: BuildContext):
                      entity_id=u.c.entity_id, county_fips=u.c.county_fips)
         mmj = None
     else:
-        mm = B.member_months_dedup(ctx)
         du = select(u.c.unit_id, u.c.person_id, u.c.anchor_date).distinct().cte("units_distinct")
+        key = ("member_months_dedup",)
+        if key in ctx.cache or (ctx.scratch is not None and ctx.scratch.has(key)):
+            mm = B.member_months_dedup(ctx)  # the measure already ranks all member months, or the run has them
+        else:  # only the units' persons' member months (cheaper than ranking the whole population's)
+            mm = B.member_months_dedup_for(ctx, du, "unit_mm")
         um = (select(du.c.unit_id, func.max(mm.c.month_start).label("month_start"))
               .select_from(du.join(mm, and_(mm.c.person_id == du.c.person_id,
                                             mm.c.month_start <= month_start(du.c.anchor_date),
@@ -68,8 +72,14 @@ def build_detail_select(ctx: BuildContext):
                      entity_id=mm.c.icm_entity_id, county_fips=func.coalesce(mm.c.county_fips, P.c.county_fips))
     age = cast(age, Integer)
 
+    race, ethnicity = P.c.race, P.c.ethnicity
     conds = []
-    frm = u.outerjoin(P, P.c.person_id == u.c.person_id)
+    if mmj is None and "race" in u.c and "ethnicity" in u.c:
+        # the units carry every person attribute (member-month measures): no join to person per detail row
+        race, ethnicity = u.c.race, u.c.ethnicity
+        frm = u
+    else:
+        frm = u.outerjoin(P, P.c.person_id == u.c.person_id)
     if mmj is not None:
         um, mm = mmj
         frm = frm.outerjoin(um, um.c.unit_id == u.c.unit_id).outerjoin(
@@ -108,7 +118,7 @@ def build_detail_select(ctx: BuildContext):
     cols = dict(
         measure_id=literal(m.id), measurement_year=literal(ctx.year), rate_id=u.c.rate_id, unit_id=u.c.unit_id,
         unit_type=u.c.unit_type, person_id=u.c.person_id, anchor_date=u.c.anchor_date, age=age,
-        age_band=_age_band_expr(m, age), sex=attrs["sex"], race=P.c.race, ethnicity=P.c.ethnicity,
+        age_band=_age_band_expr(m, age), sex=attrs["sex"], race=race, ethnicity=ethnicity,
         payer=attrs["payer"], delivery_system=attrs["delivery_system"], program_id=attrs["program_id"],
         entity_id=attrs["entity_id"], county_fips=attrs["county_fips"], excluded=excluded,
         exclusion_reason=cast(reason, String), numerator_met=func.coalesce(and_(u.c.numerator_met, ~excluded), False),
@@ -200,6 +210,21 @@ def compute_measure(conn, m: MeasureDefinition, year: int, reg: Registry, era: s
         conn.execute(insert(measure_result), rows)
 
 
+def shared_keys(ms: list[MeasureDefinition], year: int, reg: Registry, era: str, dialect: str) -> set:
+    """Keys of the shared blocks that two or more of the measures use (building the statements, not running them)."""
+    if len(ms) < 2:
+        return set()
+    uses: dict = {}
+    for m in ms:
+        if _status(m, reg, era) != "ok":
+            continue
+        ctx = BuildContext(year, reg, m, dialect)
+        build_detail_select(ctx)
+        for key in ctx.shared_used:
+            uses[key] = uses.get(key, 0) + 1
+    return {k for k, n in uses.items() if n >= 2}
+
+
 def _to_dict(r) -> dict:
     def num(v):
         if v is None:
@@ -230,7 +255,7 @@ def compute(engine: Engine, year: int, measure_ids: list[str] | None = None, *, 
         conn.commit()
         # one connection for the run: the shared blocks are temporary tables on it, built when a measure first
         # needs them and read by every later measure of the run (see measures/scratch.py)
-        scratch = Scratch(conn, year)
+        scratch = Scratch(conn, year, shared_keys(ms, year, reg, era, conn.dialect.name))
         try:
             for m in ms:
                 log.info("computing %s for %s", m.id, year)

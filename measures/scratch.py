@@ -1,11 +1,14 @@
 """Per-run scratch tables: shared building blocks materialised once per `compute()` run.
 
 A block decorated with `blocks._shared` (claim diagnosis/procedure unpivots, stays, ED claims, services, member
-months, enrollment islands, ...) is, when the BuildContext carries a Scratch, created on first use as a temporary
-table (`CREATE TEMPORARY TABLE ... AS SELECT`) on the run's connection and every later measure of the run reads
-that table instead of recomputing the block. A run computing one measure materialises only the blocks that measure
-uses, so it costs no more than inlining them. The tables are dropped when the run ends (and vanish with the
-connection anyway). Works on DuckDB and PostgreSQL (temporary tables live on one connection)."""
+months, enrollment islands, ...) that two or more measures of the run use is, when the BuildContext carries a
+Scratch, created on first use as a temporary table (`CREATE TEMPORARY TABLE ... AS SELECT`) on the run's connection,
+and every later measure of the run reads that table instead of recomputing the block. `engine.compute` finds the
+shared keys by building every measure's statement once without executing it (`shared_keys`). A block only one
+measure uses stays an inline CTE: materialising it whole would cost more than the inline CTE, into which the
+database pushes that measure's filters and projections (a one-measure run is therefore unchanged). The tables are
+dropped when the run ends (and vanish with the connection anyway). Works on DuckDB and PostgreSQL (temporary tables
+live on one connection)."""
 from __future__ import annotations
 
 import itertools
@@ -35,12 +38,20 @@ _run_ids = itertools.count(1)
 class Scratch:
     """Temporary tables for one compute() run on one connection, keyed by (block name, arguments)."""
 
-    def __init__(self, conn, year: int):
+    def __init__(self, conn, year: int, share=None):
         self.conn = conn
         self.year = year
+        self.share = share  # keys worth materialising (None: every shared block)
         self.run = next(_run_ids)
         self.tables: dict = {}
         self.md = MetaData()
+
+    def has(self, key: tuple) -> bool:
+        """Whether the block is already materialised in this run."""
+        return key in self.tables
+
+    def shares(self, key: tuple) -> bool:
+        return self.share is None or key in self.share
 
     def table(self, key: tuple, build):
         """The temp table for key, creating it from build() (a CTE or Select) on first use."""
