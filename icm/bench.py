@@ -86,6 +86,14 @@ def bench_settlement(url: str, year: int) -> dict:
             "entities": len({r["entity_id"] for r in rows})}
 
 
+def _progress(members: int, part: str, figures: dict) -> None:
+    """Each part's figures on stderr as soon as they exist: a long run (1,000,000 members) reports as it goes."""
+    import json
+    import sys
+
+    print(json.dumps({"members": members, "part": part, **figures}, default=str), file=sys.stderr, flush=True)
+
+
 def run_one(members: int, seed: int, wanted: set[str]) -> dict:
     from warehouse.synthetic import DEFAULT_FIRST_YEAR, DEFAULT_YEARS
 
@@ -94,6 +102,7 @@ def run_one(members: int, seed: int, wanted: set[str]) -> dict:
     with tempfile.TemporaryDirectory(prefix="icm-bench-") as tmp:
         if wanted & {"load", "measures", "settle"}:
             out["load"], url = bench_load(members, seed, Path(tmp))
+            _progress(members, "load", out["load"])
             if "measures" in wanted:
                 from measures.bench import run as run_measures
                 from warehouse.engine import make_engine
@@ -101,8 +110,10 @@ def run_one(members: int, seed: int, wanted: set[str]) -> dict:
                 engine = make_engine(url)
                 out["measures"] = run_measures(engine, year)
                 engine.dispose()
+                _progress(members, "measures", out["measures"])
             if "settle" in wanted:
                 out["settlement_warehouse_path"] = bench_settlement(url, year)
+                _progress(members, "settle", out["settlement_warehouse_path"])
     import resource
 
     out["peak_rss_gb_so_far"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)

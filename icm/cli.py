@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ui)
 
     p = sub.add_parser("bench", help="benchmark generation, loading, measures and settlement; prints JSON")
-    p.add_argument("--members", default="200000",
+    p.add_argument("--members", default="200000", type=_member_counts,
                    help="members, or a comma list (e.g. 1000000,2000000) to also report the scaling ratios")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--parts", default="load,measures,settle,sweep",
@@ -172,6 +172,14 @@ def build_parser() -> argparse.ArgumentParser:
         if hasattr(mod, "add_commands"):
             mod.add_commands(sub)
     return parser
+
+
+def _member_counts(text: str) -> str:
+    """argparse type for `bench --members`: a positive integer or a comma list of them."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(f"expected a positive number of members or a comma list of them, got {text!r}")
+    return ",".join(parts)
 
 
 def _configure_logging(debug: bool) -> None:

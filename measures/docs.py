@@ -22,8 +22,9 @@ exclusions). The engine (`measures/engine.py`) compiles each measure to one `INS
 * Run cost: `compute()` runs its measures on one connection. Building blocks that two or more of the run's
   measures use (claim diagnosis/procedure unpivots, inpatient stays, ED claims, service lines, de-duplicated member
   months, enrollment islands, hospice/LTC persons, shared pharmacy fills) are materialised once per run as temporary
-  tables (`measures/scratch.py`) and dropped at the end; a one-measure run (e.g. one Dagster asset) keeps them as
-  inline CTEs. Computing the whole suite in one call is therefore several times cheaper than measure by measure.
+  tables (`measures/scratch.py`) and dropped at the end; a one-measure run keeps them as inline CTEs. Computing
+  the whole suite in one call is therefore several times cheaper than measure by measure; `icm measures` and the
+  Dagster measures asset (one multi-asset: a run computes all selected measures in one call) do so.
 * Results: `measure_detail` (one row per denominator unit and rate: anchor date, age/age band, strata attributes,
   exclusion and reason, numerator met and the claim that met it; per-member-month measures use one row per member x
   strata group with member months as denominator) and `measure_result` (measure, rate, stratum type/value,

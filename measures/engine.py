@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 
 from sqlalchemy import (Engine, Double as Float, Integer, String, and_, case, cast, delete, func, insert, literal, null, or_,
                         select, union_all)
@@ -244,10 +245,14 @@ def results(conn, year: int, measure_ids: list[str]) -> list[dict]:
     return [_to_dict(r) for r in conn.execute(q)]
 
 
-def compute(engine: Engine, year: int, measure_ids: list[str] | None = None, *, licensed_dir=None) -> list[dict]:
-    """Compute measures for one measurement year; replaces that year's rows for those measures (idempotent)."""
+def compute(engine: Engine, year: int, measure_ids: list[str] | None = None, *, licensed_dir=None,
+            timings: dict | None = None) -> list[dict]:
+    """Compute measures for one measurement year; replaces that year's rows for those measures (idempotent).
+    timings: when given, receives measure id -> seconds (a measure's time includes the shared blocks it builds
+    first) and "_run" -> seconds of the whole call."""
     from measures.registry import all_measures, get_measures
 
+    started = time.perf_counter()
     reg = default_registry(licensed_dir)
     ms = all_measures() if not measure_ids else get_measures(measure_ids)
     with engine.connect() as conn:
@@ -259,11 +264,17 @@ def compute(engine: Engine, year: int, measure_ids: list[str] | None = None, *, 
         try:
             for m in ms:
                 log.info("computing %s for %s", m.id, year)
+                t0 = time.perf_counter()
                 with conn.begin():
                     compute_measure(conn, m, year, reg, era, scratch)
+                if timings is not None:
+                    timings[m.id] = time.perf_counter() - t0
         finally:
             if conn.in_transaction():
                 conn.rollback()
             scratch.drop()
             conn.commit()
-        return results(conn, year, [m.id for m in ms])
+        out = results(conn, year, [m.id for m in ms])
+    if timings is not None:
+        timings["_run"] = time.perf_counter() - started
+    return out

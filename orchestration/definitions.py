@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -10,6 +11,9 @@ import dagster as dg
 
 from orchestration.assets import exports as export_assets, ingest, measures as measure_assets, savings as savings_assets
 from orchestration.resources import LandingResource, WarehouseResource
+
+# Great Expectations logs its own progress at INFO; run steps (also in subprocesses) keep it at WARNING.
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 ASSETS = list(ingest.ASSETS)
 CHECKS = list(ingest.CHECKS)

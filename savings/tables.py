@@ -16,13 +16,15 @@ RATE = Numeric(18, 8)
 
 # --- results -------------------------------------------------------------------------------------
 
+# attribution, cost_person_month, cost_person_year and risk_score have no PRIMARY KEY (migration 0006): they are
+# rebuilt per year, unique by construction, and check_settlement verifies it.
 attribution = Table(
     "attribution", metadata,
-    Column("year", Integer, primary_key=True),               # attribution (performance or base) year
-    Column("program_id", String, primary_key=True),
-    Column("person_id", String, primary_key=True),
-    Column("month_start", Date, primary_key=True),
-    Column("payer", String, primary_key=True),
+    Column("year", Integer, nullable=False),            # attribution (performance or base) year
+    Column("program_id", String, nullable=False),
+    Column("person_id", String, nullable=False),
+    Column("month_start", Date, nullable=False),
+    Column("payer", String, nullable=False),
     Column("entity_id", String, nullable=False),
     Column("method", String, nullable=False),                # enrollment | plurality_primary_care | geographic | roster
     Column("reason", String, nullable=False),                # the rule step that assigned the person
@@ -31,9 +33,9 @@ attribution = Table(
 cost_person_month = Table(
     "cost_person_month", metadata,
     Column("year", Integer, nullable=False),
-    Column("person_id", String, primary_key=True),
-    Column("month_start", Date, primary_key=True),
-    Column("payer", String, primary_key=True),
+    Column("person_id", String, nullable=False),
+    Column("month_start", Date, nullable=False),
+    Column("payer", String, nullable=False),
     Column("payer_type", String),
     Column("enrollment_type", String, nullable=False),       # ESRD | DIS | AGDU | AGND | Medicaid eligibility group
     Column("inpatient", MONEY, nullable=False),
@@ -48,10 +50,10 @@ cost_person_month = Table(
 
 cost_person_year = Table(
     "cost_person_year", metadata,
-    Column("year", Integer, primary_key=True),
-    Column("person_id", String, primary_key=True),
-    Column("payer", String, primary_key=True),
-    Column("enrollment_type", String, primary_key=True),
+    Column("year", Integer, nullable=False),
+    Column("person_id", String, nullable=False),
+    Column("payer", String, nullable=False),
+    Column("enrollment_type", String, nullable=False),
     Column("member_months", Integer, nullable=False),
     Column("cost", Numeric(16, 2), nullable=False),          # included categories, divided by the completion factor
     Column("annualized_cost", Numeric(16, 2), nullable=False),
@@ -61,9 +63,9 @@ cost_person_year = Table(
 
 risk_score = Table(
     "risk_score", metadata,
-    Column("year", Integer, primary_key=True),               # payment year (diagnoses from year - 1)
-    Column("person_id", String, primary_key=True),
-    Column("model_version", String, primary_key=True),       # CMS-HCC-V24 | CMS-HCC-V28 | BLEND | custom:<name>
+    Column("year", Integer, nullable=False),            # payment year (diagnoses from year - 1)
+    Column("person_id", String, nullable=False),
+    Column("model_version", String, nullable=False),    # CMS-HCC-V24 | CMS-HCC-V28 | BLEND | custom:<name>
     Column("segment", String),
     Column("demographic_score", RATE, nullable=False),
     Column("disease_score", RATE, nullable=False),

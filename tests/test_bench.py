@@ -13,9 +13,23 @@ def test_bench_reports_load_measures_settlement_and_scaling():
         assert load["load_claim_lines_per_second"] > 0 and load["load_to_duckdb_read_ratio"] > 0
         measures = run["measures"]
         assert measures["floor_seconds"] > 0 and len(measures["measures"]) >= 20
-        assert abs(sum(m["seconds"] for m in measures["measures"].values()) - measures["total_seconds"]) < 0.01
+        per_measure = sum(m["seconds"] for m in measures["measures"].values())   # shares of the one suite call
+        assert 0 < per_measure <= measures["total_seconds"] + 0.01
+        assert abs(measures["total_seconds"] - per_measure - measures["shared_setup_seconds"]) < 0.01
         assert run["settlement_warehouse_path"]["settlement_rows"] > 0
     (scaling,) = out["scaling"]
     assert scaling["members"] == [300, 600] and scaling["member_ratio"] == 2.0
     assert {"load_seconds_ratio", "measures_total_seconds_ratio", "settlement_seconds_ratio"} <= set(scaling)
     assert "savings_sweep" not in out
+
+
+def test_bench_rejects_a_member_count_that_is_not_a_number(capsys):
+    import pytest
+
+    from icm.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "--members", "abc"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "--members" in err and "'abc'" in err and "Traceback" not in err

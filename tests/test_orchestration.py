@@ -104,3 +104,25 @@ def test_landing_sensor_requests_a_run_only_when_files_change(tmp_path):
     (landing / "medicare_cclf" / "pharmacy_claim_2.csv").write_text((landing / "medicare_cclf" / "pharmacy_claim.csv").read_text())
     ctx3 = dg.build_sensor_context(cursor=ctx.cursor, resources={"landing": resource})
     assert isinstance(landing_folder_sensor(ctx3), dg.RunRequest)
+
+
+def test_one_measure_materializes_alone_with_its_own_checks(warehouse_url, tmp_path):
+    """The measures are one subsettable multi-asset: selecting one measure computes and checks only that one."""
+    landing = _landing(tmp_path)
+    assert _run(warehouse_url, landing, tmp_path).success
+    defs = build_definitions(warehouse_url=warehouse_url, landing_path=str(landing),
+                             staging_path=str(tmp_path / "staging.duckdb"))
+    job = defs.resolve_job_def("measures_job")
+    fuh = dg.AssetKey(["measures", "fuh_hh"])
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(instance=instance, partition_key="2024", asset_selection=[fuh])
+    assert result.success
+    assert [e.asset_key for e in result.get_asset_materialization_events()] == [fuh]
+    evaluations = {(e.asset_key, e.check_name): e for e in result.get_asset_check_evaluations()}
+    assert set(evaluations) == {(fuh, "consistency"), (fuh, "plausibility")}
+    assert evaluations[(fuh, "consistency")].passed
+    engine = create_engine(warehouse_url)
+    with engine.connect() as conn:
+        measured = {r[0] for r in conn.execute(text("SELECT DISTINCT measure_id FROM measure_result"))}
+    engine.dispose()
+    assert measured == {"FUH-HH"}

@@ -51,6 +51,8 @@ def validate_table(url: str, table: str, expectations: list, name: str | None = 
 
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    # that module pins its own logger to INFO and announces a temporary directory for every ephemeral context
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     datasource = _datasource(ctx, url)

@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.assets.ingest import DUCKDB_POOL
-from orchestration.assets.measures import ASSETS as MEASURE_ASSETS
+from orchestration.assets.measures import MEASURE_KEYS
 from orchestration.assets.savings import KEY as SETTLEMENT_KEY
 from orchestration.partitions import yearly
 from orchestration.resources import WarehouseResource
@@ -20,7 +20,7 @@ class ExportConfig(dg.Config):
 
 
 @dg.asset(key=KEY, group_name="exports", partitions_def=yearly,
-          deps=[*(a.key for a in MEASURE_ASSETS), SETTLEMENT_KEY], kinds={"csv", "json"},
+          deps=[*MEASURE_KEYS.values(), SETTLEMENT_KEY], kinds={"csv", "json"},
           pool=DUCKDB_POOL,  # reads the DuckDB file, which a writer in another process would hold locked
           description="QMR-shaped measure rates (FFY = year + 1), settlement statements and the Health Home "
                       "core-set qualifier, with CMS small-cell suppression (counts 1-10).",

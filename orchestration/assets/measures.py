@@ -1,6 +1,7 @@
 """Quality-measure assets: one per measure, partitioned by measurement year, grouped `measures`.
 
-Each asset runs measures.engine.compute for its year and reports its checks (consistency, blocking; plausibility
+The measures are one subsettable multi-asset: a run computes the selected measures for its year in one
+measures.engine.compute call and reports each measure's checks (consistency, blocking; plausibility
 against the published Core Set state quartiles, warning) from the same step, so check results carry the year.
 """
 import json
@@ -30,7 +31,7 @@ def _rate_table(rows: list[dict]) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join(lines))
 
 
-def _check_results(engine, year: int, measure_id: str) -> list[dg.AssetCheckResult]:
+def _check_results(engine, year: int, measure_id: str, key: dg.AssetKey) -> list[dg.AssetCheckResult]:
     try:
         from measures.checks import run_checks
     except ImportError:
@@ -43,58 +44,78 @@ def _check_results(engine, year: int, measure_id: str) -> list[dg.AssetCheckResu
         return {f"{o.name}": f"{'passed' if o.passed else 'FAILED'}: {getattr(o, 'detail', '')}"[:500] for o in items}
 
     return [
-        dg.AssetCheckResult(check_name=CONSISTENCY, passed=all(o.passed for o in blocking),
+        dg.AssetCheckResult(asset_key=key, check_name=CONSISTENCY, passed=all(o.passed for o in blocking),
                             severity=dg.AssetCheckSeverity.ERROR, metadata=md(blocking) or {"checks": "none"}),
-        dg.AssetCheckResult(check_name=PLAUSIBILITY, passed=all(o.passed for o in advisory),
+        dg.AssetCheckResult(asset_key=key, check_name=PLAUSIBILITY, passed=all(o.passed for o in advisory),
                             severity=dg.AssetCheckSeverity.WARN, metadata=md(advisory) or {"checks": "none"}),
     ]
 
 
-def build_measure_asset(measure):
-    name = asset_name(measure.id)
-    key = dg.AssetKey(["measures", name])
+MEASURES = all_measures()
+MEASURE_KEYS = {m.id: dg.AssetKey(["measures", asset_name(m.id)]) for m in MEASURES}
 
-    @dg.asset(
-        key=key, group_name="measures", partitions_def=yearly, deps=[final_action_claims, member_months],
-        pool=DUCKDB_POOL, kinds={"duckdb", "postgres"},
-        description=f"{measure.id} — {measure.title} ({measure.steward}).",
-        check_specs=[
+
+def _specs():
+    specs, checks = [], []
+    for m in MEASURES:
+        key = MEASURE_KEYS[m.id]
+        specs.append(dg.AssetSpec(key, group_name="measures", deps=[final_action_claims, member_months],
+                                  kinds={"duckdb", "postgres"}, skippable=True,
+                                  description=f"{m.id} — {m.title} ({m.steward})."))
+        checks += [
             dg.AssetCheckSpec(CONSISTENCY, asset=key, blocking=True,
                               description="0 <= numerator <= denominator, proportions in [0,1], detail and "
                                           "aggregate agree, every denominator unit meets the enrollment rule"),
             dg.AssetCheckSpec(PLAUSIBILITY, asset=key, blocking=False,
                               description="state-level rate within the published Core Set state range (warning)"),
-        ],
-    )
-    def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-        from measures.engine import compute
+        ]
+    return specs, checks
 
-        year = int(context.partition_key)
-        engine = warehouse.get_engine()
-        rows = compute(engine, year, [measure.id])
+
+_SPECS, _CHECK_SPECS = _specs()
+
+
+# One asset per measure, computed together: a run materialises the selected measures in one step and one
+# measures.engine.compute call, so the blocks they share (diagnosis unpivots, stays, member months, ...) are built
+# once per run rather than once per measure. Any subset can be materialised on its own.
+@dg.multi_asset(name="quality_measures", specs=_SPECS, check_specs=_CHECK_SPECS, can_subset=True,
+                partitions_def=yearly, pool=DUCKDB_POOL)
+def quality_measures(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    from measures.engine import compute
+
+    year = int(context.partition_key)
+    selected = [m for m in MEASURES if MEASURE_KEYS[m.id] in context.selected_asset_keys]
+    engine = warehouse.get_engine()
+    rows = compute(engine, year, [m.id for m in selected])
+    try:
+        from measures.valuesets import default_registry
+
+        registry = default_registry()
+    except Exception:  # noqa: BLE001 - metadata only
+        registry = None
+    for m in selected:
+        key = MEASURE_KEYS[m.id]
+        mine = [r for r in rows if r["measure"] == m.id]
         versions = {}
-        try:
-            from measures.valuesets import default_registry
-
-            versions = default_registry().versions(measure.value_sets)
-        except Exception:  # noqa: BLE001 - metadata only
-            pass
-        checks = _check_results(engine, year, measure.id)
-        yield dg.MaterializeResult(metadata={
-            "measurement_year": year, "rows": len(rows), "rates": _rate_table(rows),
-            "status": ", ".join(sorted({r["status"] for r in rows})) or "no rows",
+        if registry is not None:
+            try:
+                versions = registry.versions(m.value_sets)
+            except Exception:  # noqa: BLE001 - metadata only
+                versions = {}
+        yield dg.MaterializeResult(asset_key=key, metadata={
+            "measurement_year": year, "rows": len(mine), "rates": _rate_table(mine),
+            "status": ", ".join(sorted({r["status"] for r in mine})) or "no rows",
             "value_set_versions": dg.MetadataValue.json(versions or {})})
         specs = {CONSISTENCY, PLAUSIBILITY}
-        for result in checks:
+        for result in _check_results(engine, year, m.id, key):
             specs.discard(result.check_name)
             yield result
         for missing in sorted(specs):
-            yield dg.AssetCheckResult(check_name=missing, passed=True, metadata={"note": "no checks available"})
+            yield dg.AssetCheckResult(asset_key=key, check_name=missing, passed=True,
+                                      metadata={"note": "no checks available"})
 
-    return _asset
 
-
-ASSETS = [build_measure_asset(m) for m in all_measures()]
+ASSETS = [quality_measures]
 CHECKS: list = []
 measures_job = dg.define_asset_job("measures_job", selection=dg.AssetSelection.groups("measures"),
                                    partitions_def=yearly,

@@ -2,7 +2,7 @@
 
 The methodology (a YAML path or preset name) comes from run config or ICM_METHODOLOGY. The asset reports its
 checks (entity totals add up to program totals, caps respected, no entity both earning and owing, one entity per
-person-month per program) from the same step so results carry the year.
+person-month per program, no repeated key in the attribution / cost / risk work tables) from the same step so results carry the year.
 """
 import os
 from decimal import Decimal
@@ -31,10 +31,10 @@ class SettlementConfig(dg.Config):
 
 def _measure_keys() -> list[dg.AssetKey]:
     try:
-        from orchestration.assets.measures import ASSETS as MEASURE_ASSETS
+        from orchestration.assets.measures import MEASURE_KEYS
     except ImportError:
         return []
-    return [a.key for a in MEASURE_ASSETS]
+    return list(MEASURE_KEYS.values())
 
 
 def _table(rows: list[dict]) -> dg.MetadataValue:
@@ -59,7 +59,7 @@ def _table(rows: list[dict]) -> dg.MetadataValue:
           check_specs=[dg.AssetCheckSpec(SETTLEMENT_CHECK, asset=KEY, blocking=True,
                                          description="entity totals add up to program totals, caps respected, no "
                                                      "entity both earns and owes, one entity per person-month per "
-                                                     "program")])
+                                                     "program, attribution/cost/risk keys unique")])
 def settlement(context: dg.AssetExecutionContext, config: SettlementConfig, warehouse: WarehouseResource):
     from savings.population import check_settlement, settle_year
 

@@ -32,7 +32,7 @@ from savings.population.common import (
 from savings.population.config import PopulationConfig, SettlementConfig
 from savings.population.cost import build_cost
 from savings.population.risk import score_year
-from savings.tables import savings_input, settlement
+from savings.tables import attribution, cost_person_month, cost_person_year, risk_score, savings_input, settlement
 from warehouse import models
 
 COMBINED = "combined"
@@ -383,4 +383,29 @@ def check_settlement(engine: Engine, year: int, methodology_id: str | None = Non
     out.append(CheckOutcome("one_sided_entities_owe_nothing", not one_sided_owes, f"{len(rows)} rows checked",
                             one_sided_owes[:20]))
     out.append(check_attribution(engine, year))
+    out.append(check_work_tables_unique(engine, year))
     return out
+
+
+# Keys the yearly work tables are unique on (they carry no PRIMARY KEY; migration 0006).
+WORK_TABLE_KEYS = {
+    attribution: ("year", "program_id", "person_id", "month_start", "payer"),
+    cost_person_month: ("year", "person_id", "month_start", "payer"),
+    cost_person_year: ("year", "person_id", "payer", "enrollment_type"),
+    risk_score: ("year", "person_id", "model_version"),
+}
+
+
+def check_work_tables_unique(engine: Engine, year: int) -> CheckOutcome:
+    """No key of attribution, cost and risk rows repeats within the year (set-based, in the database)."""
+    repeated = {}
+    with engine.connect() as conn:
+        for table, key in WORK_TABLE_KEYS.items():
+            cols = [table.c[k] for k in key]
+            dup = select(*cols).where(table.c.year == year).group_by(*cols).having(func.count() > 1).subquery()
+            n = conn.execute(select(func.count()).select_from(dup)).scalar_one()
+            if n:
+                repeated[table.name] = n
+    return CheckOutcome("work_tables_unique", not repeated,
+                        f"{len(WORK_TABLE_KEYS)} tables checked" if not repeated
+                        else f"repeated keys: {repeated}", [f"{t}: {n} keys" for t, n in repeated.items()])

@@ -85,7 +85,7 @@ def test_settle_year_spread_of_outcomes(aco_feed, warehouse_url):
     assert all(o.passed for o in outcomes), [o for o in outcomes if not o.passed]
     assert {o.name for o in outcomes} >= {"payers_add_up_to_combined", "entities_add_up_to_program",
                                           "caps_respected", "no_entity_earns_and_owes",
-                                          "one_entity_per_person_month"}
+                                          "one_entity_per_person_month", "work_tables_unique"}
 
 
 def test_trend_risk_and_methodology_object(aco_feed, warehouse_url):
@@ -158,3 +158,18 @@ def test_quality_scheme_scores_entity_measure_results(aco_feed, warehouse_url):
     assert got["E_CAP"]["quality_score"] == 1
     assert got["E_CORR"]["quality_score"] == 0.0, "no result reported scores zero"
     assert "score_quality" in got["E_SAVE"]["breakdown"]["quality_note"]
+
+
+def test_work_tables_unique_check_catches_a_repeated_key(aco_feed, warehouse_url):
+    """attribution / cost / risk rows carry no PRIMARY KEY (migration 0006): the settlement check finds a repeat."""
+    from savings.population.run import check_work_tables_unique
+    from savings.tables import cost_person_year
+
+    engine = aco_feed.load(warehouse_url)
+    settle_year(engine, METHOD, 2024)
+    assert check_work_tables_unique(engine, 2024).passed
+    with engine.begin() as conn:
+        row = conn.execute(select(cost_person_year).where(cost_person_year.c.year == 2024).limit(1)).one()
+        conn.execute(insert(cost_person_year).values(**row._mapping))
+    outcome = check_work_tables_unique(engine, 2024)
+    assert not outcome.passed and "cost_person_year" in outcome.detail

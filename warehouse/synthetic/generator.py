@@ -23,9 +23,9 @@ Conventions
 * `icm_program_id`/`icm_entity_id` on eligibility name the ACO (ACO-1) entity for attributed members; a
   health-home member who is not in the ACO carries the health-home entity in `icm_entity_id`.
   `health_home_program_id` is HH-SMI/HH-SUD/HH-CC. ACO entities differ in cost efficiency: after claims
-  are priced, each ACO entity's Medicaid paid amounts per Medicaid member-month are calibrated to equal the
-  statewide Medicaid PMPM (first-year PMPM x 1.035^year; the non-ACO population is calibrated to it too)
-  in every year except the last, where they differ by the entity's
+  are priced, each ACO entity's paid amounts per member-month are calibrated, per payer x eligibility group x dual
+  status, to equal the non-ACO PMPM of that cell (first-year PMPM x 1.035^year; the non-ACO population is
+  calibrated to it too) in every year except the last, where they differ by the entity's
   `ACO_ENTITIES[*][3]` (codes.py): E01 -11 %, E02 -7 %, E05 -3.5 % (well below any benchmark), E03 -0.5 % and
   E04 +1 % (inside +-2 %), and the two-sided E06 +9 % (clearly above). Statewide unit-cost trend is 3.5 %/year.
 
@@ -1038,37 +1038,66 @@ class _State:
 
     # ------------------------------------------------------------------ amounts, adjustments, dirty rows
     def calibrate_aco(self, med: dict, rx: dict) -> dict:
-        """Scale ACO members' Medicaid amounts so each entity's PMPM tracks the non-ACO PMPM (see module doc)."""
-        Y, E = self.years, len(C.ACO_ENTITIES)
-        G = E + 1
-        grp = (self.aco.astype(np.int64) + 1)           # 0 = not in the ACO
-        mcd = (self.S >= FFS) & (self.S <= BLS)
-        mm = np.zeros((G, Y))
+        """Scale paid amounts so each ACO entity's PMPM tracks the non-ACO PMPM (see module doc).
+
+        Calibrated per cell = (ACO entity or none) x payer (Medicaid FFS, the MCOs, commercial) x eligibility group
+        x dual status x year, so an entity's settlement lines (one per payer, benchmarked per enrollment type) see
+        the designed drift rather than the noise of its payer and eligibility mix."""
+        Y, G = self.years, len(C.ACO_ENTITIES) + 1
+        payers = (FFS, AUR, BLS, COM)
+        P, K = len(payers), 2 * len(C.ELIG_GROUPS)
+        grp = self.aco.astype(np.int64) + 1                          # 0 = not in the ACO
+        kind = 2 * self.group.astype(np.int64) + self.dual.astype(np.int64)
+        ncell = G * P * K * Y
+
+        def cell(person, pay_idx, yi):
+            return ((grp[person] * P + pay_idx) * K + kind[person]) * Y + yi
+
+        everyone = np.arange(self.N)
+        mm = np.zeros(ncell)
         for y in range(Y):
-            mm[:, y] = np.bincount(grp, weights=mcd[:, 12 * y:12 * y + 12].sum(1), minlength=G)
-        paid = np.zeros((G, Y))
+            for pi, code in enumerate(payers):
+                months = (self.S[:, 12 * y:12 * y + 12] == code).sum(1)
+                mm += np.bincount(cell(everyone, pi, y), weights=months, minlength=ncell)
+        pay_idx = np.full(max(FFS, AUR, BLS, COM, MCR) + 1, -1, np.int64)
+        pay_idx[list(payers)] = np.arange(P)
+        paid = np.zeros(ncell)
         sels = []
         for d, daycol in ((med, "start"), (rx, "day")):
-            sel = (d["payer"] >= FFS) & (d["payer"] <= BLS)
-            gi = grp[d["person"]]
-            yi = self.year_idx(d[daycol])
-            paid += np.bincount((gi * Y + yi)[sel], weights=d["paid"][sel], minlength=G * Y).reshape(G, Y)
-            sels.append((d, sel, gi, yi))
+            pi = pay_idx[d["payer"]]
+            sel = pi >= 0
+            c = cell(d["person"], np.maximum(pi, 0), self.year_idx(d[daycol]))
+            paid += np.bincount(c[sel], weights=d["paid"][sel], minlength=ncell)
+            sels.append((d, sel, c))
+        shape = (G, P, K, Y)
+        mm, paid = mm.reshape(shape), paid.reshape(shape)
         pmpm = paid / np.maximum(mm, 1)
         drift = np.array([0.0] + [e[3] for e in C.ACO_ENTITIES])
-        base = paid[:, 0].sum() / max(mm[:, 0].sum(), 1)
-        target = np.repeat((base * TREND ** np.arange(Y))[None, :], G, axis=0)
-        target[:, -1] *= 1 + drift
-        factor = np.where(pmpm > 0, target / np.maximum(pmpm, 1e-9), 1.0)
-        for d, sel, gi, yi in sels:
-            f = np.where(sel, factor[gi, yi], 1.0)
+        target = np.broadcast_to(pmpm[0:1, :, :, 0:1] * TREND ** np.arange(Y), shape).copy()
+        target[..., -1] *= (1 + drift)[:, None, None]
+        factor = np.where((pmpm > 0) & (target > 0), target / np.maximum(pmpm, 1e-9), 1.0).reshape(-1)
+        for d, sel, c in sels:
+            f = np.where(sel, factor[c], 1.0)
             for m in ("paid", "allowed", "charge", "coins", "copay", "ded"):
                 d[m] = np.round(d[m] * f).astype(np.int64)
-        return {e[0]: {"pmpm_by_year_before": [round(x / 100, 2) for x in pmpm[i + 1]],
-                       "target_pmpm_by_year": [round(x / 100, 2) for x in target[i + 1]]}
+        # summary over the Medicaid payers: an entity's PMPM before and after, and after relative to the non-ACO
+        # PMPM of the same payer x eligibility mix (1 in every year but the last, 1 + drift then)
+        mcd = list(range(payers.index(BLS) + 1))
+        mm_m, paid_m, tgt_m = mm[:, mcd], paid[:, mcd], (target * mm)[:, mcd]
+        state = (np.broadcast_to(target[0:1], shape) * mm)[:, mcd]
+
+        def per_year(x):
+            return x.sum(axis=(1, 2))
+
+        before = per_year(paid_m) / np.maximum(per_year(mm_m), 1)
+        after = per_year(tgt_m) / np.maximum(per_year(mm_m), 1)
+        relative = per_year(tgt_m) / np.maximum(per_year(state), 1e-9)
+        return {e[0]: {"pmpm_by_year_before": [round(x / 100, 2) for x in before[i + 1]],
+                       "target_pmpm_by_year": [round(x / 100, 2) for x in after[i + 1]],
+                       "relative_to_state_by_year": [round(x, 4) for x in relative[i + 1]]}
                 for i, e in enumerate(C.ACO_ENTITIES)} | {
-            "non_aco_medicaid_pmpm_before": [round(x / 100, 2) for x in pmpm[0]],
-            "medicaid_pmpm_target": [round(x / 100, 2) for x in target[0]]}
+            "non_aco_medicaid_pmpm_before": [round(x / 100, 2) for x in before[0]],
+            "medicaid_pmpm_target": [round(x / 100, 2) for x in after[0]]}
 
     def amounts(self, payer, ctype, line, base, person, day, adj_entity=False):
         rng = self.rng
