@@ -43,6 +43,7 @@ def bench_load(members: int, seed: int, workdir: Path) -> tuple[dict, str]:
     from warehouse.engine import duckdb_config
 
     con = duckdb.connect(config=duckdb_config())
+    con.execute("SET enable_progress_bar = false")
     read_seconds = count_seconds = 0.0
     for s in claim_sources:
         delim = f", delim='{s.delimiter}'" if s.delimiter else ""

@@ -58,6 +58,8 @@ def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
         @event.listens_for(engine, "connect")
         def _memory_limit(dbapi_conn, _record):
             dbapi_conn.execute(f"SET memory_limit = '{limit}'")
+            # DuckDB draws a progress bar on stdout for long queries; stdout carries JSON reports (icm load/bench)
+            dbapi_conn.execute("SET enable_progress_bar = false")
     if parsed.get_backend_name() == "postgresql":
         @event.listens_for(engine, "connect")
         def _utc(dbapi_conn, _record):  # dates only; keep the session predictable

@@ -608,6 +608,7 @@ def stage_file(source: SourceFile, threads: int | None = None,
     in_target = con is not None
     if con is None:
         con = duckdb.connect(config=duckdb_config())
+        con.execute("SET enable_progress_bar = false")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     rows_read = read_source(con, source)

@@ -260,3 +260,14 @@ def test_every_duckdb_instance_gets_a_memory_limit_and_a_spill_folder(tmp_path, 
     monkeypatch.delenv("ICM_DUCKDB_MEMORY_LIMIT")
     total_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     assert int(duckdb_config()["memory_limit"].removesuffix("GB")) <= 0.3 * total_gb + 1
+
+
+def test_warehouse_connections_draw_no_progress_bar(tmp_path):
+    """stdout carries the JSON reports of icm load / bench: DuckDB's progress bar must stay off."""
+    from warehouse.engine import make_engine
+
+    engine = make_engine(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    with engine.connect() as conn:
+        enabled = conn.exec_driver_sql("SELECT current_setting('enable_progress_bar')").scalar_one()
+    engine.dispose()
+    assert enabled is False
