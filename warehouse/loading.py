@@ -1,7 +1,9 @@
 """Loading: move a staged file into the warehouse, atomically, as one batch.
 
 Per file (= per batch), in one transaction on the target database:
-  1. bulk-copy the staged rows into a temporary table (DuckDB: Arrow; PostgreSQL: COPY), never row by row;
+  1. bring the staged rows into a temporary table, never row by row: a DuckDB warehouse stages the file in its own
+     connection and takes the staged table over as it is (renamed, or INSERT ... SELECT); PostgreSQL gets them
+     by COPY from the private staging DuckDB (and the Dagster staging-file pipeline by Arrow record batches);
   2. apply the rules that need the warehouse (claim already loaded, no enrollment with the claim's payer on
      its start date, span overlapping an already-loaded span) as set-based UPDATEs;
   3. insert good rows into the core tables, bad rows into `quarantine`, and the `load_batch` row.

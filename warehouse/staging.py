@@ -1,8 +1,9 @@
 """Staging: read one landing file, map it to the canonical layout, type it, and split good rows from bad.
 
-Staging always runs in a private in-memory DuckDB (whatever the warehouse is): DuckDB parses CSV and
-Parquet fast, keeps malformed CSV lines aside (`store_rejects`) instead of failing or dropping them,
-and has TRY_CAST/TRY_STRPTIME so every bad value becomes a quarantine reason, not an exception.
+Staging runs in DuckDB whatever the warehouse is: in the warehouse's own connection (temporary tables only) for
+a DuckDB warehouse, else in a private in-memory DuckDB. DuckDB parses CSV and Parquet fast, keeps malformed CSV
+lines aside (`store_rejects`) instead of failing or dropping them, and has TRY_CAST/TRY_STRPTIME so every bad
+value becomes a quarantine reason, not an exception.
 
 Output of `stage_file`: a `StagedFile` whose DuckDB connection holds
   staged_<target>   typed canonical rows that passed row-level rules (+ _row, the file's data-row number)
