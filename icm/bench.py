@@ -40,10 +40,10 @@ def bench_load(members: int, seed: int, workdir: Path) -> tuple[dict, str]:
     load_seconds = time.perf_counter() - start
     # the floor: DuckDB reading the same files by itself, (a) parsing every column into a table (what a load
     # must do at least) and (b) only counting rows (projection pushdown skips most parsing)
-    from warehouse.engine import duckdb_config
+    from warehouse.engine import duckdb_config, no_progress_bar
 
     con = duckdb.connect(config=duckdb_config())
-    con.execute("SET enable_progress_bar = false")
+    no_progress_bar(con)
     read_seconds = count_seconds = 0.0
     for s in claim_sources:
         delim = f", delim='{s.delimiter}'" if s.delimiter else ""

@@ -34,6 +34,15 @@ def duckdb_config() -> dict:
     return {"memory_limit": limit, "temp_directory": str(spill)}
 
 
+def no_progress_bar(con) -> None:
+    """DuckDB draws a progress bar on stdout for long queries, and stdout carries the JSON reports of icm load and
+    bench: turn it off. Inside Jupyter DuckDB refuses to touch the setting without ipywidgets; leave it there."""
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except Exception:  # noqa: BLE001 - duckdb.InvalidInputException in a kernel without ipywidgets
+        pass
+
+
 def is_duckdb(url_or_engine) -> bool:
     url = url_or_engine.url if isinstance(url_or_engine, Engine) else make_url(str(url_or_engine))
     return url.get_backend_name() == "duckdb"
@@ -58,8 +67,7 @@ def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
         @event.listens_for(engine, "connect")
         def _memory_limit(dbapi_conn, _record):
             dbapi_conn.execute(f"SET memory_limit = '{limit}'")
-            # DuckDB draws a progress bar on stdout for long queries; stdout carries JSON reports (icm load/bench)
-            dbapi_conn.execute("SET enable_progress_bar = false")
+            no_progress_bar(dbapi_conn)
     if parsed.get_backend_name() == "postgresql":
         @event.listens_for(engine, "connect")
         def _utc(dbapi_conn, _record):  # dates only; keep the session predictable

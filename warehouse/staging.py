@@ -604,12 +604,12 @@ def stage_file(source: SourceFile, threads: int | None = None,
     it runs there instead, in temporary tables only: the staged rows then reach the warehouse's tables without
     crossing from one DuckDB instance into another; `drop_staging` removes them.
     """
-    from warehouse.engine import duckdb_config
+    from warehouse.engine import duckdb_config, no_progress_bar
 
     in_target = con is not None
     if con is None:
         con = duckdb.connect(config=duckdb_config())
-        con.execute("SET enable_progress_bar = false")
+        no_progress_bar(con)
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     rows_read = read_source(con, source)
