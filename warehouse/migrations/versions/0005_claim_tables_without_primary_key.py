@@ -8,8 +8,7 @@ itself. Keys stay unique without them: the loader quarantines a key that repeats
 Revision ID: 0005
 Revises: 0004
 """
-from alembic import op
-import sqlalchemy as sa
+from warehouse.migrations.primary_keys import drop_primary_keys, restore_primary_keys
 
 revision = '0005'
 down_revision = '0004'
@@ -23,32 +22,9 @@ KEYS = {
 }
 
 
-def _rebuild(table: str, key: list[str] | None) -> None:
-    """DuckDB cannot drop or add a primary key in place: create the table anew and copy the rows."""
-    bind = op.get_bind()
-    columns = [sa.Column(c['name'], c['type'], nullable=c['nullable']) for c in sa.inspect(bind).get_columns(table)]
-    new = f'{table}__rebuilt'
-    extra = [sa.PrimaryKeyConstraint(*key)] if key else []
-    op.create_table(new, *columns, *extra)
-    names = ', '.join(f'"{c.name}"' for c in columns)
-    op.execute(f'INSERT INTO {new} ({names}) SELECT {names} FROM {table}')
-    op.drop_table(table)
-    op.rename_table(new, table)
-
-
 def upgrade() -> None:
-    postgres = op.get_bind().dialect.name == 'postgresql'
-    for table in KEYS:
-        if postgres:
-            op.drop_constraint(f'{table}_pkey', table, type_='primary')
-        else:
-            _rebuild(table, None)
+    drop_primary_keys(KEYS)
 
 
 def downgrade() -> None:
-    postgres = op.get_bind().dialect.name == 'postgresql'
-    for table, key in KEYS.items():
-        if postgres:
-            op.create_primary_key(f'{table}_pkey', table, key)
-        else:
-            _rebuild(table, key)
+    restore_primary_keys(KEYS)

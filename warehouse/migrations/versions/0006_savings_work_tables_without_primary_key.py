@@ -9,8 +9,7 @@ key / first-ranked member-month), and the settlement checks verify it (savings.p
 Revision ID: 0006
 Revises: 0005
 """
-from alembic import op
-import sqlalchemy as sa
+from warehouse.migrations.primary_keys import drop_primary_keys, restore_primary_keys
 
 revision = '0006'
 down_revision = '0005'
@@ -25,32 +24,9 @@ KEYS = {
 }
 
 
-def _rebuild(table: str, key: list[str] | None) -> None:
-    """DuckDB cannot drop or add a primary key in place: create the table anew and copy the rows."""
-    bind = op.get_bind()
-    columns = [sa.Column(c['name'], c['type'], nullable=c['nullable']) for c in sa.inspect(bind).get_columns(table)]
-    new = f'{table}__rebuilt'
-    extra = [sa.PrimaryKeyConstraint(*key)] if key else []
-    op.create_table(new, *columns, *extra)
-    names = ', '.join(f'"{c.name}"' for c in columns)
-    op.execute(f'INSERT INTO {new} ({names}) SELECT {names} FROM {table}')
-    op.drop_table(table)
-    op.rename_table(new, table)
-
-
 def upgrade() -> None:
-    postgres = op.get_bind().dialect.name == 'postgresql'
-    for table in KEYS:
-        if postgres:
-            op.drop_constraint(f'{table}_pkey', table, type_='primary')
-        else:
-            _rebuild(table, None)
+    drop_primary_keys(KEYS)
 
 
 def downgrade() -> None:
-    postgres = op.get_bind().dialect.name == 'postgresql'
-    for table, key in KEYS.items():
-        if postgres:
-            op.create_primary_key(f'{table}_pkey', table, key)
-        else:
-            _rebuild(table, key)
+    restore_primary_keys(KEYS)
