@@ -370,12 +370,10 @@ def _load_in_warehouse(engine: Engine, source: SourceFile, require_enrollment: b
 
 
 def load_file(engine: Engine, source: SourceFile, *, require_enrollment: bool = True) -> FileReport:
-    if already_loaded(engine, source):
-        lb = models.LoadBatch.__table__
-        with engine.connect() as conn:
-            row = conn.execute(select(lb.c.rows_read, lb.c.rows_loaded, lb.c.rows_quarantined)
-                               .where(lb.c.batch_id == batch_id_for(source))).one()
-        return FileReport(str(source.path), source.target, batch_id_for(source), "already_loaded", *row)
+    with engine.connect() as conn:
+        existing = _existing(conn, batch_id_for(source))
+    if existing:
+        return FileReport(str(source.path), source.target, batch_id_for(source), "already_loaded", *existing)
     if engine.dialect.name == "duckdb":
         return _load_in_warehouse(engine, source, require_enrollment)
     staged = stage_file(source)

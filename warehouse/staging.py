@@ -162,9 +162,9 @@ def read_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str = "r
 
 
 def _rowid_ordinal(con, alias: str, table: str | None = None) -> str:
-    """SQL for the 1-based ordinal of a row of `table`: rowid + 1 in a committed table; rows of a temp table
-    created inside an open transaction (staging in the warehouse's load transaction) are numbered from a large
-    offset instead, still contiguous and in file order, so the ordinal is counted from the table's first rowid."""
+    """SQL for the 1-based ordinal of a row of `table`, counted from the table's first rowid: rowids are contiguous
+    and in file order, but do not always start at 0 (a temp table created inside an open transaction numbers its
+    rows from a large offset)."""
     first = con.execute(f"SELECT coalesce(min(rowid), 0) FROM {table or alias}").fetchone()[0]
     return f"({alias}.rowid - {int(first)} + 1)"
 
