@@ -113,12 +113,22 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def read_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str = "raw", path: Path | None = None) -> int:
-    """Read a CSV/Parquet file into `table` (all VARCHAR; row order = file order, so the rowid gives the ordinal: _rowid_ordinal).
+def _sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def read_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str = "raw", path: Path | None = None,
+             *, materialise: bool = True) -> int | None:
+    """Read a CSV/Parquet file as `table` (all VARCHAR for CSV; row order = file order, so a rowid gives the
+    ordinal: _rowid_ordinal).
+
+    materialise=True creates a temporary table and returns the data-row count (accepted + rejected).
+    materialise=False creates a temporary view over the file instead (binding it reads the header and sniffs
+    the dialect, so a file that cannot be read fails here too); the one query that scans it parses the file
+    while it types the rows (see stage_file), and `collect_rejects` must follow that scan. Returns None.
 
     Malformed CSV lines go to `<table>_rejects` (_row = 1-based data row, reason, raw_line). Accepted rows
     are identified by their ordinal; `data_row_sql` turns an ordinal back into the file's data-row number.
-    Returns the data-row count (accepted + rejected).
     """
     path = Path(path or source.path)
     if not path.exists():
@@ -127,38 +137,57 @@ def read_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str = "r
         raise LoadError(f"{path}: file is empty (0 bytes)")
     suffix = path.suffix.lower()
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_rejects (_row BIGINT, reason VARCHAR, raw_line VARCHAR, idx BIGINT)")
+    kind = "TABLE" if materialise else "VIEW"
     try:
         if suffix == ".parquet":
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _parsed AS SELECT * FROM read_parquet(?)", [str(path)])
-            cols = [r[0] for r in con.execute("DESCRIBE _parsed").fetchall()]
-            casts = ", ".join(f"CAST({_q(c)} AS VARCHAR) AS {_q(c)}" for c in cols)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {casts} FROM _parsed")
-            con.execute("DROP TABLE _parsed")
+            scan = f"read_parquet({_sql_literal(str(path))})"
+            if materialise:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE _parsed AS SELECT * FROM {scan}")
+                cols = [r[0] for r in con.execute("DESCRIBE _parsed").fetchall()]
+                casts = ", ".join(f"CAST({_q(c)} AS VARCHAR) AS {_q(c)}" for c in cols)
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {casts} FROM _parsed")
+                con.execute("DROP TABLE _parsed")
+            else:  # the canonical projection casts every column to VARCHAR
+                con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {scan}")
         else:
             _check_text_file(path)
             opts = ["header=true", "all_varchar=true", "store_rejects=true",
                     f"rejects_table='{table}_rej'", f"rejects_scan='{table}_scan'", "null_padding=false",
                     "strict_mode=true", "parallel=true"]
             if source.delimiter:
-                opts.append(f"delim='{source.delimiter}'")
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv(?, {', '.join(opts)})",
-                        [str(path)])
-            rejects = con.execute(
-                f"SELECT line, error_type, csv_line FROM {table}_rej ORDER BY line").fetchall()
-            first_error: dict[int, tuple] = {}
-            for line, etype, raw in rejects:  # DuckDB may report several errors for one line
-                first_error.setdefault(int(line) - 1, (f"malformed CSV row: {etype.lower()}", raw))
-            if first_error:
-                con.executemany(f"INSERT INTO {table}_rejects VALUES (?, ?, ?, ?)",
-                                [(row, reason, raw, i + 1) for i, (row, (reason, raw)) in
-                                 enumerate(sorted(first_error.items()))])
+                opts.append(f"delim={_sql_literal(source.delimiter)}")
+            con.execute(f"CREATE OR REPLACE TEMP {kind} {table} AS "
+                        f"SELECT * FROM read_csv({_sql_literal(str(path))}, {', '.join(opts)})")
+            if materialise:
+                collect_rejects(con, table)
     except LoadError:
         raise
     except duckdb.Error as exc:
-        msg = str(exc).splitlines()[0]
-        raise LoadError(f"{path}: cannot be parsed as {'Parquet' if suffix == '.parquet' else 'CSV'} ({msg[:200]})") from None
+        raise _unparseable(path, exc) from None
+    if not materialise:
+        return None
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] + \
         con.execute(f"SELECT count(*) FROM {table}_rejects").fetchone()[0]
+
+
+def _unparseable(path: Path, exc: Exception) -> LoadError:
+    msg = str(exc).splitlines()[0]
+    kind = "Parquet" if path.suffix.lower() == ".parquet" else "CSV"
+    return LoadError(f"{path}: cannot be parsed as {kind} ({msg[:200]})")
+
+
+def collect_rejects(con: duckdb.DuckDBPyConnection, table: str = "raw") -> None:
+    """Move the malformed lines DuckDB kept aside during the last scan of `table` into `<table>_rejects`."""
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [f"{table}_rej"]).fetchone()[0]:
+        return  # Parquet: no line-level rejects
+    rejects = con.execute(f"SELECT line, error_type, csv_line FROM {table}_rej ORDER BY line").fetchall()
+    first_error: dict[int, tuple] = {}
+    for line, etype, raw in rejects:  # DuckDB may report several errors for one line
+        first_error.setdefault(int(line) - 1, (f"malformed CSV row: {etype.lower()}", raw))
+    if first_error:
+        con.executemany(f"INSERT INTO {table}_rejects VALUES (?, ?, ?, ?)",
+                        [(row, reason, raw, i + 1) for i, (row, (reason, raw)) in
+                         enumerate(sorted(first_error.items()))])
 
 
 def _rowid_ordinal(con, alias: str, table: str | None = None) -> str:
@@ -209,9 +238,17 @@ def _canonical_columns(target: str) -> list[str]:
     return [col.name for col in metadata.tables[target].columns if col.name != "batch_id"]
 
 
+def reads_in_place(source: SourceFile) -> bool:
+    """Files mapped column by column are typed straight from the file scan; files reshaped by a transform
+    (and their extra sources) are read into tables first."""
+    return not source.transform_sql and not source.extra_sources
+
+
 def _project_canonical(con, source: SourceFile) -> None:
-    """Create `canon` (all VARCHAR, blanks as NULL) with every canonical column of the target."""
-    present = set(raw_columns(con))
+    """Create `canon` (all VARCHAR, blanks as NULL) with every canonical column of the target, plus `_source`:
+    the row as read (a struct), serialised for the rows that end in quarantine."""
+    raw_cols = raw_columns(con)
+    present = set(raw_cols)
     mapping = source.select_sql or {}
     exprs = []
     for col in _canonical_columns(source.target):
@@ -229,10 +266,15 @@ def _project_canonical(con, source: SourceFile) -> None:
         missing.append("person_id|member_id")
     if missing:
         raise LoadError(f"{source.path}: missing required column(s) for {source.target}: {', '.join(missing)}")
-    ordinal = "raw._row" if source.transform_sql else _rowid_ordinal(con, "raw")
-    # A view: canonical text is recomputed by each pass instead of materialising every column twice.
+    if source.transform_sql:
+        ordinal = "raw._row"
+    elif reads_in_place(source):
+        ordinal = "NULL::BIGINT"   # set from the staged table's rowids once the scan has run (_create_staged)
+    else:
+        ordinal = _rowid_ordinal(con, "raw")
+    as_read = ", ".join(f"{_q(c)} := raw.{_q(c)}" for c in raw_cols)
     con.execute(f"""CREATE OR REPLACE TEMP VIEW canon AS
-        SELECT {ordinal} AS _row, {', '.join(exprs)} FROM raw""")
+        SELECT {ordinal} AS _row, struct_pack({as_read}) AS _source, {', '.join(exprs)} FROM raw""")
 
 
 def _date(col: str, fmt: str) -> str:
@@ -284,12 +326,24 @@ def _dx_pattern_case(code_expr: str) -> str:
             f"ELSE NOT regexp_matches({code_expr}, '{ICD10CM}') END)")
 
 
-def _create_staged(con, target: str, rules: list[tuple[str, str]], typed_columns: str) -> None:
-    """One pass over the canonical text: every typed column plus the row's first failing rule as `_reason`.
+def _create_staged(con, source: SourceFile, rules: list[tuple[str, str]], typed_columns: str) -> None:
+    """One pass over the canonical text: every typed column, the row's first failing rule as `_reason` and, for
+    the rows that fail, the row as read (JSON) as `_raw`. For a file read in place this pass is also the parse.
     Rules that look across rows then mark `_reason` in place; stage_file moves the marked rows to `quarantined`.
-    (Two passes, one for the rules and one for the typed values of the good rows, cost ~40 % more.)"""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE staged_{target} AS SELECT _row, NULL::VARCHAR AS _raw, "
-                f"{typed_columns}, {_reason_case(rules)} AS _reason FROM canon")
+    (A rules pass plus a typed pass over the good rows cost ~40 % more; serialising every row doubles the cost.)"""
+    table = f"staged_{source.target}"
+    try:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE {table} AS
+            SELECT _row, CASE WHEN _reason IS NOT NULL THEN CAST(to_json(_source) AS VARCHAR) END AS _raw,
+                   * EXCLUDE (_row, _source, _reason), _reason
+            FROM (SELECT _row, _source, {typed_columns}, {_reason_case(rules)} AS _reason FROM canon)""")
+    except duckdb.Error as exc:
+        if not reads_in_place(source):
+            raise
+        raise _unparseable(source.path, exc) from None
+    if reads_in_place(source):
+        collect_rejects(con)
+        con.execute(f"UPDATE {table} SET _row = {_rowid_ordinal(con, table)}")
 
 
 def _reason_case(rules: list[tuple[str, str]]) -> str:
@@ -351,7 +405,7 @@ def _stage_medical(con, source: SourceFile) -> None:
     poa = ", ".join(f"upper({_q(c)}) AS {_q(c)}" for c in POA_COLS)
     px = ", ".join(f"upper(replace({_q(c)}, '.', '')) AS {_q(c)}" for c in PX_COLS)
     pxd = ", ".join(f"{_date(_q(c), f)} AS {_q(c)}" for c in PXDATE_COLS)
-    _create_staged(con, "medical_claim", rules, f"""
+    _create_staged(con, source, rules, f"""
         claim_id,
         CAST(claim_line_number AS INTEGER) AS claim_line_number,
         coalesce(data_source, '{source.data_source}') AS data_source,
@@ -420,7 +474,7 @@ def _stage_pharmacy(con, source: SourceFile) -> None:
          "negative paid_amount on a claim that is not a void"),
         (_fmt_violation("prescribing_provider_npi", NPI), "malformed prescribing_provider_npi"),
     ]
-    _create_staged(con, "pharmacy_claim", rules, f"""
+    _create_staged(con, source, rules, f"""
         claim_id, CAST(claim_line_number AS INTEGER) AS claim_line_number,
         coalesce(data_source, '{source.data_source}') AS data_source,
         coalesce(original_claim_id, claim_id) AS claim_family_id,
@@ -467,7 +521,7 @@ def _stage_eligibility(con, source: SourceFile) -> None:
     sex = ("CASE WHEN lower(coalesce(gender, gender_code)) IN ('m','male','1') THEN 'male' "
            "WHEN lower(coalesce(gender, gender_code)) IN ('f','female','2') THEN 'female' "
            "WHEN coalesce(gender, gender_code) IS NULL THEN NULL ELSE 'unknown' END")
-    _create_staged(con, "eligibility", rules, f"""
+    _create_staged(con, source, rules, f"""
         coalesce(person_id, patient_id, member_id) AS person_id,
         coalesce(member_id, person_id, patient_id) AS member_id,
         coalesce(data_source, '{source.data_source}') AS data_source,
@@ -512,7 +566,7 @@ def _stage_reference(con, source: SourceFile) -> None:
             exprs.append(f"{_bool(_q(col.name))} AS {_q(col.name)}")
         else:
             exprs.append(_q(col.name))
-    _create_staged(con, source.target, rules, ", ".join(exprs))
+    _create_staged(con, source, rules, ", ".join(exprs))
     _mark_duplicates(con, f"staged_{source.target}", pk)
 
 
@@ -553,8 +607,11 @@ _STAGERS = {
 }
 
 
-def read_source(con, source: SourceFile) -> int:
-    """Read the file (and any extra sources) into `raw` and apply the format's transform; returns rows read."""
+def read_source(con, source: SourceFile, *, in_place: bool = False) -> int | None:
+    """Read the file (and any extra sources) into `raw` and apply the format's transform; returns rows read.
+    in_place (only for files without a transform): `raw` is a view over the file, rows are counted after the scan."""
+    if in_place:
+        return read_raw(con, source, materialise=False)
     rows_read = read_raw(con, source)
     for name, path in source.extra_sources.items():
         read_raw(con, source, table=f"raw_{name}", path=path)
@@ -589,18 +646,22 @@ def stage_file(source: SourceFile, threads: int | None = None,
         no_progress_bar(con)
     if threads:
         con.execute(f"SET threads = {int(threads)}")
-    rows_read = read_source(con, source)
+    in_place = reads_in_place(source)
+    rows_read = read_source(con, source, in_place=in_place)
     _project_canonical(con, source)
     _STAGERS[source.target](con, source)
     table = f"staged_{source.target}"
-    # raw text (as JSON) only for the rows that failed: serialising every row would double the cost
-    join_key = "r._row" if source.transform_sql else _rowid_ordinal(con, "r", "raw")
+    if in_place:
+        rows_read = con.execute(f"SELECT (SELECT count(*) FROM {table}) + (SELECT count(*) FROM raw_rejects)").fetchone()[0]
     paid = None
     if source.target in ("medical_claim", "pharmacy_claim"):  # what the file says was paid, quarantined rows too
         paid = con.execute(f"SELECT sum(paid_amount) FROM {table}").fetchone()[0]
+    # Rows failing a cross-row rule (duplicate, claim-level verdict) passed every row rule, so their typed
+    # canonical values stand in for the text as read (the row number points at the line in the file).
+    typed = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0] not in ("_row", "_raw", "_reason")]
+    as_typed = f"CAST(to_json(struct_pack({', '.join(f'{_q(c)} := {_q(c)}' for c in typed)})) AS VARCHAR)"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE quarantined AS
-        SELECT q._row, q._reason AS reason, CAST(to_json(r) AS VARCHAR) AS _raw
-        FROM (SELECT _row, _reason FROM {table} WHERE _reason IS NOT NULL) q JOIN raw r ON {join_key} = q._row""")
+        SELECT _row, _reason AS reason, coalesce(_raw, {as_typed}) AS _raw FROM {table} WHERE _reason IS NOT NULL""")
     con.execute(f"DELETE FROM {table} WHERE _reason IS NOT NULL")
     con.execute(f"ALTER TABLE {table} DROP COLUMN _reason")
     has_rejects = con.execute("SELECT count(*) FROM raw_rejects").fetchone()[0] > 0
@@ -614,7 +675,7 @@ def stage_file(source: SourceFile, threads: int | None = None,
     if staged + quarantined != rows_read:  # the invariant every load report states
         raise AssertionError(f"{source.path}: staged {staged} + quarantined {quarantined} != read {rows_read}")
     con.execute("DROP VIEW IF EXISTS temp.canon")
-    con.execute("DROP TABLE IF EXISTS temp.raw")
+    con.execute(f"DROP {'VIEW' if in_place else 'TABLE'} IF EXISTS temp.raw")
     return StagedFile(source, con, rows_read, staged, quarantined, reasons, paid, in_target=in_target)
 
 
