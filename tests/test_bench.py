@@ -11,6 +11,7 @@ def test_bench_reports_load_measures_settlement_and_scaling():
         load = run["load"]
         assert load["members"] == int(n) and load["claim_lines_loaded_or_quarantined"] > 0
         assert load["load_claim_lines_per_second"] > 0 and load["load_to_duckdb_read_ratio"] > 0
+        assert load["duckdb_own_load_to_file_seconds"] > 0 and load["load_to_duckdb_own_load_ratio"] > 0
         measures = run["measures"]
         assert measures["floor_seconds"] > 0 and len(measures["measures"]) >= 20
         per_measure = sum(m["seconds"] for m in measures["measures"].values())   # shares of the one suite call

@@ -150,6 +150,27 @@ def test_duplicate_line_in_file_and_claim_already_loaded_are_quarantined(warehou
     assert second.quarantine_reasons == {"claim already loaded in an earlier batch": 1}
 
 
+def test_quarantine_text_of_row_rule_and_cross_row_rejects(warehouse_url, tmp_path):
+    """A row failing a row rule keeps its text as read; a duplicate (it passed every row rule) keeps its typed
+    canonical values as JSON; both point at their line in the file."""
+    import json
+
+    write_feed(tmp_path / "feed", eligibility=[eligibility_row("P1")],
+               medical=[medical_row("C1", 1, paid="12.50"), medical_row("C1", 1, paid="12.50"),
+                        medical_row("C2", 1, hcpcs_code="BAD!!")])
+    engine = make_engine(warehouse_url)
+    _load(engine, tmp_path / "feed")
+    with engine.connect() as conn:
+        rows = {r.reason: r for r in conn.execute(text(
+            "SELECT row_number, reason, raw_row FROM quarantine WHERE target_table = 'medical_claim'"))}
+    dup = rows["duplicate of an earlier row in this file (same key)"]
+    bad = rows["malformed hcpcs_code"]
+    assert (dup.row_number, bad.row_number) == (2, 3)
+    assert json.loads(bad.raw_row)["hcpcs_code"] == "BAD!!"
+    typed = json.loads(dup.raw_row)
+    assert typed["claim_id"] == "C1" and typed["claim_line_number"] == 1 and float(typed["paid_amount"]) == 12.5
+
+
 def test_overlapping_enrollment_spans_of_one_payer_are_quarantined(warehouse_url, tmp_path):
     write_feed(tmp_path / "feed", eligibility=[
         eligibility_row("P1", "medicaid", "2024-01-01", "2024-06-30", plan="ffs"),
