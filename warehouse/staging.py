@@ -5,9 +5,14 @@ a DuckDB warehouse, else in a private in-memory DuckDB. DuckDB parses CSV and Pa
 lines aside (`store_rejects`) instead of failing or dropping them, and has TRY_CAST/TRY_STRPTIME so every bad
 value becomes a quarantine reason, not an exception.
 
+A file mapped column by column is read in place: one query parses it, maps it to the canonical columns, types
+every value and names each row's first failing rule (the file is never copied as text first). Files a format
+reshapes (DE-SynPUF, Synthea) are read into tables for their transform, then go through the same query.
+
 Output of `stage_file`: a `StagedFile` whose DuckDB connection holds
   staged_<target>   typed canonical rows that passed row-level rules (+ _row, the file's data-row number)
-  quarantined       rows that failed: _row, reason, _raw (the row as read, JSON; the line for malformed CSV)
+  quarantined       rows that failed: _row, reason, _raw (the row as read, JSON, or the line for malformed CSV;
+                    for a row that failed only a cross-row rule, its typed canonical values as JSON)
 Row-level rules here need only the file itself; rules that need the warehouse (enrollment exists,
 key already loaded) run at load time, inside the target database (warehouse.loading).
 """
@@ -337,7 +342,7 @@ def _create_staged(con, source: SourceFile, rules: list[tuple[str, str]], typed_
             SELECT _row, CASE WHEN _reason IS NOT NULL THEN CAST(to_json(_source) AS VARCHAR) END AS _raw,
                    * EXCLUDE (_row, _source, _reason), _reason
             FROM (SELECT _row, _source, {typed_columns}, {_reason_case(rules)} AS _reason FROM canon)""")
-    except duckdb.Error as exc:
+    except (duckdb.InvalidInputException, duckdb.IOException) as exc:  # the file, not this SQL
         if not reads_in_place(source):
             raise
         raise _unparseable(source.path, exc) from None
@@ -407,7 +412,7 @@ def _stage_medical(con, source: SourceFile) -> None:
     pxd = ", ".join(f"{_date(_q(c), f)} AS {_q(c)}" for c in PXDATE_COLS)
     _create_staged(con, source, rules, f"""
         claim_id,
-        CAST(claim_line_number AS INTEGER) AS claim_line_number,
+        TRY_CAST(claim_line_number AS INTEGER) AS claim_line_number,
         coalesce(data_source, '{source.data_source}') AS data_source,
         coalesce(original_claim_id, claim_id) AS claim_family_id,
         coalesce(lower(claim_adjustment_type), 'original') AS adjustment_type,
@@ -475,7 +480,7 @@ def _stage_pharmacy(con, source: SourceFile) -> None:
         (_fmt_violation("prescribing_provider_npi", NPI), "malformed prescribing_provider_npi"),
     ]
     _create_staged(con, source, rules, f"""
-        claim_id, CAST(claim_line_number AS INTEGER) AS claim_line_number,
+        claim_id, TRY_CAST(claim_line_number AS INTEGER) AS claim_line_number,
         coalesce(data_source, '{source.data_source}') AS data_source,
         coalesce(original_claim_id, claim_id) AS claim_family_id,
         coalesce(lower(claim_adjustment_type), 'original') AS adjustment_type,

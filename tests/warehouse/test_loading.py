@@ -89,6 +89,7 @@ def test_claim_without_enrollment_of_its_own_payer_is_quarantined(warehouse_url,
 
 @pytest.mark.parametrize("field,value,reason", [
     ("claim_start_date", "2024-02-30", "missing or invalid claim_start_date"),
+    ("claim_line_number", "1a", "missing or non-integer claim_line_number"),
     ("claim_end_date", "2024-01-01", "claim_end_date before claim_start_date"),
     ("diagnosis_code_1", "XYZ12", "malformed diagnosis_code_1"),
     ("diagnosis_code_2", "F3", "malformed diagnosis_code_2"),
@@ -169,6 +170,14 @@ def test_quarantine_text_of_row_rule_and_cross_row_rejects(warehouse_url, tmp_pa
     assert json.loads(bad.raw_row)["hcpcs_code"] == "BAD!!"
     typed = json.loads(dup.raw_row)
     assert typed["claim_id"] == "C1" and typed["claim_line_number"] == 1 and float(typed["paid_amount"]) == 12.5
+
+
+def test_non_integer_pharmacy_line_number_is_quarantined_not_an_error(warehouse_url, tmp_path):
+    write_feed(tmp_path / "feed", eligibility=[eligibility_row("P1")],
+               pharmacy=[pharmacy_row("R1", 1), pharmacy_row("R2", "one")])
+    engine = make_engine(warehouse_url)
+    report = {r.target_table: r for r in _load(engine, tmp_path / "feed")}["pharmacy_claim"]
+    assert (report.rows_loaded, report.quarantine_reasons) == (1, {"missing or non-integer claim_line_number": 1})
 
 
 def test_overlapping_enrollment_spans_of_one_payer_are_quarantined(warehouse_url, tmp_path):
