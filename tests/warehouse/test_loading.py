@@ -180,6 +180,50 @@ def test_non_integer_pharmacy_line_number_is_quarantined_not_an_error(warehouse_
     assert (report.rows_loaded, report.quarantine_reasons) == (1, {"missing or non-integer claim_line_number": 1})
 
 
+def _as_parquet(folder: Path, typed: bool, data_source: str) -> Path:
+    """The feed's CSV files rewritten as Parquet under another data source: all text, or with DuckDB's detected
+    types (dates, numbers)."""
+    import duckdb
+
+    out = folder.parent / f"{folder.name}_parquet"
+    out.mkdir()
+    con = duckdb.connect()
+    for csv in folder.glob("*.csv"):
+        target = str(out / (csv.stem + ".parquet")).replace("'", "''")
+        con.execute(f"COPY (SELECT * REPLACE ('{data_source}' AS data_source) FROM read_csv('{csv}', header=true, "
+                    f"all_varchar={str(not typed).lower()})) TO '{target}' (FORMAT parquet)")
+    con.close()
+    return out
+
+
+@pytest.mark.parametrize("typed", [False, True], ids=["text_columns", "typed_columns"])
+def test_parquet_feed_loads_like_the_same_feed_as_csv(warehouse_url, tmp_path, typed):
+    folder = write_feed(tmp_path / "feed", eligibility=[eligibility_row("P1"), eligibility_row("P2")],
+                        medical=[medical_row("C1", 1, paid="10.25"), medical_row("C1", 2, paid="5.00"),
+                                 medical_row("C2", 1, person="P2", dx="E119"), medical_row("C2", 1, person="P2", dx="E119"),
+                                 medical_row("C3", 1, hcpcs_code="BAD!!"), medical_row("C4", 1, person="P9")],
+                        pharmacy=[pharmacy_row("R1", 1), pharmacy_row("R2", 1, ndc="12-34")])
+    parquet = _as_parquet(folder, typed, "parquet_feed")
+    engine = make_engine(warehouse_url)
+    results = []
+    for feed, data_source in ((folder, "test_feed"), (parquet, "parquet_feed")):
+        reports = _load(engine, feed)
+        with engine.connect() as conn:
+            paid = conn.execute(text("SELECT sum(paid_amount), count(*) FROM medical_claim_line "
+                                     "WHERE data_source = :ds"), {"ds": data_source}).one()
+            quarantined = sorted(tuple(r) for r in conn.execute(text(
+                "SELECT target_table, row_number, reason FROM quarantine WHERE source_file LIKE :folder"),
+                {"folder": f"{feed}/%"}).all())
+        results.append(({r.target_table: (r.rows_read, r.rows_loaded, r.quarantine_reasons) for r in reports},
+                        (float(paid[0]), paid[1]), quarantined))
+    csv_result, parquet_result = results
+    assert parquet_result == csv_result
+    assert csv_result[0]["medical_claim"][:2] == (6, 3) and csv_result[1] == (115.25, 3)
+    assert csv_result[0]["pharmacy_claim"][2] == {"malformed ndc_code (expected NDC-11)": 1}
+    assert [r[2] for r in csv_result[2]].count("duplicate of an earlier row in this file (same key)") == 1
+    assert len(csv_result[2]) == 4   # duplicate, malformed HCPCS, no enrollment, malformed NDC
+
+
 def test_overlapping_enrollment_spans_of_one_payer_are_quarantined(warehouse_url, tmp_path):
     write_feed(tmp_path / "feed", eligibility=[
         eligibility_row("P1", "medicaid", "2024-01-01", "2024-06-30", plan="ffs"),

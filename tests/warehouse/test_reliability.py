@@ -69,6 +69,29 @@ def test_unloadable_file_gives_one_line_error_and_leaves_warehouse_unchanged(cas
     assert counts(empty_warehouse_url) == before
 
 
+@pytest.mark.parametrize("case", ["garbage", "truncated"])
+def test_unreadable_parquet_gives_one_line_error(case, tmp_path, empty_warehouse_url):
+    import duckdb
+
+    folder = tmp_path / case
+    folder.mkdir()
+    path = folder / "medical_claim.parquet"
+    if case == "garbage":
+        path.write_bytes(b"PAR1" + bytes(range(256)) * 8)
+    else:
+        write_feed(tmp_path / "feed", medical=[medical_row(f"C{i}", 1) for i in range(50)])
+        duckdb.execute(f"COPY (SELECT * FROM read_csv('{tmp_path / 'feed' / 'medical_claim.csv'}')) TO '{path}' (FORMAT parquet)")
+        path.write_bytes(path.read_bytes()[:-100])          # the footer is gone
+    upgrade(empty_warehouse_url)
+    before = counts(empty_warehouse_url)
+    proc = run_icm("load", "--format", "tuva", str(folder), "--warehouse", empty_warehouse_url)
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.strip().splitlines() if ln.startswith("icm: error")]
+    assert len(lines) == 1 and "medical_claim.parquet" in lines[0] and "Parquet" in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert counts(empty_warehouse_url) == before
+
+
 def test_truncated_file_and_bad_encoding_in_rows_are_quarantined_not_dropped(warehouse_url, tmp_path):
     folder = write_feed(tmp_path / "feed", eligibility=[eligibility_row("P1")],
                         medical=[medical_row(f"C{i}", 1) for i in range(5)])
