@@ -298,6 +298,35 @@ def test_member_months_split_spans_death_and_age(warehouse_url, tmp_path):
     assert p3 == [("2024-03-01", 17, 0), ("2024-04-01", 30, 0)]
 
 
+def test_member_month_shared_by_spans_of_one_plan_takes_the_longest_then_the_latest(warehouse_url, tmp_path):
+    """A month two or more spans of one plan share: days add up; the span with most days in it gives the
+    attributes, on a tie the later span. A month of one span only is that span's. Another payer is its own row."""
+    def span(person, start, end, group, payer="medicaid"):
+        return eligibility_row(person, payer, start, end, plan="a", eligibility_group=group)
+
+    write_feed(tmp_path / "feed", eligibility=[
+        span("P1", "2024-01-01", "2024-01-20", "adult"), span("P1", "2024-01-21", "2024-02-29", "disabled"),
+        span("P2", "2024-03-01", "2024-03-05", "g1"), span("P2", "2024-03-11", "2024-03-15", "g2"),
+        span("P2", "2024-03-21", "2024-03-25", "g3"),                       # three 5-day spans: a tie, latest wins
+        span("P3", "2024-05-01", "2024-05-16", "g1"), span("P3", "2024-05-17", "2024-06-30", "g2"),
+        span("P3", "2024-05-10", "2024-05-31", "g9", payer="commercial"),   # another payer: its own row
+    ])
+    engine = make_engine(warehouse_url)
+    reports = _load(engine, tmp_path / "feed")
+    assert reports[0].rows_loaded == 8
+    rebuild_member_months(engine)
+    with engine.connect() as conn:
+        rows = {(r.person_id, str(r.month_start), r.payer): (r.days_enrolled, r.eligibility_group)
+                for r in conn.execute(text("SELECT * FROM member_month"))}
+    assert rows[("P1", "2024-01-01", "medicaid")] == (31, "adult")        # 20 days against 11
+    assert rows[("P1", "2024-02-01", "medicaid")] == (29, "disabled")     # the second span's alone
+    assert rows[("P2", "2024-03-01", "medicaid")] == (15, "g3")
+    assert rows[("P3", "2024-05-01", "medicaid")] == (31, "g1")           # 16 days against 15
+    assert rows[("P3", "2024-06-01", "medicaid")] == (30, "g2")
+    assert rows[("P3", "2024-05-01", "commercial")] == (22, "g9")
+    assert len(rows) == 6
+
+
 def test_no_member_identifiers_in_logs_above_debug(warehouse_url, tmp_path, caplog):
     write_feed(tmp_path / "feed", eligibility=[eligibility_row("PERSON-SECRET-77")],
                medical=[medical_row("CLAIM-SECRET-1", 1, "PERSON-SECRET-77", dx="F329")])
