@@ -108,56 +108,35 @@ def _age_at(birth, on):
 
 
 def build_member_months(conn: Connection) -> int:
-    """Spans x months, set-based. Most span-months are the only span of their plan in that month and go straight
-    in; only the months that two spans of one plan share (marked from each span's neighbours, a window over the
-    spans, not over the span-months) are ranked to pick the span that gives the attributes."""
     es = models.EnrollmentSpan.__table__
     person = models.Person.__table__
     mm = models.MemberMonth.__table__
     conn.execute(delete(mm))
     md = MetaData()
     cal = _month_calendar(conn, md)
-    stream = [es.c.person_id, es.c.data_source, es.c.payer, es.c.plan]
-    in_order = [es.c.start_date, es.c.span_id]
-    spans = select(
-        es,
-        # latest end among the plan's earlier spans / earliest start among its later ones: a month of this span
-        # that neither reaches is this span's alone (conservative: a neighbour that only might share it ranks it)
-        func.max(es.c.end_date).over(partition_by=stream, order_by=in_order, rows=(None, -1)).label("earlier_end"),
-        func.lead(es.c.start_date).over(partition_by=stream, order_by=in_order).label("later_start"),
-    ).subquery("spans")
-    sp = spans.c
-    first_day = func.greatest(sp.start_date, cal.c.month_start)
-    last_day = func.least(sp.end_date, cal.c.month_end, func.coalesce(person.c.death_date, cal.c.month_end))
+    first_day = func.greatest(es.c.start_date, cal.c.month_start)
+    last_day = func.least(es.c.end_date, cal.c.month_end,
+                          func.coalesce(person.c.death_date, cal.c.month_end))
     days = cast(last_day - first_day, Integer) + 1
     attrs = ["member_id", "payer_type", "eligibility_group", "dual_status_code", "medicare_status_code",
              "delivery_system", "health_home_program_id", "icm_program_id", "icm_entity_id", "hospice_flag",
              "long_term_institutional_flag"]
-    shared = or_(sp.earlier_end >= cal.c.month_start, sp.later_start <= cal.c.month_end)
-    span_months = (
-        select(sp.person_id, cal.c.month_start, sp.data_source, sp.payer, sp.plan,
-               sp.span_id.label("enrollment_span_id"), *[sp[a] for a in attrs],
+    key = [es.c.person_id, cal.c.month_start, es.c.data_source, es.c.payer, es.c.plan]
+    per_span = (
+        select(es.c.person_id, cal.c.month_start, es.c.data_source, es.c.payer, es.c.plan,
+               es.c.span_id.label("enrollment_span_id"), *[es.c[a] for a in attrs],
                # a newborn enrolled in the birth month is 0 at the start of that month, not -1
                func.greatest(_age_at(person.c.birth_date, cal.c.month_start), 0).label("age_at_month_start"),
-               person.c.sex, person.c.county_fips, days.label("days"), sp.start_date,
-               func.coalesce(shared, False).label("shared"))
-        .select_from(spans.join(cal, and_(sp.start_date <= cal.c.month_end, sp.end_date >= cal.c.month_start))
-                     .outerjoin(person, person.c.person_id == sp.person_id))
+               person.c.sex, person.c.county_fips, days.label("days"),
+               func.sum(days).over(partition_by=key).label("days_enrolled"),
+               func.row_number().over(partition_by=key, order_by=[days.desc(), es.c.start_date.desc()]).label("pick"))
+        .select_from(es.join(cal, and_(es.c.start_date <= cal.c.month_end, es.c.end_date >= cal.c.month_start))
+                     .outerjoin(person, person.c.person_id == es.c.person_id))
         .where(or_(person.c.death_date.is_(None), person.c.death_date >= cal.c.month_start))
-    ).subquery("span_months")
-    sm = span_months.c
-    out = ["person_id", "month_start", "data_source", "payer", "plan", "enrollment_span_id", *attrs,
-           "age_at_month_start", "sex", "county_fips"]
-    alone = select(*[sm[c] for c in out], sm.days.label("days_enrolled")).where(sm.shared.is_(False))
-    key = [sm.person_id, sm.month_start, sm.data_source, sm.payer, sm.plan]
-    ranked = select(
-        *[sm[c] for c in out],
-        func.sum(sm.days).over(partition_by=key).label("days_enrolled"),
-        # the span with more days in the month gives the attributes; then the later one
-        func.row_number().over(partition_by=key, order_by=[sm.days.desc(), sm.start_date.desc()]).label("pick"),
-    ).where(sm.shared.is_(True)).subquery("ranked")
-    picked = select(*[ranked.c[c] for c in out], ranked.c.days_enrolled).where(ranked.c.pick == 1)
-    conn.execute(insert(mm).from_select([*out, "days_enrolled"], alone.union_all(picked)))
+    ).subquery("per_span")
+    cols = ["person_id", "month_start", "data_source", "payer", "plan", "enrollment_span_id", *attrs,
+            "age_at_month_start", "sex", "county_fips", "days_enrolled"]
+    conn.execute(insert(mm).from_select(cols, select(*[per_span.c[c] for c in cols]).where(per_span.c.pick == 1)))
     cal.drop(conn)
     return conn.execute(select(func.count()).select_from(mm)).scalar_one()
 
