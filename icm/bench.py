@@ -39,11 +39,10 @@ def bench_load(members: int, seed: int, workdir: Path) -> tuple[dict, str]:
         lines += report.rows_read
     load_seconds = time.perf_counter() - start
     # the floor: DuckDB reading the same files by itself, (a) parsing every column into a table (what a load
-    # must do at least) and (b) only counting rows (projection pushdown skips most parsing);
+    # must do at least), (b) only counting rows (projection pushdown skips most parsing) and (c) loading each file
+    # into a table of a database file, checkpointed (what writing to disk costs, whoever does it)
     from warehouse.engine import duckdb_config, no_progress_bar
 
-    # (c) DuckDB loading them by itself: each file into a table of a database file, committed and checkpointed
-    # (what writing to disk costs, whoever does it)
     con = duckdb.connect(config=duckdb_config())
     no_progress_bar(con)
     own = duckdb.connect(str(workdir / "duckdb-own-load.duckdb"), config=duckdb_config())

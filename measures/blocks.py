@@ -393,27 +393,28 @@ MM_DEDUP_COLS = ("person_id", "month_start", "payer", "delivery_system", "health
                  "icm_entity_id", "long_term_institutional_flag", "age_at_month_start", "sex", "county_fips")
 
 
-@_shared
-def member_months_dedup(ctx: BuildContext):
-    """One member-month per person and month (the plan with most enrolled days wins), for the months measures
-    read (Jan of MY - 1 to Dec of MY): ranking the whole history cost seconds per measure on a large state."""
+def _ranked_member_months(ctx: BuildContext, name: str, *conditions):
+    """One member-month per person and month (the plan with most enrolled days wins) among the months measures
+    read (Jan of MY - 1 to Dec of MY), for the rows that also meet `conditions`."""
     rn = func.row_number().over(partition_by=(MM.c.person_id, MM.c.month_start),
                                 order_by=(MM.c.days_enrolled.desc(), MM.c.payer, MM.c.plan, MM.c.data_source))
     q = (select(*[MM.c[c] for c in MM_DEDUP_COLS], rn.label("rn"))
-         .where(MM.c.month_start.between(ctx.ymd(-1, 1, 1), ctx.my_end)).cte("mm_rank"))
-    return select(*[q.c[c] for c in MM_DEDUP_COLS]).where(q.c.rn == 1).cte("mm_dedup")
+         .where(MM.c.month_start.between(ctx.ymd(-1, 1, 1), ctx.my_end), *conditions).cte(f"{name}_rank"))
+    return select(*[q.c[c] for c in MM_DEDUP_COLS]).where(q.c.rn == 1).cte(name)
+
+
+@_shared
+def member_months_dedup(ctx: BuildContext):
+    """One member-month per person and month for the whole population, for the months measures read: ranking the
+    whole history cost seconds per measure on a large state."""
+    return _ranked_member_months(ctx, "mm_dedup")
 
 
 def member_months_dedup_for(ctx: BuildContext, persons, name: str):
     """member_months_dedup restricted to the persons of `persons` (a CTE with person_id), ranked only over their
     rows: the ranking is per person and month, so each person's rows are those of the whole-population table. A
     measure with a few thousand denominator persons no longer ranks every member's months."""
-    rn = func.row_number().over(partition_by=(MM.c.person_id, MM.c.month_start),
-                                order_by=(MM.c.days_enrolled.desc(), MM.c.payer, MM.c.plan, MM.c.data_source))
-    q = (select(*[MM.c[c] for c in MM_DEDUP_COLS], rn.label("rn"))
-         .where(MM.c.month_start.between(ctx.ymd(-1, 1, 1), ctx.my_end),
-                MM.c.person_id.in_(select(persons.c.person_id)))).cte(f"{name}_rank")
-    return select(*[q.c[c] for c in MM_DEDUP_COLS]).where(q.c.rn == 1).cte(name)
+    return _ranked_member_months(ctx, name, MM.c.person_id.in_(select(persons.c.person_id)))
 
 
 def member_month_rows(ctx: BuildContext, events, rates: dict, min_age: int | None = None, community_only=False,

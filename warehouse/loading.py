@@ -117,7 +117,7 @@ def _adopt_staged_table(conn: Connection, staged: StagedFile, inc: Table) -> boo
     want = columns(inc.name)
     have = columns(staged.table)
     want.pop("_reason")
-    if have != want or "_reason" in have:
+    if have != want:
         return False
     con.execute(f'DROP TABLE temp.main."{inc.name}"')
     con.execute(f'ALTER TABLE temp.main."{staged.table}" RENAME TO "{inc.name}"')

@@ -118,10 +118,6 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _sql_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def read_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str = "raw", path: Path | None = None,
              *, materialise: bool = True) -> int | None:
     """Read a CSV/Parquet file as `table` (all VARCHAR for CSV; row order = file order, so a rowid gives the
@@ -145,7 +141,7 @@ def read_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str = "r
     kind = "TABLE" if materialise else "VIEW"
     try:
         if suffix == ".parquet":
-            scan = f"read_parquet({_sql_literal(str(path))})"
+            scan = f"read_parquet({_sql_str(str(path))})"
             if materialise:
                 con.execute(f"CREATE OR REPLACE TEMP TABLE _parsed AS SELECT * FROM {scan}")
                 cols = [r[0] for r in con.execute("DESCRIBE _parsed").fetchall()]
@@ -160,9 +156,9 @@ def read_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str = "r
                     f"rejects_table='{table}_rej'", f"rejects_scan='{table}_scan'", "null_padding=false",
                     "strict_mode=true", "parallel=true"]
             if source.delimiter:
-                opts.append(f"delim={_sql_literal(source.delimiter)}")
+                opts.append(f"delim={_sql_str(source.delimiter)}")
             con.execute(f"CREATE OR REPLACE TEMP {kind} {table} AS "
-                        f"SELECT * FROM read_csv({_sql_literal(str(path))}, {', '.join(opts)})")
+                        f"SELECT * FROM read_csv({_sql_str(str(path))}, {', '.join(opts)})")
             if materialise:
                 collect_rejects(con, table)
     except LoadError:
@@ -195,12 +191,12 @@ def collect_rejects(con: duckdb.DuckDBPyConnection, table: str = "raw") -> None:
                          enumerate(sorted(first_error.items()))])
 
 
-def _rowid_ordinal(con, alias: str, table: str | None = None) -> str:
+def _rowid_ordinal(con, table: str) -> str:
     """SQL for the 1-based ordinal of a row of `table`, counted from the table's first rowid: rowids are contiguous
     and in file order, but do not always start at 0 (a temp table created inside an open transaction numbers its
     rows from a large offset)."""
-    first = con.execute(f"SELECT coalesce(min(rowid), 0) FROM {table or alias}").fetchone()[0]
-    return f"({alias}.rowid - {int(first)} + 1)"
+    first = con.execute(f"SELECT coalesce(min(rowid), 0) FROM {table}").fetchone()[0]
+    return f"({table}.rowid - {int(first)} + 1)"
 
 
 def data_row_sql(ordinal: str, table: str = "raw") -> str:
