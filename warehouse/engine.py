@@ -43,6 +43,15 @@ def no_progress_bar(con) -> None:
         pass
 
 
+def no_vacuum_at_checkpoint(con) -> None:
+    """A bulk insert on two threads leaves a partly filled row group where each thread's share ends; at the next
+    checkpoint DuckDB's vacuum rewrites (recompresses) the neighbouring row groups to merge them: 3-4 s for
+    every 800,000-line claim file, about a sixth of the load, for a scan-speed gain too small to measure.
+    Row groups whose rows are all deleted (derived tables are rebuilt by DELETE + INSERT) are still dropped;
+    only partly deleted row groups keep their holes."""
+    con.execute("SET max_vacuum_tasks = 0")
+
+
 def is_duckdb(url_or_engine) -> bool:
     url = url_or_engine.url if isinstance(url_or_engine, Engine) else make_url(str(url_or_engine))
     return url.get_backend_name() == "duckdb"
@@ -68,6 +77,7 @@ def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
         def _memory_limit(dbapi_conn, _record):
             dbapi_conn.execute(f"SET memory_limit = '{limit}'")
             no_progress_bar(dbapi_conn)
+            no_vacuum_at_checkpoint(dbapi_conn)
     if parsed.get_backend_name() == "postgresql":
         @event.listens_for(engine, "connect")
         def _utc(dbapi_conn, _record):  # dates only; keep the session predictable
