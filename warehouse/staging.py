@@ -19,6 +19,7 @@ key already loaded) run at load time, inside the target database (warehouse.load
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -226,12 +227,12 @@ def _check_text_file(path: Path) -> None:
         head = fh.read(65536)
     if b"\x00" in head:
         raise LoadError(f"{path}: binary content (NUL bytes); expected a delimited text file")
-    first_line = head.split(b"\n", 1)[0]
+    first_line, *rest = re.split(b"\r\n|\n|\r", head, maxsplit=1)   # LF, CRLF or CR line ends
     try:
         first_line.decode("utf-8")
     except UnicodeDecodeError:
         raise LoadError(f"{path}: header line is not UTF-8 text; re-encode the file as UTF-8") from None
-    if len(head.split(b"\n", 1)) < 2 or not head.split(b"\n", 1)[1].strip():
+    if not rest or not rest[0].strip():
         raise LoadError(f"{path}: has a header but no data rows")
 
 
