@@ -46,9 +46,9 @@ def no_progress_bar(con) -> None:
 def no_vacuum_at_checkpoint(con) -> None:
     """A bulk insert on two threads leaves a partly filled row group where each thread's share ends; at the next
     checkpoint DuckDB's vacuum rewrites (recompresses) the neighbouring row groups to merge them: 3-4 s for
-    every 800,000-line claim file, about a sixth of the load, for a scan-speed gain too small to measure.
-    Row groups whose rows are all deleted (derived tables are rebuilt by DELETE + INSERT) are still dropped;
-    only partly deleted row groups keep their holes."""
+    an 800,000-line claim file (at 100,000 members the load's commits took 14 s of 76 s with it, 2 s without),
+    for a scan-speed gain too small to measure. Row groups whose rows are all deleted (derived tables are
+    rebuilt by DELETE + INSERT) are still dropped; only partly deleted row groups keep their holes."""
     con.execute("SET max_vacuum_tasks = 0")
 
 
