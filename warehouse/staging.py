@@ -177,15 +177,24 @@ def _sniffed_dialect(con, path: Path, delimiter: str | None) -> str:
     if delimiter:
         args += f", delim={_sql_str(delimiter)}"
     try:
-        prompt = con.execute(f"SELECT Prompt FROM sniff_csv({_sql_str(str(path))}, {args})").fetchone()[0]
+        delim, quote, escape, comment, newline, skip, columns = con.execute(
+            "SELECT Delimiter, Quote, Escape, Comment, NewLineDelimiter, SkipRows, Columns "
+            f"FROM sniff_csv({_sql_str(str(path))}, {args})").fetchone()
     except duckdb.Error:
         # sniff_csv stops at a malformed line in its sample; read_csv, keeping such lines aside, detects itself
         return args
-    # DuckDB's own rendering: FROM read_csv('<path>', auto_detect=false, <dialect>, columns={...}, <args>);
-    options = prompt[prompt.index("auto_detect=false"):prompt.rindex(")")]
-    # DuckDB 1.5 renders CRLF as new_line='\r\n', which read_csv then takes for a two-character string and finds
-    # no rows; without the option it splits lines at \n and at \r\n by itself
-    return options.replace("new_line='\\r\\n', ", "")
+
+    def char(value: str) -> str:   # sniff_csv reports "no quote/escape/comment character" as (empty)
+        return "''" if value == "(empty)" else _sql_str(value)
+
+    names = ", ".join(f"{_sql_str(c['name'])}: 'VARCHAR'" for c in columns)
+    options = [args, "auto_detect=false", f"delim={_sql_str(delim)}" if not delimiter else "",
+               f"quote={char(quote)}", f"escape={char(escape)}", f"comment={char(comment)}", f"skip={int(skip)}",
+               f"columns={{{names}}}"]
+    # LF and CRLF need no option (read_csv splits at both); DuckDB reports CR-only line ends as the text \r
+    if newline == "\\r":
+        options.append("new_line='\\r'")
+    return ", ".join(o for o in options if o)
 
 
 def _unparseable(path: Path, exc: Exception) -> LoadError:

@@ -438,3 +438,22 @@ def test_duckdb_warehouse_rebuilds_reuse_the_space_of_deleted_rows_without_vacuu
     assert _count(engine, "member_month") > 50_000
     # a leak would add the derived tables' blocks at every rebuild
     assert sizes[4] - sizes[1] < derived
+
+
+def test_odd_column_names_and_a_single_quote_quote_character_load(warehouse_url, tmp_path):
+    """The dialect sniffed once is spelled out for read_csv (staging._sniffed_dialect): column names with quotes
+    or the delimiter in them, and a file quoting with ' instead of ", must survive that round trip."""
+    folder = write_feed(tmp_path / "feed", eligibility=[eligibility_row("P1")],
+                        medical=[medical_row("C1", 1), medical_row("C2", 1, paid="7.50")])
+    path = folder / "medical_claim.csv"
+    header, *rows = path.read_text().splitlines()
+    path.write_text("\n".join([header + ',it\'s,"a,b"', *[r + ",x,'y'" for r in rows]]) + "\n")
+    elig = folder / "eligibility.csv"
+    header, *rows = elig.read_text().splitlines()
+    elig.write_text("\n".join([header, *[r.replace("1980-05-17", "'1980-05-17'") for r in rows]]) + "\n")
+    engine = make_engine(warehouse_url)
+    reports = {r.target_table: r for r in _load(engine, folder)}
+    assert (reports["eligibility"].rows_loaded, reports["medical_claim"].rows_loaded) == (1, 2)
+    with engine.connect() as conn:
+        born = conn.execute(select(models.Person.__table__.c.birth_date)).scalar_one()
+    assert str(born) == "1980-05-17"
