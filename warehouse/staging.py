@@ -173,28 +173,26 @@ def _sniffed_dialect(con, path: Path, delimiter: str | None) -> str:
     """read_csv options that spell out the file's dialect and columns (all VARCHAR, header row, strict) with
     detection off. The file is sniffed once, here: left to detect, every bind of the view over it (DESCRIBE,
     the canonical view, the staging query) sniffs it again, ~0.2 s each."""
-    args = "all_varchar=true, header=true, strict_mode=true, null_padding=false"
-    if delimiter:
-        args += f", delim={_sql_str(delimiter)}"
+    base = "all_varchar=true, header=true, strict_mode=true, null_padding=false"
+    detect = base + (f", delim={_sql_str(delimiter)}" if delimiter else "")
     try:
         delim, quote, escape, comment, newline, skip, columns = con.execute(
             "SELECT Delimiter, Quote, Escape, Comment, NewLineDelimiter, SkipRows, Columns "
-            f"FROM sniff_csv({_sql_str(str(path))}, {args})").fetchone()
+            f"FROM sniff_csv({_sql_str(str(path))}, {detect})").fetchone()
     except duckdb.Error:
         # sniff_csv stops at a malformed line in its sample; read_csv, keeping such lines aside, detects itself
-        return args
+        return detect
 
     def char(value: str) -> str:   # sniff_csv reports "no quote/escape/comment character" as (empty)
         return "''" if value == "(empty)" else _sql_str(value)
 
     names = ", ".join(f"{_sql_str(c['name'])}: 'VARCHAR'" for c in columns)
-    options = [args, "auto_detect=false", f"delim={_sql_str(delim)}" if not delimiter else "",
-               f"quote={char(quote)}", f"escape={char(escape)}", f"comment={char(comment)}", f"skip={int(skip)}",
-               f"columns={{{names}}}"]
+    options = [base, "auto_detect=false", f"delim={_sql_str(delim)}", f"quote={char(quote)}",
+               f"escape={char(escape)}", f"comment={char(comment)}", f"skip={int(skip)}", f"columns={{{names}}}"]
     # LF and CRLF need no option (read_csv splits at both); DuckDB reports CR-only line ends as the text \r
     if newline == "\\r":
         options.append("new_line='\\r'")
-    return ", ".join(o for o in options if o)
+    return ", ".join(options)
 
 
 def _unparseable(path: Path, exc: Exception) -> LoadError:
