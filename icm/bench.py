@@ -41,10 +41,11 @@ def bench_load(members: int, seed: int, workdir: Path) -> tuple[dict, str]:
     # the floor: DuckDB reading the same files by itself, (a) parsing every column into a table (what a load
     # must do at least), (b) only counting rows (projection pushdown skips most parsing) and (c) loading each file
     # into a table of a database file, checkpointed (what writing to disk costs, whoever does it)
-    from warehouse.engine import duckdb_config, no_progress_bar, no_vacuum_at_checkpoint
+    from warehouse.engine import create_duckdb_file, duckdb_config, no_progress_bar, no_vacuum_at_checkpoint
 
     con = duckdb.connect(config=duckdb_config())
     no_progress_bar(con)
+    create_duckdb_file(workdir / "duckdb-own-load.duckdb")  # the warehouse's storage format
     own = duckdb.connect(str(workdir / "duckdb-own-load.duckdb"), config=duckdb_config())
     no_progress_bar(own)
     no_vacuum_at_checkpoint(own)  # as the warehouse does

@@ -9,6 +9,9 @@ from __future__ import annotations
 import duckdb
 import duckdb_engine
 
+from warehouse.engine import create_duckdb_file
+
 
 def connect(path) -> duckdb.DuckDBPyConnection:
+    create_duckdb_file(path)
     return duckdb_engine.Dialect().connect(str(path))._ConnectionWrapper__c

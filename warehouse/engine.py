@@ -52,6 +52,37 @@ def no_vacuum_at_checkpoint(con) -> None:
     con.execute("SET max_vacuum_tasks = 0")
 
 
+# DuckDB writes new files in its v0.10.2 storage format unless told otherwise (so that old DuckDB versions can
+# read them). The 1.5 format's DICT_FSST string compression writes the claim tables, with their many
+# mostly-empty code columns, about a quarter faster (200,000 members: the claim-table inserts took 25 s instead
+# of 40 s) and reads them as fast. We pin duckdb>=1.5, so nothing here needs the old format.
+DUCKDB_STORAGE_VERSION = "v1.5.0"
+
+
+def create_duckdb_file(path: str | Path) -> None:
+    """Create an empty DuckDB database file in DUCKDB_STORAGE_VERSION's format, unless it exists. The format is
+    fixed when a file is created (a later SET does not change it); files made before keep theirs."""
+    import duckdb
+
+    path = Path(path)
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        duckdb.connect(str(path), config={"storage_compatibility_version": DUCKDB_STORAGE_VERSION}).close()
+    except duckdb.ConnectionException:
+        # this process still holds a connection to a file of that name that has since been deleted (e.g. a
+        # cleared staging file): DuckDB hands out that instance, whose configuration differs; keep its format
+        pass
+
+
+def _duckdb_file(url) -> Path | None:
+    parsed = make_url(str(url)) if not isinstance(url, Engine) else url.url
+    if parsed.get_backend_name() != "duckdb" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
 def is_duckdb(url_or_engine) -> bool:
     url = url_or_engine.url if isinstance(url_or_engine, Engine) else make_url(str(url_or_engine))
     return url.get_backend_name() == "duckdb"
@@ -62,8 +93,8 @@ def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
     parsed = make_url(url)
     kwargs: dict = {}
     if parsed.get_backend_name() == "duckdb":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if (path := _duckdb_file(url)) and not read_only:
+            create_duckdb_file(path)
         if read_only:
             kwargs["connect_args"] = {"read_only": True}
     engine = create_engine(url, **kwargs)
@@ -99,7 +130,10 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
     """Bring the warehouse schema to `revision` through Alembic (the only way tables are created)."""
     from alembic import command
 
-    command.upgrade(alembic_config(url or default_url()), revision)
+    url = url or default_url()
+    if path := _duckdb_file(url):
+        create_duckdb_file(path)
+    command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str | None = None, revision: str = "base") -> None:

@@ -440,6 +440,38 @@ def test_duckdb_warehouse_rebuilds_reuse_the_space_of_deleted_rows_without_vacuu
     assert sizes[4] - sizes[1] < derived
 
 
+def test_new_duckdb_warehouse_files_use_the_1_5_storage_format_and_old_files_keep_theirs(tmp_path):
+    """engine.create_duckdb_file: a warehouse file made by upgrade / make_engine is in DuckDB 1.5's format (its
+    DICT_FSST string compression writes the claim tables faster); an existing file is opened as it is."""
+    import duckdb
+
+    from warehouse import duck
+    from warehouse.engine import DUCKDB_STORAGE_VERSION, upgrade
+
+    def storage_of(engine, table):
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"CREATE TABLE {table} AS SELECT 'E11.' || (i % 97) AS code FROM range(5000) r(i)")
+        with engine.connect() as conn:
+            conn.exec_driver_sql("CHECKPOINT")
+            version = conn.exec_driver_sql(
+                "SELECT tags['storage_version'] FROM duckdb_databases() WHERE NOT internal AND path IS NOT NULL"
+            ).scalar_one()
+            methods = {r[0] for r in conn.exec_driver_sql(
+                f"SELECT compression FROM pragma_storage_info('{table}') WHERE segment_type = 'VARCHAR'")}
+        return version, methods
+
+    new = tmp_path / "new" / "warehouse.duckdb"
+    upgrade(f"duckdb:///{new}")
+    assert storage_of(make_engine(f"duckdb:///{new}"), "codes") == (f"{DUCKDB_STORAGE_VERSION}+", {"DICT_FSST"})
+    assert storage_of(make_engine(f"duckdb:///{tmp_path / 'direct.duckdb'}"), "codes")[0] == f"{DUCKDB_STORAGE_VERSION}+"
+    with duck.connect(tmp_path / "staging.duckdb") as con:
+        assert con.execute("SELECT tags['storage_version'] FROM duckdb_databases() WHERE NOT internal "
+                           "AND path IS NOT NULL").fetchone()[0] == f"{DUCKDB_STORAGE_VERSION}+"
+    old = tmp_path / "old.duckdb"
+    duckdb.connect(str(old)).close()   # DuckDB's default format (tagged v1.0.0+, serialised for v0.10.2)
+    assert storage_of(make_engine(f"duckdb:///{old}"), "codes") == ("v1.0.0+", {"Dictionary"})
+
+
 def test_odd_column_names_and_a_single_quote_quote_character_load(warehouse_url, tmp_path):
     """The dialect sniffed once is spelled out for read_csv (staging._sniffed_dialect): column names with quotes
     or the delimiter in them, and a file quoting with ' instead of ", must survive that round trip."""
