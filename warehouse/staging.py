@@ -609,7 +609,9 @@ def _mark_duplicates(con, table: str, key_columns: list[str]) -> None:
 
 def _spread_to_group(con, table: str, group_col: str, header_fields: list[str], reason_bad_member: str,
                      reason_inconsistent: str) -> None:
-    """Claims are all-or-nothing: one bad line, or header fields that disagree, quarantine the claim."""
+    """Claims are all-or-nothing: one bad line, or header fields that disagree, quarantine the claim. A header
+    field left blank on some lines of a claim is not a disagreement; those lines get the value the other lines
+    carry (the header is built from the first line, so a value given only on a later line still reaches it)."""
     # min <> max is count(DISTINCT) > 1 (both ignore NULLs) without a hash set per group (~40 % less time).
     # Text fields compare by their 64-bit hash (NULL stays NULL): half the time of min/max over strings; two
     # different values of one claim's field would have to share a hash (chance ~1e-19) to pass unnoticed.
@@ -620,14 +622,29 @@ def _spread_to_group(con, table: str, group_col: str, header_fields: list[str], 
             return _q(col)
         return f"CASE WHEN {_q(col)} IS NOT NULL THEN hash({_q(col)}) END"
     distinct = " OR ".join(f"min({comparable(h)}) <> max({comparable(h)})" for h in header_fields)
+    partly_blank = " OR ".join(f"count({_q(h)}) BETWEEN 1 AND count(*) - 1" for h in header_fields)
     con.execute(f"""
-      UPDATE {table} SET _reason = g.why
+      CREATE OR REPLACE TEMP TABLE _group_verdict AS
+      SELECT gid, gds, why, why IS NULL AND partly_blank AS fill
       FROM (SELECT {group_col} AS gid, data_source AS gds,
                    CASE WHEN bool_or(_reason IS NOT NULL) THEN '{reason_bad_member}'
-                        WHEN {distinct} THEN '{reason_inconsistent}' END AS why
-            FROM {table} WHERE {group_col} IS NOT NULL GROUP BY {group_col}, data_source) g
+                        WHEN {distinct} THEN '{reason_inconsistent}' END AS why,
+                   {partly_blank} AS partly_blank
+            FROM {table} WHERE {group_col} IS NOT NULL GROUP BY {group_col}, data_source)
+      WHERE why IS NOT NULL OR partly_blank""")
+    con.execute(f"""
+      UPDATE {table} SET _reason = g.why FROM _group_verdict g
       WHERE {table}.{group_col} = g.gid AND {table}.data_source = g.gds
         AND {table}._reason IS NULL AND g.why IS NOT NULL""")
+    # the claim's fields agree wherever they are filled, so max() is that one value
+    fills = ", ".join(f"{_q(h)} = coalesce({table}.{_q(h)}, f.{_q(h)})" for h in header_fields)
+    con.execute(f"""
+      UPDATE {table} SET {fills}
+      FROM (SELECT t.{group_col} AS gid, t.data_source AS gds, {', '.join(f'max(t.{_q(h)}) AS {_q(h)}' for h in header_fields)}
+            FROM {table} t JOIN _group_verdict g ON t.{group_col} = g.gid AND t.data_source = g.gds AND g.fill
+            GROUP BY t.{group_col}, t.data_source) f
+      WHERE {table}.{group_col} = f.gid AND {table}.data_source = f.gds""")
+    con.execute("DROP TABLE _group_verdict")
 
 
 _STAGERS = {

@@ -1,6 +1,7 @@
 """Loader: rows in = rows loaded + rows quarantined, idempotency, multi-payer matching, quarantine reasons."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import shutil
 from pathlib import Path
@@ -152,6 +153,25 @@ def test_header_field_blank_on_some_lines_is_not_a_disagreement(warehouse_url, t
     engine = make_engine(warehouse_url)
     report = {r.target_table: r for r in _load(engine, tmp_path / "feed")}["medical_claim"]
     assert (report.rows_loaded, report.rows_quarantined) == (3, 0)
+
+
+def test_header_field_given_only_on_a_later_line_reaches_the_claim_header(warehouse_url, tmp_path):
+    """The header is built from the claim's first line; a field blank there but filled on another line (and never
+    contradicted) is the claim's value, not a blank."""
+    write_feed(tmp_path / "feed", eligibility=[eligibility_row("P1")],
+               medical=[medical_row("C1", 1, claim_type="institutional", drg_code="", admission_date=""),
+                        medical_row("C1", 2, claim_type="institutional", drg_code="470", admission_date=""),
+                        medical_row("C1", 3, claim_type="institutional", drg_code="470",
+                                    admission_date="2024-02-28"),
+                        medical_row("C2", 1, drg_code=""), medical_row("C2", 2, drg_code="")])
+    engine = make_engine(warehouse_url)
+    report = {r.target_table: r for r in _load(engine, tmp_path / "feed")}["medical_claim"]
+    assert (report.rows_loaded, report.rows_quarantined) == (5, 0)
+    mc = models.MedicalClaim.__table__
+    with engine.connect() as conn:
+        headers = {r.claim_id: (r.drg_code, r.admission_date, r.line_count) for r in conn.execute(
+            select(mc.c.claim_id, mc.c.drg_code, mc.c.admission_date, mc.c.line_count))}
+    assert headers == {"C1": ("470", dt.date(2024, 2, 28), 3), "C2": (None, None, 2)}
 
 
 @pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
