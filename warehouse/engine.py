@@ -54,8 +54,9 @@ def no_vacuum_at_checkpoint(con) -> None:
 
 # DuckDB writes new files in its v0.10.2 storage format unless told otherwise (so that old DuckDB versions can
 # read them). The 1.5 format's DICT_FSST string compression writes the claim tables, with their many
-# mostly-empty code columns, about a quarter faster (200,000 members: the claim-table inserts took 25 s instead
-# of 40 s) and reads them as fast. We pin duckdb>=1.5, so nothing here needs the old format.
+# mostly-empty code columns, about a third faster (200,000 members: the claim-table inserts took 27 s instead
+# of 40 s), and the derived tables, measures and settlement that read them ran faster too (README, Benchmarks).
+# We pin duckdb>=1.5, so nothing here needs the old format.
 DUCKDB_STORAGE_VERSION = "v1.5.0"
 
 

@@ -638,9 +638,10 @@ def _spread_to_group(con, table: str, group_col: str, header_fields: list[str], 
         AND {table}._reason IS NULL AND g.why IS NOT NULL""")
     # the claim's fields agree wherever they are filled, so max() is that one value
     fills = ", ".join(f"{_q(h)} = coalesce({table}.{_q(h)}, f.{_q(h)})" for h in header_fields)
+    values = ", ".join(f"max(t.{_q(h)}) AS {_q(h)}" for h in header_fields)
     con.execute(f"""
       UPDATE {table} SET {fills}
-      FROM (SELECT t.{group_col} AS gid, t.data_source AS gds, {', '.join(f'max(t.{_q(h)}) AS {_q(h)}' for h in header_fields)}
+      FROM (SELECT t.{group_col} AS gid, t.data_source AS gds, {values}
             FROM {table} t JOIN _group_verdict g ON t.{group_col} = g.gid AND t.data_source = g.gds AND g.fill
             GROUP BY t.{group_col}, t.data_source) f
       WHERE {table}.{group_col} = f.gid AND {table}.data_source = f.gds""")
