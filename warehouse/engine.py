@@ -77,8 +77,9 @@ def create_duckdb_file(path: str | Path) -> None:
         pass
 
 
-def _duckdb_file(url) -> Path | None:
-    parsed = make_url(str(url)) if not isinstance(url, Engine) else url.url
+def _duckdb_file(url: str) -> Path | None:
+    """The database file a DuckDB URL names; None for other backends and in-memory databases."""
+    parsed = make_url(url)
     if parsed.get_backend_name() != "duckdb" or not parsed.database or parsed.database == ":memory:":
         return None
     return Path(parsed.database)
