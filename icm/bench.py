@@ -45,8 +45,9 @@ def bench_load(members: int, seed: int, workdir: Path) -> tuple[dict, str]:
 
     con = duckdb.connect(config=duckdb_config())
     no_progress_bar(con)
-    create_duckdb_file(workdir / "duckdb-own-load.duckdb")  # the warehouse's storage format
-    own = duckdb.connect(str(workdir / "duckdb-own-load.duckdb"), config=duckdb_config())
+    own_file = workdir / "duckdb-own-load.duckdb"
+    create_duckdb_file(own_file)  # the warehouse's storage format
+    own = duckdb.connect(str(own_file), config=duckdb_config())
     no_progress_bar(own)
     no_vacuum_at_checkpoint(own)  # as the warehouse does
     read_seconds = count_seconds = own_load_seconds = 0.0
