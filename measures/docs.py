@@ -50,8 +50,16 @@ exclusions). The engine (`measures/engine.py`) compiles each measure to one `INS
 * Continuous enrollment uses merged enrollment spans across payers/plans (the state is the payer).
 * Mental-health provider = `provider.is_mental_health_provider` or `provider_type = 'behavioral_health'` on the
   rendering or billing NPI.
-* Age is computed on each measure's anchor date (discharge, ED visit, IESD, IPSD, or 31 Dec for member-based
-  measures; month start for member-month measures).
+* Age follows each specification and each card's **Age rule** line states it (generated from the definition's
+  `age_on`): the unit's anchor date (discharge, ED visit, IESD; 31 Dec for member-based measures) or a fixed date
+  of MY (PQA PDC: 1 January; AMM: 30 April). Member-month measures count denominator months by age at the start of
+  the month and events by their own age (PQI: age at admission), so an admission in a birthday month is not lost.
+* Every result row carries `core_set_status` (in or out of the Core Set of FFY = MY + 1: AMB-HH and PQI92-HH are
+  Health Home measures only through FFY2024, OHD-AD is not in the FFY2026 Adult Core Set; they are still computed)
+  and `lookback_status` (`full`, or `partial` with the years the warehouse holds, e.g. COL's nine prior years);
+  `status` says `not computable ...` for a missing value set or an ICD-9 coding era. `measures.status.warnings(rows)`
+  gives one line per measure for a command line.
+* Run options (`measures.options.MeasureOptions`, YAML with unknown keys rejected): `pqi_payer_scope`.
 * Where the spec card is tagged [K], the choice made is stated on the card below.
 
 """
@@ -71,7 +79,11 @@ def render() -> str:
         out.append(f"* **Denominator**: {c.get('denominator', '')}")
         out.append(f"* **Numerator**: {c.get('numerator', '')}")
         out.append(f"* **Exclusions**: {c.get('exclusions', '')}")
+        out.append(f"* **Look-back**: {m.lookback_years} prior calendar year(s)") if m.lookback_years else None
         out.append(f"* **Enrollment rule**: {c.get('enrollment', m.enrollment.description if m.enrollment else 'none')}")
+        limits = ", ".join(x for x in (f">= {m.min_age}" if m.min_age is not None else "",
+                                        f"<= {m.max_age}" if m.max_age is not None else "") if x)
+        out.append(f"* **Age rule**: {m.age_rule()}" + (f"; {limits}" if limits else ""))
         out.append(f"* **Strata**: age bands {bands}; sex, race, ethnicity, payer, delivery system, program, entity, county")
         if m.params:
             out.append(f"* **Parameters**: " + ", ".join(f"{k}={v}" for k, v in m.params.items()))
