@@ -57,6 +57,9 @@ class MeasureDefinition:
     age_on: str | tuple[int, int] = "anchor"
     enrollment: EnrollmentRule | None = None
     standard_exclusions: tuple[str, ...] = ()  # hospice | death | palliative | ltc66
+    # a Core Set counterpart (e.g. FUH-AD of FUH-HH): its detail is the parent's detail rows of the same run
+    # restricted to min_age..max_age (measures/defs/counterparts.py)
+    derived_from: str | None = None
     report_unknown_age: bool = False  # always report an "unknown" age stratum (IU-HH, as QMR lists it)
     lookback_years: int = 0  # prior calendar years of claims/enrollment the measure reads (COL: 9)
     needs_icd10: bool = True

@@ -178,8 +178,22 @@ def _status(m: MeasureDefinition, reg: Registry, era: str) -> str:
     return "ok"
 
 
+def derived_detail_select(m: MeasureDefinition, year: int):
+    """A counterpart's detail: its parent's detail rows of the year within the counterpart's ages, re-banded."""
+    d = measure_detail
+    cols = {c: d.c[c] for c in DETAIL_COLS}
+    cols.update(measure_id=literal(m.id), age_band=_age_band_expr(m, d.c.age))
+    conds = [d.c.measure_id == m.derived_from, d.c.measurement_year == year]
+    if m.min_age is not None:
+        conds.append(d.c.age >= m.min_age)
+    if m.max_age is not None:
+        conds.append(d.c.age <= m.max_age)
+    return select(*[cols[c].label(c) for c in DETAIL_COLS]).where(*conds)
+
+
 def compute_measure(conn, m: MeasureDefinition, year: int, reg: Registry, era: str, scratch=None,
-                    options=None, first_enrolled=None) -> None:
+                    options=None, first_enrolled=None, parent_done: bool = False) -> None:
+    """parent_done: m is a counterpart whose parent was computed earlier in this run (its detail is copied)."""
     """Replace one measure's detail and result rows for the year. scratch: a measures.scratch.Scratch on this
     connection whose shared blocks (temporary tables) the measure reads and extends; None inlines every block."""
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
@@ -193,8 +207,11 @@ def compute_measure(conn, m: MeasureDefinition, year: int, reg: Registry, era: s
                  lookback_status=S.lookback_status(m, year, first_enrolled))
     rows = []
     if status == "ok":
-        ctx = BuildContext(year, reg, m, conn.dialect.name, scratch, options)
-        conn.execute(insert(measure_detail).from_select(DETAIL_COLS, build_detail_select(ctx)))
+        if parent_done:
+            detail = derived_detail_select(m, year)
+        else:
+            detail = build_detail_select(BuildContext(year, reg, m, conn.dialect.name, scratch, options))
+        conn.execute(insert(measure_detail).from_select(DETAIL_COLS, detail))
         conn.execute(insert(measure_result).from_select(RESULT_COLS, aggregate_select(m, year, versions, now, flags)))
         t = measure_result
         present = set(conn.execute(select(t.c.rate_id, t.c.stratum_type, t.c.stratum_value).where(
@@ -233,8 +250,9 @@ def shared_keys(ms: list[MeasureDefinition], year: int, reg: Registry, era: str,
     if len(ms) < 2:
         return set()
     uses: dict = {}
+    ids = {m.id for m in ms}
     for m in ms:
-        if _status(m, reg, era) != "ok":
+        if _status(m, reg, era) != "ok" or m.derived_from in ids:  # a counterpart copies its parent's detail
             continue
         ctx = BuildContext(year, reg, m, dialect, options=options)
         build_detail_select(ctx)
@@ -273,6 +291,7 @@ def compute(engine: Engine, year: int, measure_ids: list[str] | None = None, *, 
     started = time.perf_counter()
     reg = default_registry(licensed_dir)
     ms = all_measures() if not measure_ids else get_measures(measure_ids)
+    ms = [m for m in ms if not m.derived_from] + [m for m in ms if m.derived_from]  # parents first
     with engine.connect() as conn:
         era = coding_era(conn, year)
         first = S.first_enrolled(conn)
@@ -280,12 +299,15 @@ def compute(engine: Engine, year: int, measure_ids: list[str] | None = None, *, 
         # one connection for the run: the shared blocks are temporary tables on it, built when a measure first
         # needs them and read by every later measure of the run (see measures/scratch.py)
         scratch = Scratch(conn, year, shared_keys(ms, year, reg, era, conn.dialect.name, options))
+        done: set[str] = set()
         try:
             for m in ms:
                 log.info("computing %s for %s", m.id, year)
                 t0 = time.perf_counter()
                 with conn.begin():
-                    compute_measure(conn, m, year, reg, era, scratch, options, first)
+                    compute_measure(conn, m, year, reg, era, scratch, options, first,
+                                    parent_done=m.derived_from in done)
+                done.add(m.id)
                 if timings is not None:
                     timings[m.id] = time.perf_counter() - t0
         finally:
@@ -293,7 +315,20 @@ def compute(engine: Engine, year: int, measure_ids: list[str] | None = None, *, 
                 conn.rollback()
             scratch.drop()
             conn.commit()
-        out = results(conn, year, [m.id for m in ms])
+        ids = [m.id for m in ms]
+        if not measure_ids:  # the whole suite: every Core Set measure gets a row, computed or with its reason
+            from measures.catalog import missing_rows
+
+            extra = missing_rows(year, {m.id for m in all_measures()})
+            with conn.begin():
+                conn.execute(delete(measure_result).where(measure_result.c.measurement_year == year,
+                                                          measure_result.c.measure_id.in_([r["measure_id"]
+                                                                                           for r in extra])))
+                now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+                if extra:
+                    conn.execute(insert(measure_result), [dict(r, computed_at=now) for r in extra])
+            ids += [r["measure_id"] for r in extra]
+        out = results(conn, year, ids)
     if timings is not None:
         timings["_run"] = time.perf_counter() - started
     return out

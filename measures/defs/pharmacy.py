@@ -219,7 +219,8 @@ COB = MeasureDefinition(
 )
 
 AMM = MeasureDefinition(
-    id="AMM-AD", title="Antidepressant Medication Management", steward="NCQA", core_sets=ADULT,
+    id="AMM-AD", title="Antidepressant Medication Management", steward="NCQA",
+    core_sets=ADULT_THROUGH_2025,
     lookback_years=1,
     measurement_period="Intake 1 May prior year - 30 Apr MY", unit="event",
     rates=(Rate("acute", "proportion", "Effective acute phase (84 days)"),

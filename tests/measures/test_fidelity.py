@@ -283,3 +283,44 @@ def test_iu_unknown_birth_date_goes_to_the_unknown_age_stratum(wh):
     wh.inpatient("p", D(Y, 3, 1), D(Y, 3, 3), ["I509"])
     got = _stratum(wh.compute(Y, "IU-HH"), "total_discharges", "age_band")
     assert got["unknown"] == (1, 12) and got["0-17"] == (0, 0)
+
+
+# --- 7. coverage: counterparts and the Core Set catalogue -----------------------------------------------------------
+
+def _fuh_people(wh):
+    wh.provider("1111111111", mh=True)
+    for pid, birth in (("child", D(Y - 10, 1, 1)), ("adult", D(Y - 30, 1, 1)), ("senior", D(Y - 70, 1, 1))):
+        _member(wh, pid, birth=birth)
+        wh.inpatient(pid, D(Y, 3, 1), D(Y, 3, 5), ["F329"])
+    wh.visit("adult", D(Y, 3, 8), npi="1111111111")
+
+
+def test_fuh_ad_and_fuh_ch_are_fuh_hh_restricted_to_their_ages(wh):
+    _fuh_people(wh)
+    rows = wh.compute(Y, "FUH-HH", "FUH-AD", "FUH-CH")
+    by = {m: _total([r for r in rows if r["measure"] == m], "7_day") for m in ("FUH-HH", "FUH-AD", "FUH-CH")}
+    assert [(by[m]["numerator"], by[m]["denominator"]) for m in ("FUH-HH", "FUH-AD", "FUH-CH")] == \
+        [(1, 3), (1, 2), (0, 1)]
+    assert _stratum([r for r in rows if r["measure"] == "FUH-AD"], "7_day", "age_band") == \
+        {"18-64": (1, 1), "65+": (0, 1)}
+
+
+def test_counterpart_computed_alone_matches_the_copy_from_its_parent(wh):
+    _fuh_people(wh)
+    alone = _total(wh.compute(Y, "FUH-AD"), "7_day")
+    assert (alone["numerator"], alone["denominator"]) == (1, 2)
+
+
+def test_whole_suite_lists_every_ffy2026_core_set_measure_with_a_result_or_a_reason(wh):
+    from measures.catalog import FFY2026
+
+    _member(wh, "p", start=D(2025, 1, 1), end=D(2025, 12, 31))
+    rows = wh.compute(2025)
+    listed = {r["measure"] for r in rows if r["stratum"] == {"type": "total", "value": "total"}}
+    wanted = {mid for ids in FFY2026.values() for mid in ids}
+    assert wanted <= listed
+    reasons = {r["measure"]: r["status"] for r in rows if r["measure"] in ("CPA-AD", "WCC-CH", "CHL-CH")}
+    assert reasons["CPA-AD"].startswith("not computable from claims: survey")
+    assert reasons["WCC-CH"].startswith("not computable from claims: hybrid")
+    assert reasons["CHL-CH"].startswith("not implemented")
+    assert all(r["status"] for r in rows)
