@@ -137,6 +137,20 @@ class Warehouse:
         with self.engine.connect() as conn:
             return [r._asdict() for r in conn.execute(q.order_by(t.c.rate_id, t.c.unit_id))]
 
+    def per_person(self, year, rate_id=None) -> dict:
+        """(measure, rate, person) -> (numerator, denominator) summed over the person's non-excluded detail rows."""
+        from sqlalchemy import func
+
+        t = measure_detail
+        q = (select(t.c.measure_id, t.c.rate_id, t.c.person_id, func.sum(t.c.numerator_value),
+                    func.sum(t.c.denominator_value))
+             .where(t.c.measurement_year == year, ~t.c.excluded)
+             .group_by(t.c.measure_id, t.c.rate_id, t.c.person_id))
+        if rate_id:
+            q = q.where(t.c.rate_id == rate_id)
+        with self.engine.connect() as conn:
+            return {(m, r, p): (int(n), int(d)) for m, r, p, n, d in conn.execute(q)}
+
     def results(self, measure, year):
         t = measure_result
         with self.engine.connect() as conn:

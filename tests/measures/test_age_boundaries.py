@@ -116,27 +116,11 @@ CASES = list(_cases())
 
 
 @pytest.fixture(scope="module")
-def denominators(_module_warehouse):
-    """Every case is its own person in one warehouse; the measures are computed once (one engine call)."""
-    from sqlalchemy import func, select, text
-
-    from measures.tables import measure_detail as d
-    from tests.measures.conftest import TABLES
-    from tests.measures.scenario import Warehouse
-
-    wh = Warehouse(_module_warehouse)
-    with wh.engine.begin() as conn:
-        for t in TABLES:
-            conn.execute(text(f"DELETE FROM {t}"))
+def denominators(module_wh):
     for case_id, _, _, build, birth, _ in CASES:
-        build(wh, case_id, birth)
-    wh.compute(Y, *sorted({c[1] for c in CASES}))
-    q = (select(d.c.measure_id, d.c.rate_id, d.c.person_id, func.sum(d.c.denominator_value))
-         .where(d.c.measurement_year == Y, ~d.c.excluded).group_by(d.c.measure_id, d.c.rate_id, d.c.person_id))
-    with wh.engine.connect() as conn:
-        out = {(m, r, p): int(n) for m, r, p, n in conn.execute(q)}
-    wh.engine.dispose()
-    return out
+        build(module_wh, case_id, birth)
+    module_wh.compute(Y, *sorted({c[1] for c in CASES}))
+    return {k: d for k, (_, d) in module_wh.per_person(Y).items()}
 
 
 @pytest.mark.parametrize("case_id,measure,rate_id,in_denominator", [(c[0], c[1], c[2], c[5]) for c in CASES],

@@ -45,36 +45,13 @@ PQI_AGE_CASES = [
 ]
 
 
-def _per_person(engine, year, rate_id):
-    from sqlalchemy import func, select
-
-    from measures.tables import measure_detail as d
-    q = (select(d.c.measure_id, d.c.person_id, func.sum(d.c.numerator_value), func.sum(d.c.denominator_value))
-         .where(d.c.measurement_year == year, d.c.rate_id == rate_id, ~d.c.excluded)
-         .group_by(d.c.measure_id, d.c.person_id))
-    with engine.connect() as conn:
-        return {(m, p): (int(n), int(dn)) for m, p, n, dn in conn.execute(q)}
-
-
 @pytest.fixture(scope="module")
-def pqi_units(_module_warehouse):
-    """Every PQI age case is its own person in one warehouse; the PQIs are computed once."""
-    from sqlalchemy import text
-
-    from tests.measures.conftest import TABLES
-    from tests.measures.scenario import Warehouse
-
-    wh = Warehouse(_module_warehouse)
-    with wh.engine.begin() as conn:
-        for t in TABLES:
-            conn.execute(text(f"DELETE FROM {t}"))
+def pqi_units(module_wh):
     for case_id, _, age, dx, admit, _, _ in PQI_AGE_CASES:
-        _member(wh, case_id, birth=D(Y - age, 5, 10))
-        wh.inpatient(case_id, admit, D.fromordinal(admit.toordinal() + 2), [dx])  # discharged in the birthday month
-    wh.compute(Y, *sorted({c[1] for c in PQI_AGE_CASES}))
-    out = _per_person(wh.engine, Y, "admissions")
-    wh.engine.dispose()
-    return out
+        _member(module_wh, case_id, birth=D(Y - age, 5, 10))
+        module_wh.inpatient(case_id, admit, D.fromordinal(admit.toordinal() + 2), [dx])  # discharged in that month
+    module_wh.compute(Y, *sorted({c[1] for c in PQI_AGE_CASES}))
+    return {(m, p): v for (m, _, p), v in module_wh.per_person(Y, "admissions").items()}
 
 
 @pytest.mark.parametrize("case_id,measure,num,den", [(c[0], c[1], c[5], c[6]) for c in PQI_AGE_CASES],
