@@ -60,6 +60,11 @@ exclusions). The engine (`measures/engine.py`) compiles each measure to one `INS
   `status` says `not computable ...` for a missing value set or an ICD-9 coding era. `measures.status.warnings(rows)`
   gives one line per measure for a command line.
 * Run options (`measures.options.MeasureOptions`, YAML with unknown keys rejected): `pqi_payer_scope`.
+* Coverage: the Adult (-AD) and Child (-CH) counterparts of the Health Home measures are the parent's detail rows
+  restricted to their ages (`measures/defs/counterparts.py`, copied in the same run, no second pass over the
+  claims). Every other measure of the FFY's Adult, Child and Health Home Core Sets is listed by
+  `measures.catalog` with the reason it is not computed ("not computable from claims: survey / hybrid / ECDS /
+  vital records" or "not implemented: ..."); a whole-suite `compute()` writes one result row for each.
 * Where the spec card is tagged [K], the choice made is stated on the card below.
 
 """
@@ -84,7 +89,8 @@ def render() -> str:
         limits = ", ".join(x for x in (f">= {m.min_age}" if m.min_age is not None else "",
                                         f"<= {m.max_age}" if m.max_age is not None else "") if x)
         out.append(f"* **Age rule**: {m.age_rule()}" + (f"; {limits}" if limits else ""))
-        out.append(f"* **Strata**: age bands {bands}; sex, race, ethnicity, payer, delivery system, program, entity, county")
+        out.append(f"* **Strata**: age bands {bands}; sex, race, ethnicity, payer, delivery system, program, entity, county"
+                   + (f". {c['strata']}" if c.get("strata") else ""))
         if m.params:
             out.append(f"* **Parameters**: " + ", ".join(f"{k}={v}" for k, v in m.params.items()))
         out.append(f"* **Value sets**: " + ", ".join(f"`{v}`" for v in m.value_sets))

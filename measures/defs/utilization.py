@@ -17,7 +17,7 @@ def build_iu(ctx):
                   B.isin(s.c.last_drg, ctx.codes("newborn_drg")))
     mh = B.flag(or_(B.isin(s.c.last_drg, ctx.codes("mh_drg")), B.isin(s.c.last_pdx, ctx.codes("mental_health_any"))))
     ev = (select(s.c.person_id, s.c.discharge_date.label("event_date"), s.c.last_claim_id.label("claim_id"),
-                 s.c.los.label("days"), mh.label("mh_discharges"), (s.c.los * mh).label("mh_days"))
+                 s.c.first_payer.label("payer"), s.c.los.label("days"), mh.label("mh_discharges"), (s.c.los * mh).label("mh_days"))
           .where(~newborn)).cte("iu_events")
     return B.member_month_rows(ctx, ev, {
         "total_discharges": (None, "mm"), "total_days": ("days", "mm"), "total_alos": ("days", None),
@@ -41,7 +41,9 @@ IU = MeasureDefinition(
         numerator="Acute inpatient stays (TOB 11x, transfers merged) discharged in MY, excluding newborn/well-baby "
                   "(Z38 principal dx or MS-DRG 789-795); days = discharge - admission (min 1). Mental/behavioral: "
                   "MS-DRG 876, 880-887, 894-897 or principal dx in ICD-10-CM chapter F.",
-        exclusions="None.", enrollment="None (per enrollee month); a discharge counts in the member month it occurs."),
+        exclusions="None.", enrollment="None (per enrollee month); a discharge counts in the member month it occurs.",
+        strata="Age band by age at the start of the member month; an 'unknown' age row (no birth date) is always "
+               "reported; payer = the payer of the stay's admission claim."),
     deviations=("Discharges in months without enrollment are not counted.",
                 "Age band by age at the start of each member month."),
 )

@@ -119,6 +119,14 @@ def test_pqi_payer_stratum_follows_the_claim_payer(wh):
     assert payers["medicare"][0] == 1 and payers.get("medicaid_ffs", (0, 0))[0] == 0
 
 
+def test_iu_payer_stratum_follows_the_claim_payer(wh):
+    p = _member(wh, "p", birth=D(1950, 1, 1))
+    wh.enroll(p, D(Y, 1, 1), D(Y, 6, 30), payer="medicare", plan="ffs", payer_type="medicare")
+    wh.inpatient(p, D(Y, 3, 1), D(Y, 3, 4), ["I509"], payer="medicare")
+    payers = _stratum(wh.compute(Y, "IU-HH"), "total_discharges", "payer")
+    assert payers == {"medicaid_ffs": (0, 12), "medicare": (1, 0)}
+
+
 def test_pqi_payer_scope_medicaid_paid_drops_medicare_paid_stays_of_duals(wh):
     from measures.options import MeasureOptions
 
