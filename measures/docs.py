@@ -52,7 +52,7 @@ exclusions). The engine (`measures/engine.py`) compiles each measure to one `INS
   rendering or billing NPI.
 * Age follows each specification and each card's **Age rule** line states it (generated from the definition's
   `age_on`): the unit's anchor date (discharge, ED visit, IESD; 31 Dec for member-based measures) or a fixed date
-  of MY (PQA PDC: 1 January; AMM: 30 April). Member-month measures count denominator months by age at the start of
+  of MY (PQA PDC and SAA: 1 January). Member-month measures count denominator months by age at the start of
   the month and events by their own age (PQI: age at admission), so an admission in a birthday month is not lost.
 * Every result row carries `core_set_status` (in or out of the Core Set of FFY = MY + 1: AMB-HH and PQI92-HH are
   Health Home measures only through FFY2024, OHD-AD is not in the FFY2026 Adult Core Set; they are still computed)

@@ -225,7 +225,7 @@ AMM = MeasureDefinition(
     measurement_period="Intake 1 May prior year - 30 Apr MY", unit="event",
     rates=(Rate("acute", "proportion", "Effective acute phase (84 days)"),
            Rate("continuation", "proportion", "Effective continuation phase (180 days)")),
-    build=build_amm, min_age=18, age_on=(4, 30), age_bands=((18, 64, "18-64"), (65, None, "65+")),
+    build=build_amm, min_age=18, age_bands=((18, 64, "18-64"), (65, None, "65+")),
     enrollment=EnrollmentRule((CEWindow("anchor", -105, 231, max_gaps=1, max_gap_days=45),),
                               "105 days before the IPSD through 231 days after, <= 1 gap of <= 45 days"),
     standard_exclusions=("hospice", "death"), value_sets=("ndc_antidepressant", "major_depression"),
@@ -234,8 +234,9 @@ AMM = MeasureDefinition(
     card=dict(measures="Share of adults newly treated for major depression who stayed on antidepressants 84 days "
                        "(acute) and 180 days (continuation).",
               denominator="Earliest antidepressant fill 1 May prior year - 30 Apr MY with no fill in the 105 days "
-                          "before (IPSD), and a major depression dx 60 days before to 60 days after; age >= 18 on 30 April "
-                          "of MY.",
+                          "before (IPSD), and a major depression dx 60 days before to 60 days after; age >= 18 on the IPSD "
+                          "[K: 'as of the IPSD' per a health plan's HEDIS MY2023 summary (horizonblue.com); earlier "
+                          "HEDIS years used 30 April of MY].",
               numerator="Days covered (merged supply) in IPSD..IPSD+114 >= 84; IPSD..IPSD+231 >= 180.",
               exclusions="Hospice, death.", enrollment="IPSD-105 .. IPSD+231, <= 1 gap of <= 45 days."),
     deviations=("MDD diagnosis from any claim setting.",),

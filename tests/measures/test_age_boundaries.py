@@ -96,7 +96,7 @@ LIMITS = [
     ("COL-HH", "screened", member_only, DEC31, "min", 46), ("COL-HH", "screened", member_only, DEC31, "max", 75),
     ("CBP-HH", "controlled", cbp, DEC31, "min", 18), ("CBP-HH", "controlled", cbp, DEC31, "max", 85),
     ("PCR-HH", "index_stays", pcr, D(Y, 3, 5), "min", 18), ("PCR-HH", "index_stays", pcr, D(Y, 3, 5), "max", 64),
-    ("AMM-AD", "acute", amm, D(Y, 4, 30), "min", 18),
+    ("AMM-AD", "acute", amm, D(Y - 1, 9, 1), "min", 18),
     ("OHD-AD", "high_dosage", ohd, DEC31, "min", 18),
 ]
 
