@@ -73,8 +73,6 @@ REASONS = {
     "AMR-CH": ("Asthma Medication Ratio", _NCQA),
     "BCS-AD": ("Breast Cancer Screening", _NCQA),
     "CCS-AD": ("Cervical Cancer Screening", _NCQA),
-    "CHL-AD": ("Chlamydia Screening in Women", _NCQA),
-    "CHL-CH": ("Chlamydia Screening in Women", _NCQA),
     "SSD-AD": ("Diabetes Screening for People with Schizophrenia or Bipolar Disorder Using Antipsychotics", _NCQA),
     "ADD-CH": ("Follow-Up Care for Children Prescribed ADHD Medication", _NCQA),
     "APM-CH": ("Metabolic Monitoring for Children and Adolescents on Antipsychotics", _NCQA),

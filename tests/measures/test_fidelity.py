@@ -335,6 +335,33 @@ def test_ffy2026_catalogue_gives_every_unregistered_core_set_measure_a_reason():
     assert wanted == registered & wanted | set(rows)
     assert rows["CPA-AD"]["status"].startswith("not computable from claims: survey")
     assert rows["WCC-CH"]["status"].startswith("not computable from claims: hybrid")
-    assert rows["CHL-CH"]["status"].startswith("not implemented")
-    assert rows["CHL-CH"]["core_set_status"] == "in the FFY2026 Child Core Set"
+    assert rows["AMR-CH"]["status"].startswith("not implemented")
+    assert rows["AMR-CH"]["core_set_status"] == "in the FFY2026 Child Core Set"
     assert all(r["status"] != "not implemented" for r in rows.values()), "a Core Set measure without its reason"
+
+
+def test_chl_not_computable_without_the_licensed_value_sets(wh):
+    _member(wh, "p", birth=D(Y - 18, 1, 1))
+    r = _total(wh.compute(Y, "CHL-CH"), "screened")
+    assert r["status"].startswith("not computable: missing value sets") and "chlamydia_tests" in r["status"]
+
+
+def test_chl_with_licensed_value_sets_screens_sexually_active_women_by_age(wh, tmp_path):
+    (tmp_path / "vsd.csv").write_text(
+        "Measure ID,Value Set Name,Value Set OID,Code,Code System\n"
+        "CHL,Chlamydia Tests,1,87491,CPT\nCHL,Sexual Activity,2,Z3000,ICD10CM\nCHL,Pregnancy Tests,3,81025,CPT\n"
+        "CHL,Contraceptive Medications,4,99999000002,NDC\n")
+    for pid, age, sex in (("tested", 18, "F"), ("untested", 20, "F"), ("adult", 22, "F"), ("male", 18, "M"),
+                          ("too_old", 25, "F")):
+        wh.person(pid, birth=D(Y - age, 6, 1), sex=sex)
+        wh.enroll(pid, D(Y, 1, 1), D(Y, 12, 31))
+        wh.visit(pid, D(Y, 3, 1), hcpcs="99213", dx=("Z3000",))
+    wh.visit("tested", D(Y, 4, 1), hcpcs="87491", dx=("Z113",))
+    wh.person("rx_only", birth=D(Y - 17, 6, 1))
+    wh.enroll("rx_only", D(Y, 1, 1), D(Y, 12, 31))
+    wh.rx("rx_only", "99999000002", D(Y, 2, 1))
+    rows = wh.compute(Y, "CHL-CH", "CHL-AD", licensed_dir=str(tmp_path))
+    ch = _total([r for r in rows if r["measure"] == "CHL-CH"], "screened")
+    ad = _total([r for r in rows if r["measure"] == "CHL-AD"], "screened")
+    assert (ch["numerator"], ch["denominator"], ch["status"]) == (1, 3, "ok")
+    assert (ad["numerator"], ad["denominator"]) == (0, 1)
