@@ -81,7 +81,6 @@ REASONS = {
     "IMA-CH": ("Immunizations for Adolescents", _NCQA),
     "LSC-CH": ("Lead Screening in Children", _NCQA),
     "W30-CH": ("Well-Child Visits in the First 30 Months of Life", _NCQA),
-    "WCV-CH": ("Child and Adolescent Well-Care Visits", _NCQA),
     "PPC2-AD": ("Prenatal and Postpartum Care", _NCQA),
     "PPC2-CH": ("Prenatal and Postpartum Care", _NCQA),
     "DEV-CH": ("Developmental Screening in the First Three Years of Life",

@@ -1,5 +1,6 @@
-"""CHL-AD / CHL-CH: Chlamydia Screening in Women (HEDIS, administrative). Every value set is licensed (NCQA VSD and
-Medication List Directory): without the user's files the measures report "not computable: missing value sets".
+"""CHL-AD / CHL-CH: Chlamydia Screening in Women and WCV-CH: Child and Adolescent Well-Care Visits (HEDIS,
+administrative). Every value set is licensed (NCQA VSD and Medication List Directory): without the user's files the
+measures report "not computable: missing value sets".
 
 Specification as known [K: HEDIS MY2024 CHL, not re-read for issue 19]: women 16-24 on 31 Dec of MY (Child Core
 Set 16-20, Adult Core Set 21-24) identified as sexually active in MY by a claim with a code of Sexual Activity,
@@ -8,7 +9,7 @@ enrollment MY with <= 1 gap of <= 45 days, enrolled on 31 Dec; hospice and death
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, func, or_, select, union_all
+from sqlalchemy import and_, func, literal, or_, select, union_all
 
 from measures import blocks as B
 from measures.definition import MeasureDefinition, Rate
@@ -72,4 +73,30 @@ def _chl(suffix, core_sets, lo, hi):
     )
 
 
-MEASURES = [_chl("CH", CHILD, 16, 20), _chl("AD", ADULT, 21, 24)]
+def build_wcv(ctx):
+    """Members 3-21 with >= 1 well-care visit (Well-Care codes on a claim line or as a claim diagnosis) in MY."""
+    mm = B.member_months_dedup(ctx)
+    members = (select(mm.c.person_id, mm.c.person_id.label("unit_id"))
+               .where(mm.c.month_start.between(ctx.my_start, ctx.my_end)).distinct()).cte("wcv_members")
+    visits = persons_with_code(ctx, ("well_care",), "wcv_visits")
+    met = B.in_set(members.c.person_id, visits)
+    return select(*B.detail_row(members.c.unit_id, "member", members.c.person_id, ctx.my_end, "well_care_visit",
+                                met, literal(None)))
+
+
+WCV = MeasureDefinition(
+    id="WCV-CH", title="Child and Adolescent Well-Care Visits", steward="NCQA", core_sets=CHILD,
+    measurement_period="Calendar measurement year", unit="member", rates=(Rate("well_care_visit", "proportion"),),
+    build=build_wcv, min_age=3, max_age=21, age_bands=((3, 11, "3-11"), (12, 17, "12-17"), (18, 21, "18-21")),
+    enrollment=CE_MY, standard_exclusions=("hospice", "death"), value_sets=("well_care",),
+    card=dict(measures="Share of enrollees 3-21 with at least one comprehensive well-care visit in MY.",
+              denominator="Members with a member month in MY, age 3-21 on 31 Dec.",
+              numerator="A Well-Care code (licensed value set: preventive E&M CPT, HCPCS, ICD-10-CM Z00 "
+                        "encounters) on a claim line or as a claim diagnosis in MY.",
+              exclusions="Hospice in MY; death in MY.", enrollment=CE_MY.description),
+    deviations=("The Well-Care value set is the user's licensed NCQA file; none ships.",
+                "The visit need not be with a PCP or OB/GYN (the HEDIS provider requirement is not modelled).",
+                "Specification details are [K] (HEDIS MY2024 as known), not re-read against the FFY manual."),
+)
+
+MEASURES = [_chl("CH", CHILD, 16, 20), _chl("AD", ADULT, 21, 24), WCV]

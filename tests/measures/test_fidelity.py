@@ -365,3 +365,16 @@ def test_chl_with_licensed_value_sets_screens_sexually_active_women_by_age(wh, t
     ad = _total([r for r in rows if r["measure"] == "CHL-AD"], "screened")
     assert (ch["numerator"], ch["denominator"], ch["status"]) == (1, 3, "ok")
     assert (ad["numerator"], ad["denominator"]) == (0, 1)
+
+
+def test_wcv_ch_well_care_visit_from_a_licensed_value_set(wh, tmp_path):
+    (tmp_path / "vsd.csv").write_text("Measure ID,Value Set Name,Value Set OID,Code,Code System\n"
+                                      "WCV,Well-Care,1,99393,CPT\nWCV,Well-Care,1,Z00121,ICD10CM\n")
+    for pid, age in (("cpt", 10), ("dx", 15), ("none", 20), ("too_young", 2)):
+        _member(wh, pid, birth=D(Y - age, 6, 1))
+    wh.visit("cpt", D(Y, 4, 1), hcpcs="99393", dx=("Z0000",))
+    wh.visit("dx", D(Y, 4, 1), hcpcs="99213", dx=("Z00121",))
+    rows = wh.compute(Y, "WCV-CH", licensed_dir=str(tmp_path))
+    r = _total(rows, "well_care_visit")
+    assert (r["numerator"], r["denominator"], r["status"]) == (2, 3, "ok")
+    assert _stratum(rows, "well_care_visit", "age_band") == {"3-11": (1, 1), "12-17": (1, 1), "18-21": (0, 1)}
