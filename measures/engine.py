@@ -193,9 +193,9 @@ def derived_detail_select(m: MeasureDefinition, year: int):
 
 def compute_measure(conn, m: MeasureDefinition, year: int, reg: Registry, era: str, scratch=None,
                     options=None, first_enrolled=None, parent_done: bool = False) -> None:
-    """parent_done: m is a counterpart whose parent was computed earlier in this run (its detail is copied)."""
     """Replace one measure's detail and result rows for the year. scratch: a measures.scratch.Scratch on this
-    connection whose shared blocks (temporary tables) the measure reads and extends; None inlines every block."""
+    connection whose shared blocks (temporary tables) the measure reads and extends; None inlines every block.
+    parent_done: m is a counterpart whose parent was computed earlier in this run (its detail is copied)."""
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
     versions = json.dumps(reg.versions(m.value_sets), sort_keys=True)
     conn.execute(delete(measure_detail).where(measure_detail.c.measure_id == m.id,
