@@ -53,7 +53,8 @@ def test_generator_codes_are_in_the_value_sets():
 def test_compute_returns_rows_with_contract_keys_and_all_statuses(wh):
     _scenario(wh)
     rows = wh.compute(Y)
-    keys = {"measure", "rate_id", "stratum", "numerator", "denominator", "exclusions", "rate", "small_cell", "status"}
+    keys = {"measure", "rate_id", "stratum", "numerator", "denominator", "exclusions", "rate", "small_cell", "status",
+            "core_set_status", "lookback_status"}
     assert all(keys <= set(r) for r in rows)
     total = {(r["measure"], r["rate_id"]): r for r in rows if r["stratum"]["type"] == "total"}
     from measures.catalog import missing_rows
