@@ -166,7 +166,7 @@ def inpatient_claims(ctx: BuildContext):
                    func.coalesce(H.c.admission_date, H.c.claim_start_date).label("admit_date"),
                    func.coalesce(H.c.discharge_date, H.c.claim_end_date).label("discharge_date"),
                    norm(H.c.diagnosis_code_1).label("pdx"), H.c.drg_code, H.c.discharge_disposition_code,
-                   H.c.admit_source_code, flag(acute).label("acute"))
+                   H.c.admit_source_code, H.c.payer, flag(acute).label("acute"))
             .where(H.c.claim_type == "institutional", is_ip).cte("inpatient_claims"))
 
 
@@ -196,7 +196,7 @@ def stays(ctx: BuildContext, acute: int = 1):
     """Merged inpatient stays (acute=1: acute stays with acute-to-acute transfers merged; 0: nonacute stays).
 
     Columns: stay_id, person_id, grp, admit_date, discharge_date, los, first/last claim ids, first_pdx, last_pdx,
-    last_drg, last_disposition, first_admit_source, n_claims."""
+    last_drg, last_disposition, first_admit_source, first_payer (the payer of the admission claim), n_claims."""
     ic = inpatient_claims(ctx)
     src = select(ic).where(ic.c.acute == acute).cte(f"ip_src_{acute}")
     w3 = _merge_islands(src, f"stay{acute}")
@@ -208,7 +208,8 @@ def stays(ctx: BuildContext, acute: int = 1):
                 first(w3.c.claim_id).label("first_claim_id"), last(w3.c.claim_id).label("last_claim_id"),
                 first(w3.c.pdx).label("first_pdx"), last(w3.c.pdx).label("last_pdx"),
                 last(w3.c.drg_code).label("last_drg"), last(w3.c.discharge_disposition_code).label("last_disposition"),
-                first(w3.c.admit_source_code).label("first_admit_source"), func.count().label("n_claims"))
+                first(w3.c.admit_source_code).label("first_admit_source"), first(w3.c.payer).label("first_payer"),
+                func.count().label("n_claims"))
          .group_by(w3.c.person_id, w3.c.grp)).cte(f"stays_raw_{acute}")
     los = func.greatest(days_between(q.c.admit_date, q.c.discharge_date), 1)
     return select(q, (q.c.person_id + literal("|" + ("A" if acute else "N") + "|") + datestr(q.c.admit_date))
@@ -418,35 +419,69 @@ def member_months_dedup_for(ctx: BuildContext, persons, name: str):
 
 
 def member_month_rows(ctx: BuildContext, events, rates: dict, min_age: int | None = None, community_only=False,
-                      name: str = "mmr"):
-    """Per-1,000/100,000 member-month rates. events: CTE (person_id, event_date, claim_id, <value columns>).
+                      name: str = "mmr", max_age: int | None = None):
+    """Per-1,000/100,000 member-month rates. Returns a Select of detail rows grouped by person x strata attributes
+    (unit = member-month group).
+
+    events: CTE (person_id, event_date, claim_id, <value columns>) with optional columns
+      * attach_date - the date whose member month carries the event (default event_date). An event counts only
+        when the person has a member month containing attach_date (e.g. PQI: enrolled on the admission date; IU:
+        enrolled in the discharge month). The event belongs to MY by event_date, so a stay admitted in December
+        of the prior year and discharged in MY attaches to that December month.
+      * age - the event's own age (e.g. age at admission). The age rule of the specification then applies to the
+        event, not to the month: an admission after the 18th birthday in the birthday month counts although that
+        month (age 17 at its start) is not in the denominator. Without it, an event takes its month's age.
+      * payer - the claim's payer: the event is stratified by the payer that paid it, not the month's plan.
     rates: rate_id -> (numerator value column name or None for count, denominator: 'mm' or a column name).
-    Returns a Select of detail rows grouped by person x strata attributes (unit = member-month group)."""
+    Denominator member months: months of MY, one per person (the plan with most enrolled days), age at the start
+    of the month within [min_age, max_age]; community_only drops long-term institutional months (for events too).
+    """
     mm = member_months_dedup(ctx)
-    mmy = select(mm).where(mm.c.month_start.between(ctx.my_start, ctx.my_end))
-    if min_age is not None:
-        mmy = mmy.where(mm.c.age_at_month_start >= min_age)
+    eligible = [mm.c.month_start.between(ctx.ymd(-1, 1, 1), ctx.my_end)]
     if community_only:
-        mmy = mmy.where(func.coalesce(mm.c.long_term_institutional_flag, False).is_(False))
-    mmy = mmy.cte(f"{name}_mm")
+        eligible.append(func.coalesce(mm.c.long_term_institutional_flag, False).is_(False))
+
+    def age_ok(age):
+        return and_(*([age >= min_age] if min_age is not None else []),
+                    *([age <= max_age] if max_age is not None else []), literal(True))
+
     value_cols = sorted({c for r in rates.values() for c in r if c not in (None, "mm")})
-    ev_month = month_start(events.c.event_date)
-    ev = (select(events.c.person_id, ev_month.label("month_start"), func.count().label("n_events"),
+    has_age, has_payer = "age" in events.c, "payer" in events.c
+    attach = events.c.attach_date if "attach_date" in events.c else events.c.event_date
+    ev_age = events.c.age if has_age else cast(null(), Integer)
+    ev_payer = events.c.payer if has_payer else cast(null(), String)
+    own = [c for c, present in ((ev_age, has_age), (ev_payer, has_payer)) if present]
+    ev = (select(events.c.person_id, month_start(attach).label("month_start"), ev_age.label("ev_age"),
+                 ev_payer.label("ev_payer"), func.count().label("n_events"),
                  func.min(events.c.claim_id).label("claim_id"),
                  *[func.sum(events.c[c]).label(c) for c in value_cols])
           .where(events.c.event_date.between(ctx.my_start, ctx.my_end))
-          .group_by(events.c.person_id, ev_month)).cte(f"{name}_ev")
-    keys = [mmy.c.person_id, mmy.c.age_at_month_start, mmy.c.sex, mmy.c.payer, mmy.c.delivery_system,
-            func.coalesce(mmy.c.health_home_program_id, mmy.c.icm_program_id).label("program_id"),
-            mmy.c.icm_entity_id, mmy.c.county_fips]
-    g = (select(*keys, func.count().label("mm"), func.coalesce(func.sum(ev.c.n_events), 0).label("n_events"),
-                func.min(ev.c.claim_id).label("claim_id"), func.max(mmy.c.month_start).label("last_month"),
-                *[func.coalesce(func.sum(ev.c[c]), 0).label(c) for c in value_cols])
-         .select_from(mmy.outerjoin(ev, and_(ev.c.person_id == mmy.c.person_id,
-                                             ev.c.month_start == mmy.c.month_start)))
+          .group_by(events.c.person_id, month_start(attach), *own)).cte(f"{name}_ev")
+    program = func.coalesce(mm.c.health_home_program_id, mm.c.icm_program_id)
+    month_rows = (select(mm.c.person_id, mm.c.age_at_month_start.label("age"), mm.c.sex, mm.c.payer,
+                         mm.c.delivery_system, program.label("program_id"), mm.c.icm_entity_id, mm.c.county_fips,
+                         literal(1).label("mm"), literal(0).label("n_events"), cast(null(), String).label("claim_id"),
+                         mm.c.month_start.label("last_month"), *[literal(0).label(c) for c in value_cols])
+                  .where(*eligible, mm.c.month_start.between(ctx.my_start, ctx.my_end),
+                         age_ok(mm.c.age_at_month_start)))
+    event_age = func.coalesce(ev.c.ev_age, mm.c.age_at_month_start) if has_age else mm.c.age_at_month_start
+    event_rows = (select(mm.c.person_id, event_age.label("age"), mm.c.sex,
+                         func.coalesce(ev.c.ev_payer, mm.c.payer).label("payer"), mm.c.delivery_system,
+                         program.label("program_id"), mm.c.icm_entity_id, mm.c.county_fips, literal(0).label("mm"),
+                         ev.c.n_events, ev.c.claim_id, mm.c.month_start.label("last_month"),
+                         *[ev.c[c] for c in value_cols])
+                  .select_from(ev.join(mm, and_(mm.c.person_id == ev.c.person_id,
+                                                mm.c.month_start == ev.c.month_start)))
+                  .where(*eligible, age_ok(event_age)))
+    rows = union_all(month_rows, event_rows).cte(f"{name}_rows")
+    keys = [rows.c.person_id, rows.c.age, rows.c.sex, rows.c.payer, rows.c.delivery_system, rows.c.program_id,
+            rows.c.icm_entity_id, rows.c.county_fips]
+    g = (select(*keys, func.sum(rows.c.mm).label("mm"), func.sum(rows.c.n_events).label("n_events"),
+                func.min(rows.c.claim_id).label("claim_id"), func.max(rows.c.last_month).label("last_month"),
+                *[func.sum(rows.c[c]).label(c) for c in value_cols])
          .group_by(*keys)).cte(f"{name}_grp0")
     # unit id and the person's race/ethnicity once per group (not once per rate row of the union below)
-    unit_id = (g.c.person_id + literal("|") + func.coalesce(cast(g.c.age_at_month_start, String), "") + "|"
+    unit_id = (g.c.person_id + literal("|") + func.coalesce(cast(g.c.age, String), "") + "|"
                + func.coalesce(g.c.payer, "") + "|" + func.coalesce(g.c.delivery_system, "") + "|"
                + func.coalesce(g.c.program_id, "") + "|" + func.coalesce(g.c.icm_entity_id, "") + "|"
                + func.coalesce(g.c.county_fips, "") + "|" + func.coalesce(g.c.sex, ""))
@@ -462,7 +497,7 @@ def member_month_rows(ctx: BuildContext, events, rates: dict, min_age: int | Non
                             (numv > 0).label("numerator_met"), numv.label("numerator_value"),
                             denv.label("denominator_value"),
                             case((numv > 0, g.c.claim_id), else_=None).label("numerator_claim_id"),
-                            g.c.age_at_month_start.label("age"), g.c.sex, g.c.payer, g.c.delivery_system,
+                            g.c.age.label("age"), g.c.sex, g.c.payer, g.c.delivery_system,
                             g.c.program_id, g.c.icm_entity_id.label("entity_id"), g.c.county_fips, g.c.race,
                             g.c.ethnicity))
     return union_all(*parts)

@@ -51,8 +51,17 @@ class MeasureDefinition:
     age_bands: tuple[tuple[int, int | None, str], ...] = ()
     min_age: int | None = None
     max_age: int | None = None
+    # the date on which age is taken for min_age/max_age and age bands: "anchor" (each unit's anchor date:
+    # discharge, visit, episode or IPSD; 31 Dec for member units) or (month, day) of MY, e.g. (1, 1) for PQA's
+    # "18 years or older on 1 January" (a unit's own `age` column, as member-month measures give, wins)
+    age_on: str | tuple[int, int] = "anchor"
     enrollment: EnrollmentRule | None = None
     standard_exclusions: tuple[str, ...] = ()  # hospice | death | palliative | ltc66
+    # a Core Set counterpart (e.g. FUH-AD of FUH-HH): its detail is the parent's detail rows of the same run
+    # restricted to min_age..max_age (measures/defs/counterparts.py)
+    derived_from: str | None = None
+    report_unknown_age: bool = False  # always report an "unknown" age stratum (IU-HH, as QMR lists it)
+    lookback_years: int = 0  # prior calendar years of claims/enrollment the measure reads (COL: 9)
     needs_icd10: bool = True
     ce_rate_ids: tuple[str, ...] | None = None  # CE applies only to these rates (None = all)
     provides_strata: bool = False  # member-month measures supply their own strata attributes
@@ -60,6 +69,15 @@ class MeasureDefinition:
     params: dict = field(default_factory=dict)
     card: dict = field(default_factory=dict)  # README card text: measures, denominator, numerator, ...
     deviations: tuple[str, ...] = ()
+
+    def age_rule(self) -> str:
+        """The age rule in words, for the measure card."""
+        if self.unit == "member_month":
+            return "age at the start of each member month (denominator) and the unit's own age for events"
+        if self.age_on == "anchor":
+            return "age on the anchor date" + (" (31 Dec of MY)" if self.unit == "member" else "")
+        month, day = self.age_on
+        return f"age on {day} {('Jan','Feb','Mar','Apr','May','Jun','Jul','Aug','Sep','Oct','Nov','Dec')[month-1]} of MY"
 
     def age_band_of(self, age: int | None) -> str:
         if age is None:
@@ -71,8 +89,12 @@ class MeasureDefinition:
 
 
 class BuildContext:
-    def __init__(self, year: int, registry: Registry, measure: MeasureDefinition, dialect: str, scratch=None):
+    def __init__(self, year: int, registry: Registry, measure: MeasureDefinition, dialect: str, scratch=None,
+                 options=None):
+        from measures.options import MeasureOptions
+
         self.year = year
+        self.options = options or MeasureOptions()
         self.scratch = scratch  # measures.scratch.Scratch: shared blocks materialised once per compute() run
         self.reg = registry
         self.measure = measure

@@ -50,8 +50,21 @@ exclusions). The engine (`measures/engine.py`) compiles each measure to one `INS
 * Continuous enrollment uses merged enrollment spans across payers/plans (the state is the payer).
 * Mental-health provider = `provider.is_mental_health_provider` or `provider_type = 'behavioral_health'` on the
   rendering or billing NPI.
-* Age is computed on each measure's anchor date (discharge, ED visit, IESD, IPSD, or 31 Dec for member-based
-  measures; month start for member-month measures).
+* Age follows each specification and each card's **Age rule** line states it (generated from the definition's
+  `age_on`): the unit's anchor date (discharge, ED visit, IESD; 31 Dec for member-based measures) or a fixed date
+  of MY (PQA PDC and SAA: 1 January). Member-month measures count denominator months by age at the start of
+  the month and events by their own age (PQI: age at admission), so an admission in a birthday month is not lost.
+* Every result row carries `core_set_status` (in or out of the Core Set of FFY = MY + 1: AMB-HH and PQI92-HH are
+  Health Home measures only through FFY2024, OHD-AD is not in the FFY2026 Adult Core Set; they are still computed)
+  and `lookback_status` (`full`, or `partial` with the years the warehouse holds, e.g. COL's nine prior years);
+  `status` says `not computable ...` for a missing value set or an ICD-9 coding era. `measures.status.warnings(rows)`
+  gives one line per measure for a command line.
+* Run options (`measures.options.MeasureOptions`, YAML with unknown keys rejected): `pqi_payer_scope`.
+* Coverage: the Adult (-AD) and Child (-CH) counterparts of the Health Home measures are the parent's detail rows
+  restricted to their ages (`measures/defs/counterparts.py`, copied in the same run, no second pass over the
+  claims). Every other measure of the FFY's Adult, Child and Health Home Core Sets is listed by
+  `measures.catalog` with the reason it is not computed ("not computable from claims: survey / hybrid / ECDS /
+  vital records" or "not implemented: ..."); a whole-suite `compute()` writes one result row for each.
 * Where the spec card is tagged [K], the choice made is stated on the card below.
 
 """
@@ -71,8 +84,13 @@ def render() -> str:
         out.append(f"* **Denominator**: {c.get('denominator', '')}")
         out.append(f"* **Numerator**: {c.get('numerator', '')}")
         out.append(f"* **Exclusions**: {c.get('exclusions', '')}")
+        out.append(f"* **Look-back**: {m.lookback_years} prior calendar year(s)") if m.lookback_years else None
         out.append(f"* **Enrollment rule**: {c.get('enrollment', m.enrollment.description if m.enrollment else 'none')}")
-        out.append(f"* **Strata**: age bands {bands}; sex, race, ethnicity, payer, delivery system, program, entity, county")
+        limits = ", ".join(x for x in (f">= {m.min_age}" if m.min_age is not None else "",
+                                        f"<= {m.max_age}" if m.max_age is not None else "") if x)
+        out.append(f"* **Age rule**: {m.age_rule()}" + (f"; {limits}" if limits else ""))
+        out.append(f"* **Strata**: age bands {bands}; sex, race, ethnicity, payer, delivery system, program, entity, county"
+                   + (f". {c['strata']}" if c.get("strata") else ""))
         if m.params:
             out.append(f"* **Parameters**: " + ", ".join(f"{k}={v}" for k, v in m.params.items()))
         out.append(f"* **Value sets**: " + ", ".join(f"`{v}`" for v in m.value_sets))

@@ -11,6 +11,7 @@ from sqlalchemy import (Engine, Double as Float, Integer, String, and_, case, ca
                         select, union_all)
 
 from measures import blocks as B
+from measures import status as S
 from measures.definition import RATE_SCALE, BuildContext, MeasureDefinition
 from measures.scratch import Scratch
 from measures.sqlfuncs import age_at, month_start
@@ -67,7 +68,8 @@ def build_detail_select(ctx: BuildContext):
                                             mm.c.month_start >= ctx.date(dt.date(ctx.year - 1, 1, 1)))))
               .group_by(du.c.unit_id)).cte("unit_month")
         mmj = (um, mm)
-        age = u.c.age if "age" in u.c else age_at(P.c.birth_date, u.c.anchor_date)
+        on = u.c.anchor_date if m.age_on == "anchor" else ctx.ymd(0, *m.age_on)
+        age = u.c.age if "age" in u.c else age_at(P.c.birth_date, on)
         attrs = dict(sex=func.coalesce(mm.c.sex, P.c.sex), payer=mm.c.payer, delivery_system=mm.c.delivery_system,
                      program_id=func.coalesce(mm.c.health_home_program_id, mm.c.icm_program_id),
                      entity_id=mm.c.icm_entity_id, county_fips=func.coalesce(mm.c.county_fips, P.c.county_fips))
@@ -131,7 +133,7 @@ def build_detail_select(ctx: BuildContext):
     return q
 
 
-def aggregate_select(m: MeasureDefinition, year: int, versions: str, now: dt.datetime):
+def aggregate_select(m: MeasureDefinition, year: int, versions: str, now: dt.datetime, flags: dict):
     d = measure_detail
     strata_cols = {"total": literal("total"), "age_band": d.c.age_band, "sex": d.c.sex, "race": d.c.race,
                    "ethnicity": d.c.ethnicity, "payer": d.c.payer, "delivery_system": d.c.delivery_system,
@@ -157,12 +159,13 @@ def aggregate_select(m: MeasureDefinition, year: int, versions: str, now: dt.dat
                 (a.c.den > 0, cast(a.c.num, Float) * scale / cast(a.c.den, Float)), else_=null())
     small = or_(a.c.num.between(1, 10), and_(small_den, a.c.den.between(1, 10)))
     return select(literal(m.id), literal(year), a.c.rate_id, a.c.stratum_type, a.c.stratum_value, kind, a.c.num,
-                  a.c.den, cast(a.c.exc, Integer), rate, small, literal("ok"), literal(versions), literal(now))
+                  a.c.den, cast(a.c.exc, Integer), rate, small, literal("ok"), literal(versions), literal(now),
+                  literal(flags["core_set_status"]), literal(flags["lookback_status"]))
 
 
 RESULT_COLS = ["measure_id", "measurement_year", "rate_id", "stratum_type", "stratum_value", "rate_type",
                "numerator", "denominator", "exclusions", "rate", "small_cell", "status", "value_set_versions",
-               "computed_at"]
+               "computed_at", "core_set_status", "lookback_status"]
 
 
 def _status(m: MeasureDefinition, reg: Registry, era: str) -> str:
@@ -175,9 +178,24 @@ def _status(m: MeasureDefinition, reg: Registry, era: str) -> str:
     return "ok"
 
 
-def compute_measure(conn, m: MeasureDefinition, year: int, reg: Registry, era: str, scratch=None) -> None:
+def derived_detail_select(m: MeasureDefinition, year: int):
+    """A counterpart's detail: its parent's detail rows of the year within the counterpart's ages, re-banded."""
+    d = measure_detail
+    cols = {c: d.c[c] for c in DETAIL_COLS}
+    cols.update(measure_id=literal(m.id), age_band=_age_band_expr(m, d.c.age))
+    conds = [d.c.measure_id == m.derived_from, d.c.measurement_year == year]
+    if m.min_age is not None:
+        conds.append(d.c.age >= m.min_age)
+    if m.max_age is not None:
+        conds.append(d.c.age <= m.max_age)
+    return select(*[cols[c].label(c) for c in DETAIL_COLS]).where(*conds)
+
+
+def compute_measure(conn, m: MeasureDefinition, year: int, reg: Registry, era: str, scratch=None,
+                    options=None, first_enrolled=None, parent_done: bool = False) -> None:
     """Replace one measure's detail and result rows for the year. scratch: a measures.scratch.Scratch on this
-    connection whose shared blocks (temporary tables) the measure reads and extends; None inlines every block."""
+    connection whose shared blocks (temporary tables) the measure reads and extends; None inlines every block.
+    parent_done: m is a counterpart whose parent was computed earlier in this run (its detail is copied)."""
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
     versions = json.dumps(reg.versions(m.value_sets), sort_keys=True)
     conn.execute(delete(measure_detail).where(measure_detail.c.measure_id == m.id,
@@ -185,17 +203,31 @@ def compute_measure(conn, m: MeasureDefinition, year: int, reg: Registry, era: s
     conn.execute(delete(measure_result).where(measure_result.c.measure_id == m.id,
                                               measure_result.c.measurement_year == year))
     status = _status(m, reg, era)
+    flags = dict(core_set_status=S.core_set_status(m, year),
+                 lookback_status=S.lookback_status(m, year, first_enrolled))
     rows = []
     if status == "ok":
-        ctx = BuildContext(year, reg, m, conn.dialect.name, scratch)
-        conn.execute(insert(measure_detail).from_select(DETAIL_COLS, build_detail_select(ctx)))
-        conn.execute(insert(measure_result).from_select(RESULT_COLS, aggregate_select(m, year, versions, now)))
-        present = {r[0] for r in conn.execute(select(measure_result.c.rate_id).distinct().where(
-            measure_result.c.measure_id == m.id, measure_result.c.measurement_year == year))}
-        for r in m.rates:  # a rate with no denominator units still gets its total row
-            if r.rate_id not in present and r.rate_id not in m.not_computable_rates:
-                rows.append(dict(rate_id=r.rate_id, rate_type=r.kind, numerator=0, denominator=0, exclusions=0,
-                                 rate=0.0 if r.kind == "count" else None, small_cell=False, status="ok"))
+        if parent_done:
+            detail = derived_detail_select(m, year)
+        else:
+            detail = build_detail_select(BuildContext(year, reg, m, conn.dialect.name, scratch, options))
+        conn.execute(insert(measure_detail).from_select(DETAIL_COLS, detail))
+        conn.execute(insert(measure_result).from_select(RESULT_COLS, aggregate_select(m, year, versions, now, flags)))
+        t = measure_result
+        present = set(conn.execute(select(t.c.rate_id, t.c.stratum_type, t.c.stratum_value).where(
+            t.c.measure_id == m.id, t.c.measurement_year == year)).all())
+        # a rate with no units still gets its total row and a row for every age stratum the measure reports
+        # (IU-HH reports an "unknown" age stratum, as QMR asks, even when every birth date is known)
+        strata = [("total", "total")] + [("age_band", b[2]) for b in m.age_bands]
+        strata += [("age_band", "unknown")] if m.report_unknown_age else []
+        for r in m.rates:
+            if r.rate_id in m.not_computable_rates:
+                continue
+            for st, sv in strata:
+                if (r.rate_id, st, sv) not in present:
+                    rows.append(dict(rate_id=r.rate_id, rate_type=r.kind, numerator=0, denominator=0, exclusions=0,
+                                     rate=0.0 if r.kind == "count" else None, small_cell=False, status="ok",
+                                     stratum_type=st, stratum_value=sv))
         for rid, reason in m.not_computable_rates.items():
             kind = next((r.kind for r in m.rates if r.rate_id == rid), "ratio")
             rows.append(dict(rate_id=rid, rate_type=kind, numerator=None, denominator=None, exclusions=None,
@@ -205,21 +237,24 @@ def compute_measure(conn, m: MeasureDefinition, year: int, reg: Registry, era: s
             rows.append(dict(rate_id=r.rate_id, rate_type=r.kind, numerator=None, denominator=None, exclusions=None,
                              rate=None, small_cell=None, status=status))
     for r in rows:
-        r.update(measure_id=m.id, measurement_year=year, stratum_type="total", stratum_value="total",
-                 value_set_versions=versions, computed_at=now)
+        r.setdefault("stratum_type", "total")
+        r.setdefault("stratum_value", "total")
+        r.update(measure_id=m.id, measurement_year=year, value_set_versions=versions, computed_at=now, **flags)
     if rows:
         conn.execute(insert(measure_result), rows)
 
 
-def shared_keys(ms: list[MeasureDefinition], year: int, reg: Registry, era: str, dialect: str) -> set:
+def shared_keys(ms: list[MeasureDefinition], year: int, reg: Registry, era: str, dialect: str,
+                options=None) -> set:
     """Keys of the shared blocks that two or more of the measures use (building the statements, not running them)."""
     if len(ms) < 2:
         return set()
     uses: dict = {}
+    ids = {m.id for m in ms}
     for m in ms:
-        if _status(m, reg, era) != "ok":
+        if _status(m, reg, era) != "ok" or m.derived_from in ids:  # a counterpart copies its parent's detail
             continue
-        ctx = BuildContext(year, reg, m, dialect)
+        ctx = BuildContext(year, reg, m, dialect, options=options)
         build_detail_select(ctx)
         for key in ctx.shared_used:
             uses[key] = uses.get(key, 0) + 1
@@ -235,7 +270,8 @@ def _to_dict(r) -> dict:
     return dict(measure=r.measure_id, rate_id=r.rate_id, stratum={"type": r.stratum_type, "value": r.stratum_value},
                 numerator=num(r.numerator), denominator=num(r.denominator), exclusions=r.exclusions,
                 rate=None if r.rate is None else float(r.rate), small_cell=r.small_cell, status=r.status, rate_type=r.rate_type,
-                value_set_versions=json.loads(r.value_set_versions) if r.value_set_versions else {})
+                value_set_versions=json.loads(r.value_set_versions) if r.value_set_versions else {},
+                core_set_status=r.core_set_status, lookback_status=r.lookback_status)
 
 
 def results(conn, year: int, measure_ids: list[str]) -> list[dict]:
@@ -246,27 +282,32 @@ def results(conn, year: int, measure_ids: list[str]) -> list[dict]:
 
 
 def compute(engine: Engine, year: int, measure_ids: list[str] | None = None, *, licensed_dir=None,
-            timings: dict | None = None) -> list[dict]:
+            timings: dict | None = None, options=None) -> list[dict]:
     """Compute measures for one measurement year; replaces that year's rows for those measures (idempotent).
     timings: when given, receives measure id -> seconds (a measure's time includes the shared blocks it builds
-    first) and "_run" -> seconds of the whole call."""
+    first) and "_run" -> seconds of the whole call. options: measures.options.MeasureOptions (None: the defaults)."""
     from measures.registry import all_measures, get_measures
 
     started = time.perf_counter()
     reg = default_registry(licensed_dir)
     ms = all_measures() if not measure_ids else get_measures(measure_ids)
+    ms = [m for m in ms if not m.derived_from] + [m for m in ms if m.derived_from]  # parents first
     with engine.connect() as conn:
         era = coding_era(conn, year)
+        first = S.first_enrolled(conn)
         conn.commit()
         # one connection for the run: the shared blocks are temporary tables on it, built when a measure first
         # needs them and read by every later measure of the run (see measures/scratch.py)
-        scratch = Scratch(conn, year, shared_keys(ms, year, reg, era, conn.dialect.name))
+        scratch = Scratch(conn, year, shared_keys(ms, year, reg, era, conn.dialect.name, options))
+        done: set[str] = set()
         try:
             for m in ms:
                 log.info("computing %s for %s", m.id, year)
                 t0 = time.perf_counter()
                 with conn.begin():
-                    compute_measure(conn, m, year, reg, era, scratch)
+                    compute_measure(conn, m, year, reg, era, scratch, options, first,
+                                    parent_done=m.derived_from in done)
+                done.add(m.id)
                 if timings is not None:
                     timings[m.id] = time.perf_counter() - t0
         finally:
@@ -274,7 +315,20 @@ def compute(engine: Engine, year: int, measure_ids: list[str] | None = None, *, 
                 conn.rollback()
             scratch.drop()
             conn.commit()
-        out = results(conn, year, [m.id for m in ms])
+        ids = [m.id for m in ms]
+        if not measure_ids:  # the whole suite: every Core Set measure gets a row, computed or with its reason
+            from measures.catalog import missing_rows
+
+            extra = missing_rows(year, {m.id for m in all_measures()})
+            with conn.begin():
+                conn.execute(delete(measure_result).where(measure_result.c.measurement_year == year,
+                                                          measure_result.c.measure_id.in_([r["measure_id"]
+                                                                                           for r in extra])))
+                now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+                if extra:
+                    conn.execute(insert(measure_result), [dict(r, computed_at=now) for r in extra])
+            ids += [r["measure_id"] for r in extra]
+        out = results(conn, year, ids)
     if timings is not None:
         timings["_run"] = time.perf_counter() - started
     return out

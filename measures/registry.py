@@ -5,7 +5,7 @@ import importlib
 
 from measures.definition import MeasureDefinition
 
-_MODULES = ("followup", "iet", "pcr", "utilization", "oud", "prevention", "pharmacy")
+_MODULES = ("followup", "iet", "pcr", "utilization", "oud", "prevention", "pharmacy", "counterparts", "screening")
 _extra: list[MeasureDefinition] = []
 
 

@@ -51,4 +51,7 @@ measure_result = Table(
     Column("status", String, nullable=False),
     Column("value_set_versions", String),  # JSON {value set: version}
     Column("computed_at", DateTime, nullable=False),
+    # migration 0007: "in FFY<Y+1> <core set> Core Set" / "not in the FFY<Y+1> Core Sets (...)"; "full" / "partial: ..."
+    Column("core_set_status", String),
+    Column("lookback_status", String),
 )

@@ -51,6 +51,7 @@ LICENSED_NAME_MAP = {
     "statin medications": "ndc_statin",
     "insulin medications": "ndc_insulin",
     "pcr risk adjustment weights": "pcr_risk_weights",
+    "well-care": "well_care",
 }
 
 SYSTEM_ALIASES = {

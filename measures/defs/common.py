@@ -9,6 +9,8 @@ from measures.definition import CEWindow, EnrollmentRule
 HH = {"Health Home": (2024, 2025, 2026)}
 HH_2024 = {"Health Home": (2024,)}
 ADULT = {"Adult": (2024, 2025, 2026)}
+# OHD-AD and AMM-AD are absent from QMR's measureList2026.ts (macpro-mdct-qmr commit 4317ac6; measures/catalog.py)
+ADULT_THROUGH_2025 = {"Adult": (2024, 2025)}
 
 BANDS_6 = ((6, 17, "6-17"), (18, 64, "18-64"), (65, None, "65+"))
 BANDS_13 = ((13, 17, "13-17"), (18, 64, "18-64"), (65, None, "65+"))

@@ -113,7 +113,7 @@ RATES = tuple(Rate(f"{r}_{c}", "proportion") for r in ("initiation", "engagement
 
 IET = MeasureDefinition(
     id="IET-HH", title="Initiation and Engagement of Substance Use Disorder Treatment", steward="NCQA",
-    core_sets=HH, measurement_period="Intake period 15 Nov prior year - 14 Nov MY", unit="event", rates=RATES,
+    core_sets=HH, lookback_years=1, measurement_period="Intake period 15 Nov prior year - 14 Nov MY", unit="event", rates=RATES,
     build=build_iet, min_age=13, age_bands=BANDS_13,
     enrollment=EnrollmentRule((CEWindow("anchor", -194, 47),), "194 days before the IESD through 47 days after, no gap"),
     standard_exclusions=("hospice", "death"),

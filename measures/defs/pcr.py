@@ -97,7 +97,7 @@ def build_pcr(ctx):
 
 
 PCR = MeasureDefinition(
-    id="PCR-HH", title="Plan All-Cause Readmissions", steward="NCQA", core_sets=HH,
+    id="PCR-HH", title="Plan All-Cause Readmissions", steward="NCQA", core_sets=HH, lookback_years=1,
     measurement_period="Index discharges 1 Jan - 1 Dec of the measurement year", unit="event",
     rates=(Rate("index_stays", "count", "Count of index hospital stays"),
            Rate("observed_readmissions", "proportion", "Observed readmission rate (count = numerator)"),
@@ -124,13 +124,16 @@ PCR = MeasureDefinition(
                   "dx, CMS HWR lists) and whose principal dx is not pregnancy/perinatal.",
         exclusions="Hospice; death in MY; died during the stay (disposition 20 / death date); principal dx of "
                    "pregnancy or perinatal condition; outlier members' stays are removed from the index and "
-                   "observed rates and reported as outliers per 1,000 enrollees (enrollees = members with >= 1 "
-                   "member month in MY).",
+                   "observed rates and reported as outliers per 1,000 enrollees. Outliers: members with >= 4 "
+                   "index stays that are each eligible (age 18-64 on the discharge date, both enrollment windows "
+                   "met, not died during the stay, not a pregnancy/perinatal principal dx) and who are neither in "
+                   "hospice nor dead in MY. Outlier-rate denominator (enrollees): members with >= 1 member month in "
+                   "MY, age 18-64 on 31 Dec of MY, not in hospice and not dead in MY (no enrollment rule).",
         enrollment="365 days before discharge with <= 1 gap of <= 45 days, and discharge + 30 days with no gap."),
     deviations=("Expected readmissions and O/E are reported as not computable: the NCQA risk weights are licensed "
                 "and are never guessed.",
                 "Planned-readmission logic uses the public CMS HWR lists (via Tuva) instead of the HEDIS value sets.",
-                "Outlier rate denominator is every member with a member month in MY (no age filter)."),
+                "Outlier-rate enrollees need no continuous enrollment (one member month in MY suffices)."),
 )
 
 MEASURES = [PCR]

@@ -9,7 +9,7 @@ from sqlalchemy import Float, and_, cast, exists, func, literal, or_, select, un
 
 from measures import blocks as B
 from measures.definition import CEWindow, EnrollmentRule, MeasureDefinition, Rate
-from measures.defs.common import ADULT
+from measures.defs.common import ADULT, ADULT_THROUGH_2025
 from measures.sqlfuncs import add_days, days_between
 
 REF = Path(__file__).resolve().parent.parent / "reference" / "ndc_drugs.csv"
@@ -182,7 +182,8 @@ def _pdc_build(vs, rate_id, name, esrd=False, insulin=False):
 _RX_CARD = dict(exclusions="Hospice in MY.", enrollment="None beyond enrollment in MY.")
 
 OHD = MeasureDefinition(
-    id="OHD-AD", title="Use of Opioids at High Dosage in Persons Without Cancer", steward="PQA", core_sets=ADULT,
+    id="OHD-AD", title="Use of Opioids at High Dosage in Persons Without Cancer", steward="PQA",
+    core_sets=ADULT_THROUGH_2025,
     measurement_period="Calendar measurement year", unit="member", rates=(Rate("high_dosage", "proportion"),),
     build=build_ohd, min_age=18, age_bands=((18, 64, "18-64"), (65, None, "65+")),
     enrollment=EnrollmentRule((CEWindow("year", 0, max_gaps=1, max_gap_days=31),), "MY with <= 1 gap of <= 31 days"),
@@ -218,7 +219,9 @@ COB = MeasureDefinition(
 )
 
 AMM = MeasureDefinition(
-    id="AMM-AD", title="Antidepressant Medication Management", steward="NCQA", core_sets=ADULT,
+    id="AMM-AD", title="Antidepressant Medication Management", steward="NCQA",
+    core_sets=ADULT_THROUGH_2025,
+    lookback_years=1,
     measurement_period="Intake 1 May prior year - 30 Apr MY", unit="event",
     rates=(Rate("acute", "proportion", "Effective acute phase (84 days)"),
            Rate("continuation", "proportion", "Effective continuation phase (180 days)")),
@@ -231,16 +234,18 @@ AMM = MeasureDefinition(
     card=dict(measures="Share of adults newly treated for major depression who stayed on antidepressants 84 days "
                        "(acute) and 180 days (continuation).",
               denominator="Earliest antidepressant fill 1 May prior year - 30 Apr MY with no fill in the 105 days "
-                          "before (IPSD), and a major depression dx 60 days before to 60 days after; age >= 18 on IPSD.",
+                          "before (IPSD), and a major depression dx 60 days before to 60 days after; age >= 18 on the IPSD "
+                          "[K: 'as of the IPSD' per a health plan's HEDIS MY2023 summary (horizonblue.com); earlier "
+                          "HEDIS years used 30 April of MY].",
               numerator="Days covered (merged supply) in IPSD..IPSD+114 >= 84; IPSD..IPSD+231 >= 180.",
               exclusions="Hospice, death.", enrollment="IPSD-105 .. IPSD+231, <= 1 gap of <= 45 days."),
-    deviations=("Age on the IPSD instead of 30 April.", "MDD diagnosis from any claim setting."),
+    deviations=("MDD diagnosis from any claim setting.",),
 )
 
 SAA = MeasureDefinition(
     id="SAA-AD", title="Adherence to Antipsychotic Medications for Individuals with Schizophrenia", steward="CMS",
     core_sets=ADULT, measurement_period="Calendar measurement year", unit="member",
-    rates=(Rate("adherent", "proportion"),), build=build_saa, min_age=18,
+    rates=(Rate("adherent", "proportion"),), build=build_saa, min_age=18, age_on=(1, 1),
     age_bands=((18, 64, "18-64"), (65, None, "65+")),
     enrollment=EnrollmentRule((CEWindow("year", 0, max_gaps=1, max_gap_days=45),), "MY with <= 1 gap of <= 45 days"),
     standard_exclusions=("hospice", "death", "ltc66"),
@@ -248,8 +253,8 @@ SAA = MeasureDefinition(
                 "nonacute_inpatient_tob", "nonacute_rev"), params=dict(lai_days=28),
     card=dict(measures="Share of adults with schizophrenia/schizoaffective disorder with PDC >= 0.8 for "
                        "antipsychotics.",
-              denominator="F20/F25 dx on >= 1 acute inpatient claim or >= 2 dates in MY, and >= 2 antipsychotic "
-                          "dispensing events (NDC, or long-acting injection HCPCS counted as 28 days).",
+              denominator="Age >= 18 on 1 January of MY [K]; F20/F25 dx on >= 1 acute inpatient claim or >= 2 "
+                          "dates in MY, and >= 2 antipsychotic dispensing events (NDC, or long-acting injection HCPCS counted as 28 days).",
               numerator="Proportion of days covered from the first dispensing in MY to 31 Dec >= 0.8.",
               exclusions="Dementia, hospice, death, 66+ institutional LTC.", enrollment="MY, <= 1 gap of <= 45 days."),
     deviations=("The shipped antipsychotic NDC list holds named products only (public FDA NDC numbers); load the "
@@ -260,10 +265,12 @@ SAA = MeasureDefinition(
 PDC_STA = MeasureDefinition(
     id="PDC-STA", title="Proportion of Days Covered: Statins", steward="PQA", core_sets=PQA,
     measurement_period="Calendar measurement year", unit="member", rates=(Rate("adherent", "proportion"),),
-    build=_pdc_build("ndc_statin", "adherent", "pdc_sta"), min_age=18, age_bands=((18, 64, "18-64"), (65, None, "65+")),
+    build=_pdc_build("ndc_statin", "adherent", "pdc_sta"), min_age=18, age_on=(1, 1), age_bands=((18, 64, "18-64"), (65, None, "65+")),
     standard_exclusions=("hospice",), value_sets=("ndc_statin",), params=dict(pdc_threshold=0.8),
     card=dict(measures="Share of adults on statins with PDC >= 80%.",
-              denominator=">= 2 statin fills on different dates in MY, first fill >= 91 days before year end.",
+              denominator="Age >= 18 on 1 January of MY; >= 2 statin fills on different dates in MY; the first "
+                          "fill in MY on or before 2 October (treatment period from the first fill through 31 Dec, "
+                          "counting both days, >= 91 days).",
               numerator="Days covered (merged supply, capped at 31 Dec) / days from first fill to 31 Dec >= 0.8.",
               **_RX_CARD),
     deviations=("Early refills are unioned, not shifted.",),
@@ -272,7 +279,7 @@ PDC_RASA = MeasureDefinition(
     id="PDC-RASA", title="Proportion of Days Covered: Renin Angiotensin System Antagonists", steward="PQA",
     core_sets=PQA, measurement_period="Calendar measurement year", unit="member",
     rates=(Rate("adherent", "proportion"),), build=_pdc_build("ndc_ras_antagonist", "adherent", "pdc_rasa", esrd=True),
-    min_age=18, age_bands=((18, 64, "18-64"), (65, None, "65+")), standard_exclusions=("hospice",),
+    min_age=18, age_on=(1, 1), age_bands=((18, 64, "18-64"), (65, None, "65+")), standard_exclusions=("hospice",),
     value_sets=("ndc_ras_antagonist", "esrd"), params=dict(pdc_threshold=0.8),
     card=dict(measures="Share of adults on RAS antagonists with PDC >= 80%.", denominator="As PDC-STA for RASA.",
               numerator="As PDC-STA.", exclusions="Hospice, ESRD.", enrollment="None beyond enrollment in MY."),
@@ -282,7 +289,7 @@ PDC_DR = MeasureDefinition(
     id="PDC-DR", title="Proportion of Days Covered: Diabetes All Class", steward="PQA", core_sets=PQA,
     measurement_period="Calendar measurement year", unit="member", rates=(Rate("adherent", "proportion"),),
     build=_pdc_build("ndc_diabetes_noninsulin", "adherent", "pdc_dr", esrd=True, insulin=True), min_age=18,
-    age_bands=((18, 64, "18-64"), (65, None, "65+")), standard_exclusions=("hospice",),
+    age_on=(1, 1), age_bands=((18, 64, "18-64"), (65, None, "65+")), standard_exclusions=("hospice",),
     value_sets=("ndc_diabetes_noninsulin", "ndc_insulin", "esrd"), params=dict(pdc_threshold=0.8),
     card=dict(measures="Share of adults on non-insulin diabetes medication with PDC >= 80%.",
               denominator="As PDC-STA for non-insulin diabetes drugs.", numerator="As PDC-STA.",

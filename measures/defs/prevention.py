@@ -51,7 +51,7 @@ def build_col(ctx):
 COL = MeasureDefinition(
     id="COL-HH", title="Colorectal Cancer Screening", steward="NCQA", core_sets=HH,
     measurement_period="Calendar measurement year (look-back up to 9 prior years)", unit="member",
-    rates=(Rate("screened", "proportion"),), build=build_col, min_age=46, max_age=75,
+    rates=(Rate("screened", "proportion"),), build=build_col, min_age=46, max_age=75, lookback_years=9,
     age_bands=((46, 50, "46-50"), (51, 65, "51-65"), (66, 75, "66-75")), enrollment=CE_MY_PRIOR,
     standard_exclusions=("hospice", "death", "palliative", "ltc66"),
     value_sets=("colonoscopy", "flexible_sigmoidoscopy", "ct_colonography", "sdna_fit", "fobt", "colorectal_cancer",
@@ -103,7 +103,7 @@ def build_cbp(ctx):
 
 
 CBP = MeasureDefinition(
-    id="CBP-HH", title="Controlling High Blood Pressure", steward="NCQA", core_sets=HH,
+    id="CBP-HH", title="Controlling High Blood Pressure", steward="NCQA", core_sets=HH, lookback_years=1,
     measurement_period="Calendar measurement year", unit="member", rates=(Rate("controlled", "proportion"),),
     build=build_cbp, min_age=18, max_age=85, age_bands=((18, 64, "18-64"), (65, 85, "65-85")), enrollment=CE_MY,
     standard_exclusions=("hospice", "death", "palliative", "ltc66"),

@@ -17,7 +17,7 @@ def build_iu(ctx):
                   B.isin(s.c.last_drg, ctx.codes("newborn_drg")))
     mh = B.flag(or_(B.isin(s.c.last_drg, ctx.codes("mh_drg")), B.isin(s.c.last_pdx, ctx.codes("mental_health_any"))))
     ev = (select(s.c.person_id, s.c.discharge_date.label("event_date"), s.c.last_claim_id.label("claim_id"),
-                 s.c.los.label("days"), mh.label("mh_discharges"), (s.c.los * mh).label("mh_days"))
+                 s.c.first_payer.label("payer"), s.c.los.label("days"), mh.label("mh_discharges"), (s.c.los * mh).label("mh_days"))
           .where(~newborn)).cte("iu_events")
     return B.member_month_rows(ctx, ev, {
         "total_discharges": (None, "mm"), "total_days": ("days", "mm"), "total_alos": ("days", None),
@@ -31,6 +31,7 @@ IU = MeasureDefinition(
     rates=(Rate("total_discharges", "per_1000_mm"), Rate("total_days", "per_1000_mm"), Rate("total_alos", "alos"),
            Rate("mh_discharges", "per_1000_mm"), Rate("mh_days", "per_1000_mm"), Rate("mh_alos", "alos")),
     build=build_iu, provides_strata=True, age_bands=((0, 17, "0-17"), (18, 64, "18-64"), (65, None, "65+")),
+    report_unknown_age=True,
     value_sets=("newborn", "newborn_drg", "mh_drg", "mental_health_any", "acute_inpatient_tob",
                 "nonacute_inpatient_tob", "nonacute_rev"),
     card=dict(
@@ -40,7 +41,9 @@ IU = MeasureDefinition(
         numerator="Acute inpatient stays (TOB 11x, transfers merged) discharged in MY, excluding newborn/well-baby "
                   "(Z38 principal dx or MS-DRG 789-795); days = discharge - admission (min 1). Mental/behavioral: "
                   "MS-DRG 876, 880-887, 894-897 or principal dx in ICD-10-CM chapter F.",
-        exclusions="None.", enrollment="None (per enrollee month); a discharge counts in the member month it occurs."),
+        exclusions="None.", enrollment="None (per enrollee month); a discharge counts in the member month it occurs.",
+        strata="Age band by age at the start of the member month; an 'unknown' age row (no birth date) is always "
+               "reported; payer = the payer of the stay's admission claim."),
     deviations=("Discharges in months without enrollment are not counted.",
                 "Age band by age at the start of each member month."),
 )
@@ -51,11 +54,15 @@ IU = MeasureDefinition(
 def build_amb(ctx):
     e = B.ed_visits_all(ctx)
     adm = B.any_inpatient_admissions(ctx)
-    admitted = exists().where(adm.c.person_id == e.c.person_id, adm.c.acute == 1,
+    # HEDIS: ED visits that result in an inpatient stay of any kind (acute or nonacute) are not counted
+    admitted = exists().where(adm.c.person_id == e.c.person_id,
                               adm.c.admit_date.between(e.c.visit_date, add_days(e.c.visit_date, 1)))
-    sv = B.services(ctx)
-    psych = exists().where(sv.c.person_id == e.c.person_id, sv.c.service_date == e.c.visit_date,
-                           B.in_vs(sv.c.hcpcs, ctx, "psychiatry"))
+    # psychiatry excludes the visit when it is billed on an ED claim of that visit (the ED visit's own services);
+    # psychiatry on another claim the same day is a separate service and does not remove the ED visit
+    ec, L = B.ed_claims(ctx), B.L
+    psych = exists().where(ec.c.person_id == e.c.person_id, ec.c.visit_date == e.c.visit_date,
+                           L.c.claim_id == ec.c.claim_id, L.c.data_source == ec.c.data_source,
+                           B.in_vs(func.upper(L.c.hcpcs_code), ctx, "psychiatry"))
     ev = (select(e.c.person_id, e.c.visit_date.label("event_date"), e.c.claim_id)
           .where(~admitted, e.c.mh_cd_pdx == 0, ~psych)).cte("amb_events")
     return B.member_month_rows(ctx, ev, {"ed_visits": (None, "mm")}, name="amb")
@@ -71,9 +78,11 @@ AMB = MeasureDefinition(
                 "nonacute_rev"),
     card=dict(measures="ED visits per 1,000 enrollee months.",
               denominator="Enrollee months in MY.",
-              numerator="ED visits (revenue 045x/0981 or CPT 99281-99285; one per person-date) not followed by an "
-                        "acute admission the same or next day, without a chapter-F principal dx (mental health and "
-                        "chemical dependency) and without psychiatry CPT 90785-90899 that day.",
+              numerator="ED visits (revenue 045x/0981 or CPT 99281-99285; one per person-date) in a month with "
+                        "enrollment, not resulting in an inpatient stay of any kind (acute or nonacute admission the "
+                        "same or the next day), without a chapter-F principal dx on an ED claim of the visit (mental "
+                        "health and chemical dependency), and without psychiatry CPT 90785-90899 on an ED claim of "
+                        "the visit (psychiatry billed on another claim the same day does not remove the visit).",
               exclusions="None.", enrollment="None."),
     deviations=("Mental health / chemical dependency exclusion by principal dx chapter F instead of the HEDIS value sets.",),
 )
@@ -146,7 +155,11 @@ COMMON_SETS = ("pqi_appendix_b__cardiac_procedure_codes", "pqi_appendix_f__mdc_1
 TRANSFER_SOURCES = ("4", "5", "6")
 
 
-def _pqi_events(ctx, numbers):
+def _pqi_events(ctx, numbers, min_age, max_age):
+    """Stays counted by AHRQ's PQI software (PQI_AREA_MEASURES.SAS, SAS QI v2024): the principal dx of the stay's
+    first claim; age at admission (AHRQ's AGE) >= 18, PQI 05 >= 40, PQI 15 < 40; transfers in (point of origin
+    4/5/6) removed from every PQI; the MDC 14 (pregnancy) exclusion only inside PQI 16 ('Exclude: MDC 14' under
+    TAPQ16), so PQI 92 drops an MDC 14 stay only when it qualifies through PQI 16 alone."""
     s = B.stays(ctx, 1)
     sc = B.stay_claims(ctx, 1)
     dx, px = B.claim_dx(ctx), B.claim_px(ctx)
@@ -163,6 +176,7 @@ def _pqi_events(ctx, numbers):
     pdx = s.c.first_pdx
     age = age_at(P.c.birth_date, s.c.admit_date)
     cardiac = stay_any_px("pqi_appendix_b__cardiac_procedure_codes")
+    mdc14 = B.in_vs(func.coalesce(pdx, ""), ctx, "pqi_appendix_f__mdc_14_principal_diagnosis_codes")
     conds = {
         "01": B.in_vs(pdx, ctx, PQI_SETS["01"][0]),
         "03": B.in_vs(pdx, ctx, PQI_SETS["03"][0]),
@@ -172,44 +186,59 @@ def _pqi_events(ctx, numbers):
                    ~and_(stay_any_dx(PQI_SETS["07"][1]), stay_any_px(PQI_SETS["07"][2]))),
         "08": and_(B.in_vs(pdx, ctx, PQI_SETS["08"][0]), ~cardiac),
         "14": B.in_vs(pdx, ctx, PQI_SETS["14"][0]),
-        "15": and_(age.between(18, 39), B.in_vs(pdx, ctx, PQI_SETS["15"][0]), ~stay_any_dx(PQI_SETS["15"][1])),
-        "16": and_(stay_any_dx(PQI_SETS["16"][0]), stay_any_px(PQI_SETS["16"][1]), ~stay_any_dx(PQI_SETS["16"][2])),
+        "15": and_(age < 40, B.in_vs(pdx, ctx, PQI_SETS["15"][0]), ~stay_any_dx(PQI_SETS["15"][1])),
+        "16": and_(stay_any_dx(PQI_SETS["16"][0]), stay_any_px(PQI_SETS["16"][1]), ~stay_any_dx(PQI_SETS["16"][2]),
+                   ~mdc14),
     }
-    base_ok = and_(age >= 18, ~func.coalesce(s.c.first_admit_source, "").in_(TRANSFER_SOURCES),
-                   ~B.in_vs(func.coalesce(pdx, ""), ctx, "pqi_appendix_f__mdc_14_principal_diagnosis_codes"))
-    return (select(s.c.person_id, s.c.discharge_date.label("event_date"), s.c.first_claim_id.label("claim_id"))
+    base_ok = [age >= min_age, ~func.coalesce(s.c.first_admit_source, "").in_(TRANSFER_SOURCES)]
+    if max_age is not None:
+        base_ok.append(age <= max_age)
+    if ctx.options.pqi_payer_scope == "medicaid_paid":
+        mm = B.MM
+        base_ok.append(exists().where(mm.c.person_id == s.c.person_id, mm.c.payer == s.c.first_payer,
+                                      mm.c.payer_type == "medicaid"))
+    return (select(s.c.person_id, s.c.discharge_date.label("event_date"), s.c.admit_date.label("attach_date"),
+                   age.label("age"), s.c.first_payer.label("payer"), s.c.first_claim_id.label("claim_id"))
             .select_from(s.join(P, P.c.person_id == s.c.person_id))
-            .where(base_ok, or_(*[conds[n] for n in numbers]))).cte("pqi_events_" + "_".join(numbers))
+            .where(*base_ok, or_(*[conds[n] for n in numbers]))).cte("pqi_events_" + "_".join(numbers))
 
 
 def _pqi_build(numbers, min_age, max_age=None):
     def build(ctx):
-        ev = _pqi_events(ctx, numbers)
-        q = B.member_month_rows(ctx, ev, {"admissions": (None, "mm")}, min_age=min_age, name="pqi")
-        if max_age is None:
-            return q
-        sq = q.subquery("pqi_rows")
-        return select(sq).where(sq.c.age <= max_age)
+        ev = _pqi_events(ctx, numbers, min_age, max_age)
+        return B.member_month_rows(ctx, ev, {"admissions": (None, "mm")}, min_age=min_age, max_age=max_age,
+                                   name="pqi")
     return build
 
 
 def _pqi(mid, title, numbers, core_sets, min_age, max_age=None, bands=((18, 64, "18-64"), (65, None, "65+"))):
     sets = tuple(vs for n in numbers for vs in PQI_SETS[n]) + COMMON_SETS
+    ages = f"{min_age}-{max_age}" if max_age else f"{min_age}+"
+    mdc14 = ("MDC 14 (pregnancy) principal dx only inside PQI 16" if "16" in numbers else
+             "no MDC 14 (pregnancy) exclusion (AHRQ applies it only to PQI 16)")
     return MeasureDefinition(
         id=mid, title=title, steward="AHRQ", core_sets=core_sets, measurement_period="Discharges in the calendar year",
         unit="member_month", rates=(Rate("admissions", "per_100000_mm", "Admissions per 100,000 enrollee months"),),
         build=_pqi_build(numbers, min_age, max_age), provides_strata=True, age_bands=bands, value_sets=sets,
         card=dict(measures=f"{title}: admissions per 100,000 enrollee months (AHRQ PQI {', '.join(numbers)}).",
-                  denominator=f"Enrollee months at age {min_age}{'-' + str(max_age) if max_age else '+'} "
-                              "(age at month start).",
-                  numerator="Acute inpatient stays discharged in MY with the PQI principal dx (first claim of the "
-                            "merged stay), AHRQ v2023 value sets; excludes transfers in (point of origin 4/5/6), "
-                            "MDC 14 principal dx, and each PQI's procedure/diagnosis exclusions (cardiac procedures "
-                            "for 07/08, cystic fibrosis for 05/15, dialysis access with kidney disease for 07, "
-                            "traumatic amputation for 16).",
-                  exclusions="See numerator.", enrollment="None (per enrollee month)."),
+                  denominator=f"Enrollee months of MY (one per person and month) at age {ages} on the first day of "
+                              "the month.",
+                  numerator=f"Acute inpatient stays discharged in MY with age {ages} on the admission date and the "
+                            "PQI principal dx (first claim of the merged stay), AHRQ v2023 value sets; excludes "
+                            "transfers in (point of origin 4/5/6) and each PQI's procedure/diagnosis exclusions "
+                            "(cardiac procedures for 07/08, cystic fibrosis for 05/15, dialysis access with kidney "
+                            f"disease for 07, traumatic amputation for 16); {mdc14}. A stay counts when the person "
+                            "has a member month containing the admission date (enrolled when admitted), also when "
+                            "the discharge falls after enrollment ends; it is stratified by the member month of the "
+                            "admission, by the payer of its admission claim and by age at admission. Payer scope "
+                            "(option pqi_payer_scope): all_payers (default) counts every stay of an enrollee, "
+                            "including Medicare-paid stays of dual eligibles; medicaid_paid counts only stays whose "
+                            "admission claim's payer is a Medicaid payer of the person.",
+                  exclusions="See numerator.", enrollment="None (per enrollee month); enrolled on the admission date."),
         deviations=("Per enrollee month instead of AHRQ's population denominator (Core Set convention).",
-                    "Age for the PQI 05/15 age limits is age at admission; member months by age at month start."),
+                    "MDC 14 is identified by the principal dx (AHRQ appendix F list), not by the MS-DRG's MDC.",
+                    "An admission in the month of the 18th (PQI 05: 40th) birthday counts in the numerator while "
+                    "that month (age at its start below the limit) is not in the denominator."),
     )
 
 

@@ -42,14 +42,29 @@ def _module_warehouse(request, tmp_path_factory):
     admin.dispose()
 
 
-@pytest.fixture
-def warehouse_url(_module_warehouse) -> str:
-    eng = make_engine(_module_warehouse)
+def clear_tables(url: str) -> str:
+    eng = make_engine(url)
     with eng.begin() as conn:
         for t in TABLES:
             conn.execute(text(f"DELETE FROM {t}"))
     eng.dispose()
-    return _module_warehouse
+    return url
+
+
+@pytest.fixture
+def warehouse_url(_module_warehouse) -> str:
+    return clear_tables(_module_warehouse)
+
+
+@pytest.fixture(scope="module")
+def module_wh(_module_warehouse):
+    """One emptied warehouse for a module's many-case scenario (build every case as its own person, compute
+    once); function-scoped `wh` tests of the module empty it again."""
+    from tests.measures.scenario import Warehouse
+
+    w = Warehouse(clear_tables(_module_warehouse))
+    yield w
+    w.engine.dispose()
 
 
 @pytest.fixture

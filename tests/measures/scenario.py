@@ -44,11 +44,11 @@ class Warehouse:
                                            provider_type=provider_type or ("behavioral_health" if mh else "pcp")))
 
     def enroll(self, pid, start, end, payer="medicaid_ffs", plan="hh", delivery_system="FFS", program="HH1",
-               entity="E1", hospice=False, ltc=False):
+               entity="E1", hospice=False, ltc=False, payer_type="medicaid"):
         span = f"S{next(_ids)}"
         self._ins(EnrollmentSpan.__table__, dict(
             span_id=span, person_id=pid, member_id=pid, data_source="test", payer=payer, plan=plan,
-            payer_type="medicaid", start_date=start, end_date=end, delivery_system=delivery_system,
+            payer_type=payer_type, start_date=start, end_date=end, delivery_system=delivery_system,
             health_home_program_id=program, icm_entity_id=entity, hospice_flag=hospice,
             long_term_institutional_flag=ltc))
         rows = []
@@ -63,7 +63,7 @@ class Warehouse:
                 continue
             self._mm.add(key)
             rows.append(dict(person_id=pid, month_start=m, data_source="test", payer=payer, plan=plan, member_id=pid,
-                             payer_type="medicaid", enrollment_span_id=span, delivery_system=delivery_system,
+                             payer_type=payer_type, enrollment_span_id=span, delivery_system=delivery_system,
                              health_home_program_id=program, icm_entity_id=entity, hospice_flag=hospice,
                              long_term_institutional_flag=ltc, age_at_month_start=_age(birth, m) if birth else None,
                              sex="F", county_fips="01001", days_enrolled=(e - s).days + 1))
@@ -74,11 +74,11 @@ class Warehouse:
     # --- claims --------------------------------------------------------------------------------------
     def claim(self, pid, start, end=None, *, claim_type="professional", tob=None, dx=(), px=(), lines=(),
               admit=None, discharge=None, drg=None, disposition=None, billing_npi=None, dx_type="icd-10-cm",
-              admit_source=None, claim_id=None):
+              admit_source=None, claim_id=None, payer="medicaid_ffs"):
         cid = claim_id or f"C{next(_ids)}"
         end = end or start
         h = dict(claim_id=cid, data_source="test", claim_family_id=cid, adjustment_type="original",
-                 adjustment_sequence=1, person_id=pid, member_id=pid, payer="medicaid_ffs", plan="hh",
+                 adjustment_sequence=1, person_id=pid, member_id=pid, payer=payer, plan="hh",
                  claim_type=claim_type, bill_type_code=tob, claim_start_date=start, claim_end_date=end,
                  admission_date=admit, discharge_date=discharge, discharge_disposition_code=disposition,
                  drg_code=drg, drg_code_type="ms-drg" if drg else None, diagnosis_code_type=dx_type,
@@ -136,6 +136,20 @@ class Warehouse:
             q = q.where(t.c.rate_id == rate_id)
         with self.engine.connect() as conn:
             return [r._asdict() for r in conn.execute(q.order_by(t.c.rate_id, t.c.unit_id))]
+
+    def per_person(self, year, rate_id=None) -> dict:
+        """(measure, rate, person) -> (numerator, denominator) summed over the person's non-excluded detail rows."""
+        from sqlalchemy import func
+
+        t = measure_detail
+        q = (select(t.c.measure_id, t.c.rate_id, t.c.person_id, func.sum(t.c.numerator_value),
+                    func.sum(t.c.denominator_value))
+             .where(t.c.measurement_year == year, ~t.c.excluded)
+             .group_by(t.c.measure_id, t.c.rate_id, t.c.person_id))
+        if rate_id:
+            q = q.where(t.c.rate_id == rate_id)
+        with self.engine.connect() as conn:
+            return {(m, r, p): (int(n), int(d)) for m, r, p, n, d in conn.execute(q)}
 
     def results(self, measure, year):
         t = measure_result

@@ -53,10 +53,16 @@ def test_generator_codes_are_in_the_value_sets():
 def test_compute_returns_rows_with_contract_keys_and_all_statuses(wh):
     _scenario(wh)
     rows = wh.compute(Y)
-    keys = {"measure", "rate_id", "stratum", "numerator", "denominator", "exclusions", "rate", "small_cell", "status"}
+    keys = {"measure", "rate_id", "stratum", "numerator", "denominator", "exclusions", "rate", "small_cell", "status",
+            "core_set_status", "lookback_status"}
     assert all(keys <= set(r) for r in rows)
     total = {(r["measure"], r["rate_id"]): r for r in rows if r["stratum"]["type"] == "total"}
-    assert {m for m, _ in total} == {m.id for m in all_measures()}
+    from measures.catalog import missing_rows
+    registered = {m.id for m in all_measures()}
+    assert {m for m, _ in total} == registered | {r["measure_id"] for r in missing_rows(Y, registered)}
+    # the whole suite lists every FFY2025 Core Set measure (MY 2024) with a result or a stated reason
+    assert total[("CPC-CH", "all")]["status"].startswith("not computable from claims: survey")
+    assert total[("FUH-CH", "7_day")]["status"] == "ok" and total[("FUH-CH", "7_day")]["denominator"] == 0
     assert total[("FUH-HH", "7_day")]["numerator"] == 1 and total[("FUH-HH", "7_day")]["denominator"] == 3
     assert total[("PCR-HH", "oe_ratio")]["status"].startswith("not computable")   # licensed weights absent
     assert total[("SAA-AD", "adherent")]["status"] == "ok"

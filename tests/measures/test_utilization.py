@@ -50,7 +50,7 @@ def test_iu_age_band_by_member_month(wh):
     rows = [r for r in wh.compute(Y, "IU-HH") if r["rate_id"] == "total_discharges"
             and r["stratum"]["type"] == "age_band"]
     got = {r["stratum"]["value"]: (r["numerator"], r["denominator"]) for r in rows}
-    assert got == {"0-17": (1, 6), "18-64": (0, 6)}
+    assert got == {"0-17": (1, 6), "18-64": (0, 6), "65+": (0, 0), "unknown": (0, 0)}
 
 
 def test_amb_ed_visit_resulting_in_admission_not_counted(wh):
