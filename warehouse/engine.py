@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -83,6 +84,17 @@ def _duckdb_file(url: str) -> Path | None:
     if parsed.get_backend_name() != "duckdb" or not parsed.database or parsed.database == ":memory:":
         return None
     return Path(parsed.database)
+
+
+def display_url(url) -> str:
+    """The URL as it may be shown anywhere (CLI output, logs, Dagster metadata, reports): password masked.
+    Takes a string, a sqlalchemy URL or an Engine; a string that is not a URL has any `:secret@` masked."""
+    if isinstance(url, Engine):
+        url = url.url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL: still never show what looks like a password
+        return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", str(url))
 
 
 def is_duckdb(url_or_engine) -> bool:

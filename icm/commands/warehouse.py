@@ -1,0 +1,63 @@
+"""`icm migrate` and `icm load`: the commands that create the warehouse and change its schema and contents."""
+from __future__ import annotations
+
+from icm.output import print_json
+from icm.warehouse_access import add_warehouse_option, migrate_warehouse
+
+
+def cmd_migrate(args) -> int:
+    from warehouse.engine import display_url
+
+    url = migrate_warehouse(args, args.revision)
+    print(f"warehouse at {args.revision}: {display_url(url)}")
+    return 0
+
+
+def cmd_load(args) -> int:
+    from warehouse.engine import make_engine
+    from warehouse.formats import discover
+    from warehouse.loading import load_sources
+    from warehouse.preflight import preflight
+
+    fmt = args.format if not args.layout else f"layout:{args.layout}"
+    sources = discover(args.path, fmt, payer=args.payer)
+    for source in sources:  # every file must be readable before any is written
+        preflight(source)
+    url = migrate_warehouse(args)
+    engine = make_engine(url)
+    try:
+        reports = load_sources(engine, sources, require_enrollment=not args.no_enrollment_check)
+        derived = {}
+        if not args.no_derive:
+            from warehouse.derive import rebuild_final_action, rebuild_member_months
+
+            derived = {**rebuild_final_action(engine), **rebuild_member_months(engine)}
+    finally:
+        engine.dispose()
+    print_json({"files": [r.as_dict() for r in reports], "derived_rows": derived})
+    return 0
+
+
+def add_commands(subparsers) -> None:
+    p = add_warehouse_option(subparsers.add_parser(
+        "migrate", help="create the warehouse or upgrade (downgrade) its schema",
+        description="Bring the warehouse schema to REVISION through Alembic (the only way tables are created or "
+                    "changed). Creates an embedded DuckDB file when it does not exist."))
+    p.add_argument("revision", nargs="?", default="head",
+                   help="Alembic revision: 'head' (default) upgrades to the latest, 'base' removes every table, "
+                        "or a revision id such as 0003")
+    p.set_defaults(func=cmd_migrate)
+
+    p = add_warehouse_option(subparsers.add_parser(
+        "load", help="load a folder (or file) of claims/eligibility into the warehouse",
+        description="Check every file, then load them into the warehouse (migrating it first) and rebuild "
+                    "final-action claims and member-months. Prints a JSON report per file and table."))
+    p.add_argument("--format", required=True, choices=["tuva", "desynpuf", "synthea", "layout"],
+                   help="input format: Tuva input layer CSVs, CMS DE-SynPUF, Synthea CSV, or a payer layout")
+    p.add_argument("--layout", metavar="NAME|YAML", help="layout name or YAML path (for --format layout)")
+    p.add_argument("--payer", help="payer name for files that carry none")
+    p.add_argument("--no-enrollment-check", action="store_true",
+                   help="load claims even when the member has no enrollment with the payer on the service date")
+    p.add_argument("--no-derive", action="store_true", help="skip rebuilding final-action claims and member-months")
+    p.add_argument("path", help="folder of input files (or one file)")
+    p.set_defaults(func=cmd_load)

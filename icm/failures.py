@@ -1,0 +1,65 @@
+"""One line for every failure: what went wrong, naming the file/field/option, and what to do.
+
+`describe_failure(exc)` returns (message, is_user_error). Messages never carry a traceback, an exception class
+name or a password; a failure that is not the user's to fix is reported as an internal error.
+"""
+from __future__ import annotations
+
+import re
+
+
+def _first_line(text: str, limit: int = 300) -> str:
+    line = next((ln.strip() for ln in str(text).splitlines() if ln.strip()), "")
+    return line[:limit]
+
+
+def _validation_message(exc) -> str:
+    err = exc.errors()[0]
+    field = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    title = getattr(exc, "title", "") or ""
+    where = f" in {title}" if title and "/" in title else ""
+    if err.get("type") == "extra_forbidden":
+        return f"unknown field {field!r}{where}: remove it or check its spelling"
+    return f"invalid {field}{where}: {err['msg']}"
+
+
+def describe_failure(exc: BaseException) -> tuple[str, bool]:
+    from icm.errors import user_error_types
+
+    if isinstance(exc, user_error_types()):
+        return _first_line(exc), True
+    try:
+        from pydantic import ValidationError
+
+        if isinstance(exc, ValidationError):
+            return _validation_message(exc), True
+    except ImportError:  # pragma: no cover - pydantic is a dependency
+        pass
+    try:
+        import yaml
+
+        if isinstance(exc, yaml.YAMLError):
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            name = getattr(mark, "name", None) if mark else None
+            name = f"{name}" if name and not name.startswith("<") else "the YAML file"
+            problem = getattr(exc, "problem", None) or "not valid YAML"
+            return f"{name}{where}: {problem}; fix the YAML syntax", True
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(exc, IsADirectoryError):
+        return f"{exc.filename}: is a folder, expected a file", True
+    if isinstance(exc, NotADirectoryError):
+        return f"{exc.filename}: is a file, expected a folder", True
+    if isinstance(exc, FileNotFoundError):
+        return f"{exc.filename or _first_line(exc)}: no such file or folder", True
+    if isinstance(exc, PermissionError):
+        return f"{exc.filename or _first_line(exc)}: permission denied", True
+    if isinstance(exc, UnicodeDecodeError):
+        return "a file is not UTF-8 text (binary or another encoding): save it as UTF-8 CSV/YAML", True
+    from icm.warehouse_access import describe_database_error
+
+    if (message := describe_database_error(exc)) is not None:
+        return message, True
+    text = re.sub(r"\w+(Error|Exception)\b:?\s*", "", _first_line(exc))
+    return f"internal error: {text or 'unexpected failure'} (run with --debug for details and report it)", False
