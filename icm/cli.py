@@ -42,10 +42,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _MaskPasswords(logging.Filter):
+    """No log line shows a password of a database URL."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from warehouse.engine import mask_passwords
+
+        record.msg, record.args = mask_passwords(record.getMessage()), None
+        return True
+
+
 def _configure_logging(debug: bool) -> None:
     # Member identifiers and claim contents are only ever logged at DEBUG.
     logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_MaskPasswords())
     for noisy in ("alembic", "great_expectations", "dagster", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.WARNING)
 
@@ -68,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the user sees one line; --debug shows the traceback
         if args.debug:
             raise
+        from warehouse.engine import mask_passwords
+
         message, user_error = describe_failure(exc)
-        print(f"icm: error: {message}", file=sys.stderr)
+        print(f"icm: error: {mask_passwords(message)}", file=sys.stderr)
         return EXIT_USER_ERROR if user_error else EXIT_INTERNAL
 
 

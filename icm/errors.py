@@ -21,7 +21,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     types: list[type[BaseException]] = [UserError]
     for module, name in (("warehouse.staging", "LoadError"), ("savings.methodology", "MethodologyError"),
                          ("savings.settlement", "SettlementError"), ("savings.table", "TableError"),
-                         ("exports", "NothingToExport")):
+                         ("exports", "NothingToExport"), ("warehouse.engine", "WarehouseLocked")):
         try:
             types.append(getattr(__import__(module, fromlist=[name]), name))
         except (ImportError, AttributeError):  # a package renamed its error: it then falls to the generic handler

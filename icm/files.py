@@ -46,3 +46,28 @@ def require_utf8_text(path: Path, option: str) -> None:
         if exc.start < len(head) - 4:  # not merely a character cut at the 1 MiB boundary
             line = head[:exc.start].count(b"\n") + 1
             raise UserError(f"{option} {path}: line {line} is not UTF-8 text; save the file as UTF-8") from None
+
+
+def require_yaml_mapping(path: str | Path, option: str) -> Path:
+    """A YAML file that parses to a mapping; a syntax error is reported with the file, line and column."""
+    import yaml
+
+    p = require_file(path, option)
+    try:
+        with open(p, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except UnicodeDecodeError:
+        raise UserError(f"{option} {p}: is not UTF-8 text (a binary file?); expected a YAML file") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise UserError(f"{option} {p}{where}: {problem}; fix the YAML syntax") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{option} {p}: must hold a mapping of fields (key: value), not {type(data).__name__}")
+    return p
+
+
+def looks_like_path(text: str) -> bool:
+    """A preset/layout option names a file when it has a YAML suffix or a folder part."""
+    return text.lower().endswith((".yaml", ".yml")) or "/" in text or Path(text).exists()

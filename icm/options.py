@@ -37,6 +37,16 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds of 0 or more, got {text!r}")
+    return value
+
+
 def year(text: str) -> int:
     """A four-digit year; whether the warehouse holds it is checked by the command (icm.years)."""
     value = _whole_number(text, "a year such as 2025")

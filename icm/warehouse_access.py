@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 
 from sqlalchemy import Engine
 
 from icm.errors import UserError
+from icm.options import non_negative_float
 
 HOW_TO_MAKE_ONE = "create one with `icm demo` or `icm migrate` + `icm load`"
 
@@ -22,7 +24,18 @@ def add_warehouse_option(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
     parser.add_argument("--warehouse", metavar="URL",
                         help="SQLAlchemy URL of the warehouse, e.g. duckdb:///path/warehouse.duckdb or "
                              "postgresql+psycopg://user@host/db (default: $WAREHOUSE_URL or .icm/warehouse.duckdb)")
+    parser.add_argument("--lock-timeout", type=non_negative_float, metavar="SECONDS",
+                        help="how long to wait while another process uses the DuckDB warehouse file "
+                             "(default: $ICM_LOCK_TIMEOUT or 60)")
     return parser
+
+
+def wait_for_warehouse(args, url: str, *, read_only: bool) -> None:
+    """Wait (bounded) while another process holds the DuckDB file, saying so once on stderr."""
+    from warehouse.engine import wait_for_duckdb_lock
+
+    wait_for_duckdb_lock(url, read_only=read_only, timeout=getattr(args, "lock_timeout", None),
+                         on_wait=lambda message: print(f"icm: {message}", file=sys.stderr, flush=True))
 
 
 def warehouse_url(args) -> str:
@@ -52,28 +65,35 @@ def check_url(url: str) -> None:
                         "duckdb:///.icm/warehouse.duckdb")
 
 
-def _require_existing_duckdb_file(url: str) -> None:
-    from warehouse.engine import _duckdb_file, display_url
+def _refuse_folder(url: str) -> None:
+    from warehouse.engine import _duckdb_file
 
     path = _duckdb_file(url)
-    if path is None:
-        return
-    if path.is_dir():
-        raise UserError(f"--warehouse {display_url(url)}: {path} is a folder, not a DuckDB file")
-    if not path.exists():
+    if path is not None and path.is_dir():
+        raise UserError(f"--warehouse: {path} is a folder, not a DuckDB file; name a file such as "
+                        f"{path / 'warehouse.duckdb'}")
+
+
+def _require_existing_duckdb_file(url: str) -> None:
+    from warehouse.engine import _duckdb_file
+
+    _refuse_folder(url)
+    path = _duckdb_file(url)
+    if path is not None and not path.exists():
         raise UserError(f"no warehouse at {path}: {HOW_TO_MAKE_ONE}, or pass --warehouse / set WAREHOUSE_URL")
 
 
 def require_schema_at_head(engine: Engine) -> None:
     """One line when the warehouse was never migrated or is behind the code (never migrates itself)."""
-    from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
+    from sqlalchemy import column, inspect, select, table
 
     from warehouse.engine import alembic_config, display_url
 
     heads = set(ScriptDirectory.from_config(alembic_config(str(engine.url))).get_heads())
-    with engine.connect() as conn:
-        current = set(MigrationContext.configure(conn).get_current_heads())
+    with engine.connect() as conn:  # alembic's own version table, read without alembic (it knows no DuckDB)
+        current = (set(conn.execute(select(column("version_num")).select_from(table("alembic_version"))).scalars())
+                   if inspect(conn).has_table("alembic_version") else set())
     where = display_url(engine.url)
     if not current:
         raise UserError(f"the warehouse at {where} has no schema: run `icm migrate` (or {HOW_TO_MAKE_ONE})")
@@ -89,6 +109,7 @@ def open_warehouse(args, *, read_only: bool) -> Engine:
     url = warehouse_url(args)
     check_url(url)
     _require_existing_duckdb_file(url)
+    wait_for_warehouse(args, url, read_only=read_only)
     engine = make_engine(url, read_only=read_only)
     try:
         require_schema_at_head(engine)
@@ -100,12 +121,30 @@ def open_warehouse(args, *, read_only: bool) -> Engine:
 
 def migrate_warehouse(args, revision: str = "head") -> str:
     """Create the warehouse if needed and bring its schema to `revision` (migrate, load, demo only)."""
-    from warehouse.engine import downgrade, upgrade
+    from warehouse.engine import DEFAULT_WAREHOUSE_PATH, _duckdb_file, downgrade, upgrade
 
     url = warehouse_url(args)
     check_url(url)
+    _refuse_folder(url)
+    path = _duckdb_file(url)
+    if path is not None and not path.parent.is_dir() and path != DEFAULT_WAREHOUSE_PATH:
+        raise UserError(f"--warehouse: folder {path.parent} does not exist; create it first or fix the path")
+    _require_known_revision(url, revision)
+    wait_for_warehouse(args, url, read_only=False)
     (downgrade if revision == "base" else upgrade)(url, revision)
     return url
+
+
+def _require_known_revision(url: str, revision: str) -> None:
+    from alembic.script import ScriptDirectory
+
+    from warehouse.engine import alembic_config
+
+    if revision in ("head", "base"):
+        return
+    known = [s.revision for s in ScriptDirectory.from_config(alembic_config(url)).walk_revisions()]
+    if revision not in known:
+        raise UserError(f"migrate: unknown revision {revision!r}; use head, base or one of {', '.join(sorted(known))}")
 
 
 def describe_database_error(exc: BaseException) -> str | None:
@@ -123,6 +162,9 @@ def describe_database_error(exc: BaseException) -> str | None:
         holder = f" (process {pid.group(1)})" if pid else ""
         return (f"the warehouse file is in use by another process{holder}; wait for it to finish "
                 "(a writing command waits up to ICM_LOCK_TIMEOUT seconds) and try again")
+    if "not a valid duckdb database file" in low:
+        path = re.search(r'file "([^"]+)"', text)
+        return f"{path.group(1) if path else 'the --warehouse file'} is not a DuckDB warehouse file; check --warehouse"
     if "read-only" in low or "read only" in low or "readonly" in low:
         return "the warehouse is read-only and this command writes to it: open a writable copy or ask for write access"
     if "password authentication failed" in low:

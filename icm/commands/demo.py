@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 from icm.options import non_negative_int, positive_int
-from icm.warehouse_access import add_warehouse_option, check_url
+from icm.warehouse_access import add_warehouse_option, check_url, wait_for_warehouse, warehouse_url
 
 
 def cmd_demo(args) -> int:
     from icm.demo import print_summary, run_demo
 
-    if args.warehouse:
-        check_url(args.warehouse)
-    summary = run_demo(members=args.members, seed=args.seed, warehouse_url=args.warehouse)
+    url = warehouse_url(args)
+    check_url(url)
+    wait_for_warehouse(args, url, read_only=False)
+    summary = run_demo(members=args.members, seed=args.seed, warehouse_url=url)
     print_summary(summary)
     return 0 if summary["success"] else 1
 

@@ -23,13 +23,26 @@ def _round(v):
     return round(v, 6) if isinstance(v, float) else v
 
 
-def _methodology_source(text: str):
-    """A methodology option is a preset name or a YAML file; a YAML path must be a readable file."""
-    from icm.files import require_file
+def _methodology_source(text: str, option: str) -> str:
+    """A methodology option is a preset name or a YAML file; a file must parse to a mapping (file and line if not)."""
+    from icm.files import looks_like_path, require_yaml_mapping
 
-    if text.lower().endswith((".yaml", ".yml")) or "/" in text:
-        return str(require_file(text, "--methodology"))
-    return text
+    return str(require_yaml_mapping(text, option)) if looks_like_path(text) else text
+
+
+def _settlement_config(methodology: str, population: str | None):
+    """The methodology (and population rules) validated before the warehouse is opened: a bad field is
+    reported with its name, an unknown preset with the close names."""
+    from pydantic import ValidationError
+
+    from savings.population.config import PopulationConfig
+
+    try:
+        return PopulationConfig.from_any(methodology).with_population(population)
+    except ValidationError:
+        raise  # icm.failures names the field
+    except ValueError as exc:  # the package's own sentences ("methodology: ...", "preset: ...")
+        raise UserError(str(exc)) from None
 
 
 def _stored_settlement(engine, performance_year: int) -> list[dict]:
@@ -45,21 +58,22 @@ def _stored_settlement(engine, performance_year: int) -> list[dict]:
 
 
 def cmd_settle(args) -> int:
-    from icm.files import require_file
     from icm.years import require_year_with_enrollment
     from savings.population import check_settlement, settle_year
 
     if not args.stored and not args.methodology:
         raise UserError("settle: --methodology is required (a preset name or a methodology YAML) unless --stored")
-    methodology = _methodology_source(args.methodology) if args.methodology else None
-    population = str(require_file(args.population, "--population")) if args.population else None
+    config = None
+    if not args.stored:
+        population = _methodology_source(args.population, "--population") if args.population else None
+        config = _settlement_config(_methodology_source(args.methodology, "--methodology"), population)
     engine = open_warehouse(args, read_only=args.stored)
     try:
         require_year_with_enrollment(engine, args.year)
         if args.stored:
             rows, checks = _stored_settlement(engine, args.year), []
         else:
-            rows = settle_year(engine, methodology, args.year, population=population, prepare=not args.no_prepare)
+            rows = settle_year(engine, config, args.year, prepare=not args.no_prepare)
             checks = check_settlement(engine, args.year, rows[0]["methodology_id"] if rows else None)
     finally:
         engine.dispose()
@@ -89,7 +103,7 @@ def cmd_settle_table(args) -> int:
     target = require_writable_target(args.out_csv, "OUT.csv")
     if target.resolve() == source.resolve():
         raise UserError(f"OUT.csv {target}: is the input file; choose another output file")
-    preset = _methodology_source(args.preset)
+    preset = _methodology_source(args.preset, "--preset")
     results = settle_table(preset, source, target)
     earned = sum((r.earned for r in results if r.earned > 0), Decimal(0))
     owed = -sum((r.earned for r in results if r.earned < 0), Decimal(0))

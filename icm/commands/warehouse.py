@@ -1,7 +1,9 @@
 """`icm migrate` and `icm load`: the commands that create the warehouse and change its schema and contents."""
 from __future__ import annotations
 
+from icm.files import looks_like_path, require_yaml_mapping
 from icm.output import print_json
+from icm.progress import Stages, print_timings
 from icm.warehouse_access import add_warehouse_option, migrate_warehouse
 
 
@@ -13,28 +15,40 @@ def cmd_migrate(args) -> int:
     return 0
 
 
+LOAD_STAGES = ["find files", "check files", "migrate", "load", "derive"]
+
+
 def cmd_load(args) -> int:
     from warehouse.engine import make_engine
     from warehouse.formats import discover
     from warehouse.loading import load_sources
     from warehouse.preflight import preflight
 
+    if args.layout and looks_like_path(args.layout):
+        require_yaml_mapping(args.layout, "--layout")
     fmt = args.format if not args.layout else f"layout:{args.layout}"
-    sources = discover(args.path, fmt, payer=args.payer)
-    for source in sources:  # every file must be readable before any is written
-        preflight(source)
-    url = migrate_warehouse(args)
-    engine = make_engine(url)
-    try:
-        reports = load_sources(engine, sources, require_enrollment=not args.no_enrollment_check)
-        derived = {}
-        if not args.no_derive:
-            from warehouse.derive import rebuild_final_action, rebuild_member_months
+    with Stages("load", LOAD_STAGES if not args.no_derive else LOAD_STAGES[:-1]) as stages:
+        with stages.stage("find files"):
+            sources = discover(args.path, fmt, payer=args.payer)
+        with stages.stage("check files"):
+            for source in sources:  # every file must be readable before any is written
+                preflight(source)
+        with stages.stage("migrate"):
+            url = migrate_warehouse(args)
+        engine = make_engine(url)
+        try:
+            with stages.stage("load"):
+                reports = load_sources(engine, sources, require_enrollment=not args.no_enrollment_check)
+            derived = {}
+            if not args.no_derive:
+                from warehouse.derive import rebuild_final_action, rebuild_member_months
 
-            derived = {**rebuild_final_action(engine), **rebuild_member_months(engine)}
-    finally:
-        engine.dispose()
-    print_json({"files": [r.as_dict() for r in reports], "derived_rows": derived})
+                with stages.stage("derive"):
+                    derived = {**rebuild_final_action(engine), **rebuild_member_months(engine)}
+        finally:
+            engine.dispose()
+    print_json({"files": [r.as_dict() for r in reports], "derived_rows": derived, "stage_seconds": stages.seconds})
+    print_timings(stages)
     return 0
 
 
