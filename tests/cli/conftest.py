@@ -39,6 +39,7 @@ def loaded_warehouse(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("loaded") / "warehouse.duckdb"
     result = run_icm("load", "--format", "tuva", str(FIXTURES / "tuva"), "--warehouse", f"duckdb:///{path}")
     assert result.code == 0, result.err
+    (path.parent / "load_report.json").write_text(result.out)
     return path
 
 

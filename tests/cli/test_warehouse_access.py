@@ -104,3 +104,9 @@ def test_schema_behind_says_run_migrate_and_migrate_fixes_it(warehouse_copy):
     assert _sha(warehouse_copy) == before, "a reading command never migrates"
     assert run_icm("migrate", "--warehouse", url).code == 0
     assert run_icm("measures", "--year", "2017", "--measure", "FUH-HH", "--warehouse", url).code == 0
+
+
+def test_load_reports_the_seconds_of_each_stage(loaded_warehouse):
+    report = json.loads((loaded_warehouse.parent / "load_report.json").read_text())
+    assert list(report["stage_seconds"]) == ["find files", "check files", "migrate", "load", "derive"]
+    assert report["derived_rows"]["member_month"] > 0
