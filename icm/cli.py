@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("icm: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `icm measures ... | head`: the reader has gone; nothing left to say
+        sys.stdout = None
+        return 0
     except Exception as exc:  # noqa: BLE001 - the user sees one line; --debug shows the traceback
         if args.debug:
             raise

@@ -13,11 +13,11 @@ def _first_line(text: str, limit: int = 300) -> str:
     return line[:limit]
 
 
-def _validation_message(exc) -> str:
+def validation_message(exc, source: str | None = None) -> str:
+    """One line for a pydantic ValidationError: the first field's dotted name, in `source` (a file) if given."""
     err = exc.errors()[0]
     field = ".".join(str(p) for p in err["loc"]) or "(top level)"
-    title = getattr(exc, "title", "") or ""
-    where = f" in {title}" if title and "/" in title else ""
+    where = f" in {source}" if source else ""
     if err.get("type") == "extra_forbidden":
         return f"unknown field {field!r}{where}: remove it or check its spelling"
     return f"invalid {field}{where}: {err['msg']}"
@@ -32,7 +32,7 @@ def describe_failure(exc: BaseException) -> tuple[str, bool]:
         from pydantic import ValidationError
 
         if isinstance(exc, ValidationError):
-            return _validation_message(exc), True
+            return validation_message(exc), True
     except ImportError:  # pragma: no cover - pydantic is a dependency
         pass
     try:

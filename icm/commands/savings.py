@@ -30,19 +30,27 @@ def _methodology_source(text: str, option: str) -> str:
     return str(require_yaml_mapping(text, option)) if looks_like_path(text) else text
 
 
-def _settlement_config(methodology: str, population: str | None):
-    """The methodology (and population rules) validated before the warehouse is opened: a bad field is
-    reported with its name, an unknown preset with the close names."""
+def _validated(option: str, source, build):
+    """build(), with a bad field named (and the file it came from) and the package's own sentences
+    ("methodology: ...", "preset: ...") passed on as one line."""
     from pydantic import ValidationError
 
-    from savings.population.config import PopulationConfig
+    from icm.failures import validation_message
 
     try:
-        return PopulationConfig.from_any(methodology).with_population(population)
-    except ValidationError:
-        raise  # icm.failures names the field
-    except ValueError as exc:  # the package's own sentences ("methodology: ...", "preset: ...")
+        return build()
+    except ValidationError as exc:
+        raise UserError(validation_message(exc, f"{option} {source}")) from None
+    except ValueError as exc:
         raise UserError(str(exc)) from None
+
+
+def _settlement_config(methodology: str, population: str | None):
+    """The methodology and population rules, validated before the warehouse is opened."""
+    from savings.population.config import PopulationConfig
+
+    config = _validated("--methodology", methodology, lambda: PopulationConfig.from_any(methodology))
+    return _validated("--population", population, lambda: config.with_population(population))
 
 
 def _stored_settlement(engine, performance_year: int) -> list[dict]:
