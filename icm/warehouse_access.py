@@ -179,6 +179,6 @@ def describe_database_error(exc: BaseException) -> str | None:
             or "timeout expired" in low or "name or service not known" in low or "could not translate host" in low):
         return ("cannot reach the PostgreSQL server named in --warehouse / WAREHOUSE_URL: is it running, and are "
                 "host and port right?")
-    if "permission denied" in low:
+    if "permission denied" in low or "must be owner" in low:
         return "the warehouse refused this user: it lacks the privilege this command needs (see README, roles)"
     return None

@@ -44,11 +44,14 @@ def cmd_measures(args) -> int:
         require_folder(args.licensed_value_sets, "--licensed-value-sets")
     engine = open_warehouse(args, read_only=args.stored)
     try:
-        require_year_with_enrollment(engine, args.year)
-        if args.stored:
+        if args.stored:  # reads the results table only (enough for the icm_reporter role)
             with engine.connect() as conn:
                 rows = results(conn, args.year, ids)
+            if not rows:
+                raise UserError(f"--year {args.year}: no stored results for these measures; compute them with "
+                                f"`icm measures --year {args.year}`")
         else:
+            require_year_with_enrollment(engine, args.year)
             rows = compute(engine, args.year, ids if args.measure else None, licensed_dir=args.licensed_value_sets)
     finally:
         engine.dispose()

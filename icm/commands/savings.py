@@ -77,10 +77,13 @@ def cmd_settle(args) -> int:
         config = _settlement_config(_methodology_source(args.methodology, "--methodology"), population)
     engine = open_warehouse(args, read_only=args.stored)
     try:
-        require_year_with_enrollment(engine, args.year)
-        if args.stored:
+        if args.stored:  # reads the settlement table only (enough for the icm_reporter role)
             rows, checks = _stored_settlement(engine, args.year), []
+            if not rows:
+                raise UserError(f"--year {args.year}: no stored settlement; settle it with "
+                                f"`icm settle --methodology ... --year {args.year}`")
         else:
+            require_year_with_enrollment(engine, args.year)
             rows = settle_year(engine, config, args.year, prepare=not args.no_prepare)
             checks = check_settlement(engine, args.year, rows[0]["methodology_id"] if rows else None)
     finally:

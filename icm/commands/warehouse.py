@@ -8,11 +8,32 @@ from icm.warehouse_access import add_warehouse_option, migrate_warehouse
 
 
 def cmd_migrate(args) -> int:
-    from warehouse.engine import display_url
+    from warehouse.engine import display_url, is_duckdb
 
     url = migrate_warehouse(args, args.revision)
     print(f"warehouse at {args.revision}: {display_url(url)}")
+    if not is_duckdb(url) and args.revision != "base" and not args.no_roles:
+        _grant_roles(url)
     return 0
+
+
+def _grant_roles(url: str) -> None:
+    """PostgreSQL: the least-privilege roles (warehouse/roles.py), when this user may create roles."""
+    import sys
+
+    from warehouse.engine import make_engine
+    from warehouse.roles import grant_roles, may_create_roles
+
+    engine = make_engine(url)
+    try:
+        if not may_create_roles(engine):
+            print("icm: roles icm_loader/icm_analyst/icm_reporter not created: this user may not create roles; "
+                  "a database administrator can run `icm migrate` to create them", file=sys.stderr)
+            return
+        readable = grant_roles(engine)
+    finally:
+        engine.dispose()
+    print("roles: " + ", ".join(f"{role} reads {n} tables" for role, n in readable.items()))
 
 
 LOAD_STAGES = ["find files", "check files", "migrate", "load", "derive"]
@@ -60,6 +81,8 @@ def add_commands(subparsers) -> None:
     p.add_argument("revision", nargs="?", default="head",
                    help="Alembic revision: 'head' (default) upgrades to the latest, 'base' removes every table, "
                         "or a revision id such as 0003")
+    p.add_argument("--no-roles", action="store_true",
+                   help="PostgreSQL: do not create/grant the icm_loader, icm_analyst and icm_reporter roles")
     p.set_defaults(func=cmd_migrate)
 
     p = add_warehouse_option(subparsers.add_parser(
