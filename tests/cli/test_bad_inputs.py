@@ -219,3 +219,18 @@ def test_at_least_55_cases_cover_every_subcommand():
     commands = {argv.split()[0] for _, argv, _ in CASES if argv}
     subparsers = next(a for a in build_parser()._actions if a.dest == "command")
     assert len(CASES) >= 55 and set(subparsers.choices) <= commands
+
+
+@pytest.mark.parametrize("case", ["measures-unknown-id", "settle-broken-yaml", "measures-pg-unreachable"])
+def test_the_installed_command_behaves_the_same(case, inputs, loaded_warehouse, tmp_path):
+    """A few of the cases through the `icm` console script in its own process (logging set up, real exit code)."""
+    import subprocess
+    import sys
+
+    argv, fragment = next((a, f) for i, a, f in CASES if i == case)
+    argv = argv.format(W=f"duckdb:///{loaded_warehouse}", I=inputs, T=tmp_path)
+    proc = subprocess.run([str(Path(sys.executable).parent / "icm"), *argv.split()], capture_output=True, text=True,
+                          timeout=120)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and fragment in lines[0], proc.stderr
+    assert not RAW.search(proc.stderr) and proc.stdout == ""
