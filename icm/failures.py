@@ -23,30 +23,26 @@ def validation_message(exc, source: str | None = None) -> str:
     return f"invalid {field}{where}: {err['msg']}"
 
 
+def yaml_message(exc, name: str | None = None) -> str:
+    """One line for a YAML syntax error: the file (when known), line and column, and the problem."""
+    mark = getattr(exc, "problem_mark", None)
+    name = name or (mark.name if mark is not None and not str(mark.name).startswith("<") else "the YAML file")
+    where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{name}{where}: {getattr(exc, 'problem', None) or 'not valid YAML'}; fix the YAML syntax"
+
+
 def describe_failure(exc: BaseException) -> tuple[str, bool]:
+    import yaml
+    from pydantic import ValidationError
+
     from icm.errors import user_error_types
 
     if isinstance(exc, user_error_types()):
         return _first_line(exc), True
-    try:
-        from pydantic import ValidationError
-
-        if isinstance(exc, ValidationError):
-            return validation_message(exc), True
-    except ImportError:  # pragma: no cover - pydantic is a dependency
-        pass
-    try:
-        import yaml
-
-        if isinstance(exc, yaml.YAMLError):
-            mark = getattr(exc, "problem_mark", None)
-            where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            name = getattr(mark, "name", None) if mark else None
-            name = f"{name}" if name and not name.startswith("<") else "the YAML file"
-            problem = getattr(exc, "problem", None) or "not valid YAML"
-            return f"{name}{where}: {problem}; fix the YAML syntax", True
-    except ImportError:  # pragma: no cover
-        pass
+    if isinstance(exc, ValidationError):
+        return validation_message(exc), True
+    if isinstance(exc, yaml.YAMLError):
+        return yaml_message(exc), True
     if isinstance(exc, IsADirectoryError):
         return f"{exc.filename}: is a folder, expected a file", True
     if isinstance(exc, NotADirectoryError):

@@ -59,10 +59,9 @@ def require_yaml_mapping(path: str | Path, option: str) -> Path:
     except UnicodeDecodeError:
         raise UserError(f"{option} {p}: is not UTF-8 text (a binary file?); expected a YAML file") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise UserError(f"{option} {p}{where}: {problem}; fix the YAML syntax") from None
+        from icm.failures import yaml_message
+
+        raise UserError(yaml_message(exc, f"{option} {p}")) from None
     if not isinstance(data, dict):
         raise UserError(f"{option} {p}: must hold a mapping of fields (key: value), not {type(data).__name__}")
     return p

@@ -1,8 +1,10 @@
 """How commands open the warehouse: the --warehouse option, read-only or writing, and one-line database errors.
 
-* Reading commands (`export`, `settle --no-prepare` ... see README "Commands") open it read-only and never create
-  it: a missing DuckDB file is reported with the command that makes one.
-* Writing commands that do not own the schema (`measures`, `settle`) open it for writing but never migrate.
+* Reading commands (`export`, `measures --stored`, `settle --stored`; README "Who writes the warehouse") open it
+  read-only. No command but the migrating ones creates it: a missing DuckDB file is reported with the command
+  that makes one.
+* Commands that write result tables (`measures`, `settle`, also with --no-prepare) open it for writing but never
+  migrate.
 * Only `icm migrate`, `icm load`, `icm demo` and the Dagster ingest job run migrations.
 A schema behind the code's head is reported as one line saying to run `icm migrate`.
 """
