@@ -52,12 +52,15 @@ class _MaskPasswords(logging.Filter):
         return True
 
 
+_MASK_PASSWORDS = _MaskPasswords()
+
+
 def _configure_logging(debug: bool) -> None:
     # Member identifiers and claim contents are only ever logged at DEBUG.
     logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
-        handler.addFilter(_MaskPasswords())
+        handler.addFilter(_MASK_PASSWORDS)  # once per handler, however often main() runs
     for noisy in ("alembic", "great_expectations", "dagster", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.WARNING)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from icm.errors import UserError
 from icm.options import year
 from icm.output import print_csv, print_json
+from icm.progress import Stages
 from icm.warehouse_access import add_warehouse_option, open_warehouse
 
 KEYS = ("measure", "rate_id", "stratum", "numerator", "denominator", "exclusions", "rate", "small_cell", "status")
@@ -52,7 +53,9 @@ def cmd_measures(args) -> int:
                                 f"`icm measures --year {args.year}`")
         else:
             require_year_with_enrollment(engine, args.year)
-            rows = compute(engine, args.year, ids if args.measure else None, licensed_dir=args.licensed_value_sets)
+            with Stages("measures", ["compute"]) as stages, stages.stage("compute"):
+                rows = compute(engine, args.year, ids if args.measure else None,
+                               licensed_dir=args.licensed_value_sets)
     finally:
         engine.dispose()
     out = [{k: r[k] for k in KEYS} for r in rows]

@@ -12,6 +12,7 @@ from decimal import Decimal
 from icm.errors import UserError
 from icm.options import year
 from icm.output import print_csv, print_json
+from icm.progress import Stages
 from icm.warehouse_access import add_warehouse_option, open_warehouse
 
 COLUMNS = ["year", "methodology_id", "program_id", "entity_id", "payer", "risk_arrangement", "person_years",
@@ -84,8 +85,11 @@ def cmd_settle(args) -> int:
                                 f"`icm settle --methodology ... --year {args.year}`")
         else:
             require_year_with_enrollment(engine, args.year)
-            rows = settle_year(engine, config, args.year, prepare=not args.no_prepare)
-            checks = check_settlement(engine, args.year, rows[0]["methodology_id"] if rows else None)
+            with Stages("settle", ["settle", "check"]) as stages:
+                with stages.stage("settle"):
+                    rows = settle_year(engine, config, args.year, prepare=not args.no_prepare)
+                with stages.stage("check"):
+                    checks = check_settlement(engine, args.year, rows[0]["methodology_id"] if rows else None)
     finally:
         engine.dispose()
     out = [{c: _round(r.get(c)) for c in COLUMNS} for r in rows]
