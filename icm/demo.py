@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -53,29 +52,41 @@ def execute_job(job_name: str, warehouse_url: str, landing: Path, partition_key:
             "failed_steps": failures}
 
 
-def run_demo(members: int = 20_000, seed: int = 42, warehouse_url: str | None = None) -> dict:
-    from warehouse.engine import make_engine, upgrade
+DEMO_JOBS = ("ingest_job", "measures_job", "savings_job", "reporting_job")
 
-    started = time.time()
+
+def run_demo(members: int = 20_000, seed: int = 42, warehouse_url: str | None = None) -> dict:
+    """Generate, migrate and run every job; the summary (also written to $ICM_HOME/demo_summary.json) carries
+    per-stage seconds and the warehouse URL with its password masked."""
+    from icm.progress import Stages
+    from orchestration import definitions
+    from warehouse.engine import display_url, make_engine, upgrade
+
     ICM_HOME.mkdir(parents=True, exist_ok=True)
     landing = ICM_HOME / "landing"
     url = warehouse_url or os.environ.get("WAREHOUSE_URL") or f"duckdb:///{ICM_HOME / 'warehouse.duckdb'}"
-    generation = _generate(landing, members, seed)
-    upgrade(url)
-    runs = [execute_job("ingest_job", url, landing)]
-    from orchestration import definitions
-
-    for extra in ("measures_job", "savings_job", "reporting_job"):
-        if any(j.name == extra for j in definitions.JOBS) and runs[-1]["success"]:
-            year = str(demo_measurement_year())
-            runs.append(execute_job(extra, url, landing, partition_key=year))
+    jobs = [j for j in DEMO_JOBS if j == "ingest_job" or any(d.name == j for d in definitions.JOBS)]
+    runs: list[dict] = []
+    with Stages("demo", ["generate", "migrate", *jobs]) as stages:
+        with stages.stage("generate"):
+            generation = _generate(landing, members, seed)
+        with stages.stage("migrate"):
+            upgrade(url)
+        for job in jobs:
+            if runs and not runs[-1]["success"]:
+                break
+            partition = None if job == "ingest_job" else str(demo_measurement_year())
+            with stages.stage(job):
+                runs.append(execute_job(job, url, landing, partition_key=partition))
     engine = make_engine(url)
-    summary = {"warehouse": url, "landing": str(landing), "generation": generation, "runs": runs,
+    summary = {"warehouse": display_url(url), "landing": str(landing), "generation": generation, "runs": runs,
                "tables": table_counts(engine), "quarantine": quarantine_reasons(engine),
                "measures": measure_totals(engine), "settlement": settlement_rows(engine),
-               "exports": export_manifest(demo_measurement_year()), "seconds": round(time.time() - started, 1)}
+               "exports": export_manifest(demo_measurement_year()),
+               "seconds": round(sum(stages.seconds.values()), 1), "stage_seconds": stages.seconds}
     summary["success"] = all(r["success"] for r in runs)
     engine.dispose()
+    (ICM_HOME / "demo_summary.json").write_text(json.dumps(summary, indent=2, default=str))
     return summary
 
 
@@ -164,6 +175,8 @@ def print_summary(summary: dict) -> None:
         for f in ex["files"].values():
             sup = "" if f["suppressed_rows"] is None else f", {f['suppressed_rows']:,} suppressed"
             print(f"  {f['path']:<36}{f['rows']:>8,} rows{sup}")
+    if summary.get("stage_seconds"):
+        print("\nseconds per stage: " + ", ".join(f"{k} {v:.1f}" for k, v in summary["stage_seconds"].items()))
     for run in summary["runs"]:
         passed = sum(c["passed"] for c in run["checks"])
         print(f"\n{run['job']}{' ' + run['partition'] if run['partition'] else ''}: "

@@ -16,7 +16,7 @@ exclusions). The engine (`measures/engine.py`) compiles each measure to one `INS
 (DuckDB by default, PostgreSQL tested). Dialect-specific date arithmetic lives in `measures/sqlfuncs.py`.
 
 * API: `measures.registry.all_measures()`, `measures.engine.compute(engine, year, measure_ids=None)`,
-  `measures.checks.run_checks(engine, year, measure_id)`, `measures.cli.add_commands(subparsers)`
+  `measures.checks.run_checks(engine, year, measure_id)`, `icm measures` (icm/commands/measures.py)
   (`icm measures --year Y [--measure ID ...] [--format json|csv] [--warehouse URL] [--licensed-value-sets DIR]`),
   `measures.bench.run(engine, year)`.
 * Run cost: `compute()` runs its measures on one connection. Building blocks that two or more of the run's

@@ -54,7 +54,8 @@ monthly_refresh = dg.ScheduleDefinition(
 def resources(warehouse_url: str | None = None, landing_path: str | None = None,
               staging_path: str | None = None) -> dict:
     url = warehouse_url or os.environ.get("WAREHOUSE_URL")
-    warehouse = WarehouseResource(url=dg.EnvVar("WAREHOUSE_URL")) if (url and not warehouse_url) else \
+    from_env = url and (not warehouse_url or warehouse_url == os.environ.get("WAREHOUSE_URL"))  # keeps a password
+    warehouse = WarehouseResource(url=dg.EnvVar("WAREHOUSE_URL")) if from_env else \
         WarehouseResource(url=url) if url else WarehouseResource()
     landing = LandingResource(path=landing_path or os.environ.get("ICM_LANDING", ".icm/landing"),
                               staging_path=staging_path or str(Path(os.environ.get("ICM_HOME", ".icm")) / "staging.duckdb"))

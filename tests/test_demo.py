@@ -48,6 +48,9 @@ def test_demo_runs_twice_with_same_result(tmp_path):
     assert manifest["files"]["qmr_measures"]["suppressed_rows"] > 0   # a small state has small cells
     assert verify_export(exports, demo_measurement_year()) == []
     assert "CMS-facing exports" in first.stdout
+    stages = json.loads((home / "demo_summary.json").read_text())["stage_seconds"]
+    assert {"generate", "migrate", "ingest_job", "measures_job"} <= set(stages)   # timings in the report
+    assert "seconds per stage: generate" in first.stdout                          # and printed at the end
     second = _demo(home)
     assert second.returncode == 0, second.stderr[-3000:]
     with duckdb.connect(str(db), read_only=True) as con:

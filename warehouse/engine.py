@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -83,6 +84,80 @@ def _duckdb_file(url: str) -> Path | None:
     if parsed.get_backend_name() != "duckdb" or not parsed.database or parsed.database == ":memory:":
         return None
     return Path(parsed.database)
+
+
+def display_url(url) -> str:
+    """The URL as it may be shown anywhere (CLI output, logs, Dagster metadata, reports): password masked.
+    Takes a string, a sqlalchemy URL or an Engine; a string that is not a URL has any `:secret@` masked."""
+    if isinstance(url, Engine):
+        url = url.url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL: still never show what looks like a password
+        return mask_passwords(str(url))
+
+
+def mask_passwords(text: str) -> str:
+    """Any `scheme://user:secret@host` inside free text (an error message, a log line) with the secret masked."""
+    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
+
+
+DEFAULT_LOCK_TIMEOUT_SECONDS = 60.0
+
+
+class WarehouseLocked(Exception):
+    """Another process holds the DuckDB warehouse file; raised after waiting `timeout` seconds."""
+
+    def __init__(self, path: Path, holder: str | None, timeout: float):
+        who = f" (process {holder})" if holder else ""
+        super().__init__(f"the warehouse {path} is in use by another process{who}; waited {timeout:g} s. Try again "
+                         "when it has finished, or wait longer with --lock-timeout / ICM_LOCK_TIMEOUT")
+
+
+def lock_timeout(value: float | None = None) -> float:
+    """Seconds to wait for another process's lock on a DuckDB warehouse: the option, else $ICM_LOCK_TIMEOUT,
+    else DEFAULT_LOCK_TIMEOUT_SECONDS."""
+    if value is not None:
+        return value
+    try:
+        return float(os.environ.get("ICM_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT_SECONDS))
+    except ValueError:
+        return DEFAULT_LOCK_TIMEOUT_SECONDS
+
+
+def wait_for_duckdb_lock(url: str, *, read_only: bool = False, timeout: float | None = None,
+                         on_wait=None) -> None:
+    """Wait until this process could open the DuckDB warehouse file (another process's write lock excludes
+    everyone else), calling `on_wait(message)` once when it has to wait; raise WarehouseLocked after `timeout`
+    seconds. Nothing to do for other backends or a file that does not exist yet."""
+    import time
+
+    import duckdb
+
+    path = _duckdb_file(url)
+    if path is None or not path.is_file():
+        return
+    timeout = lock_timeout(timeout)
+    deadline = time.monotonic() + timeout
+    told = False
+    while True:
+        try:
+            duckdb.connect(str(path), read_only=read_only).close()
+            return
+        except duckdb.ConnectionException:  # this process already has it open (another configuration): no lock
+            return
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            holder = re.search(r"PID (\d+)", str(exc))
+            holder = holder.group(1) if holder else None
+            if time.monotonic() >= deadline:
+                raise WarehouseLocked(path, holder, timeout) from None
+            if not told and on_wait is not None:
+                on_wait(f"the warehouse {path} is in use by another process"
+                        f"{f' (process {holder})' if holder else ''}; waiting up to {timeout:g} s for it")
+                told = True
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 
 
 def is_duckdb(url_or_engine) -> bool:

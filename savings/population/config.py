@@ -33,7 +33,7 @@ CATEGORY_ALIASES = {"ip": "inpatient", "op": "outpatient", "prof": "professional
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
 
 class HierarchyStep(_Model):
@@ -220,6 +220,9 @@ class PopulationConfig(_Model):
             return cls.model_validate(_flatten_settlement(data))
         if hasattr(obj, "msr") and hasattr(obj, "settlement") and hasattr(obj, "provenance"):
             return from_methodology(obj)
+        if hasattr(obj, "tracks") or hasattr(obj, "years"):  # a preset that selects a methodology by track/year
+            raise ValueError(f"methodology: preset {getattr(obj, 'name', '')!r} selects a methodology by track or "
+                             "year; name one of its tracks (e.g. mssp-2018-track1)")
         dump = obj.model_dump() if hasattr(obj, "model_dump") else dict(vars(obj))
         cfg = cls.model_validate(_flatten_settlement(dump))
         cfg.source = obj

@@ -25,7 +25,7 @@ from savings.population.common import CENT, DECIMAL_CONTEXT, ONE, ZERO, money, r
 from savings.population.config import PopulationConfig, SettlementConfig, TruncationConfig
 from savings.population.run import entity_arrangements, load_quality_inputs, settle_from_inputs
 from savings.tables import attribution, cost_person_month, cost_person_year, risk_score, savings_input, settlement
-from warehouse.engine import is_duckdb, make_engine
+from warehouse.engine import display_url, is_duckdb, make_engine
 
 
 def _df(conn, q) -> pd.DataFrame:
@@ -58,7 +58,7 @@ def open_warehouse(sample_path: str | Path = ".icm/sample_savings.duckdb"):
     """(engine, url, note): the configured warehouse read-only if it holds settlements, else a small sample
     warehouse built once at `sample_path` (so the notebooks always run)."""
     url = warehouse_url()
-    note = f"warehouse {url}"
+    note = f"warehouse {display_url(url)}"
     if not _has_settlement(url):
         from savings.population.sample import build_sample_warehouse
 
@@ -69,7 +69,7 @@ def open_warehouse(sample_path: str | Path = ".icm/sample_savings.duckdb"):
             if sample.exists():
                 sample.unlink()
             build_sample_warehouse(sample_url)
-        note = f"{url} has no settlement rows; using the generated sample warehouse {sample_url}"
+        note = f"{display_url(url)} has no settlement rows; using the generated sample warehouse {sample_url}"
         url = sample_url
     return make_engine(url, read_only=is_duckdb(url)), url, note
 

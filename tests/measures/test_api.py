@@ -1,7 +1,6 @@
 """Public API: registry, compute statuses, checks, CLI, bench, value-set registry, coding era, migration."""
 from __future__ import annotations
 
-import argparse
 import json
 
 from measures import checks
@@ -119,12 +118,9 @@ def test_icd9_era_reports_not_computable(wh):
 
 
 def test_cli_json_output(wh, capsys):
-    from measures.cli import add_commands
+    from icm.cli import main
     _scenario(wh)
-    parser = argparse.ArgumentParser()
-    add_commands(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["measures", "--year", str(Y), "--measure", "FUH-HH", "--warehouse", wh.url])
-    assert args.func(args) == 0
+    assert main(["measures", "--year", str(Y), "--measure", "FUH-HH", "--warehouse", wh.url]) == 0
     data = json.loads(capsys.readouterr().out)
     tot = [r for r in data if r["rate_id"] == "30_day" and r["stratum"] == {"type": "total", "value": "total"}]
     assert tot and tot[0]["denominator"] == 3 and tot[0]["measure"] == "FUH-HH"

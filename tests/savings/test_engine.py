@@ -1,13 +1,12 @@
 """Named edge cases of the settlement engine, presets, table settlement, CLI and quality scoring."""
 from __future__ import annotations
 
-import argparse
 import csv
 from decimal import Decimal
 
 import pytest
 
-from savings import cli
+from icm.cli import main
 from savings.methodology import (MethodologyError, TrackSelector, canonical_track, load_methodology,
                                  parse_methodology, preset_names)
 from savings.quality import MeasureResult, score_quality
@@ -320,19 +319,14 @@ def test_settle_table_errors(tmp_path, rows, header, msg):
 
 
 def test_cli_exit_codes(tmp_path, capsys):
-    ap = argparse.ArgumentParser(prog="icm")
-    sub = ap.add_subparsers(dest="command")
-    cli.add_commands(sub)
     src = _csv(tmp_path / "in.csv", [["A1", 2018, "track1", 9139, 100000000, 90000000, 0.9, 1, ""]])
-    args = ap.parse_args(["settle-table", "--preset", "mssp-2018", str(src), str(tmp_path / "o.csv")])
-    assert args.func(args) == 0 and (tmp_path / "o.csv").exists()
+    assert main(["settle-table", "--preset", "mssp-2018", str(src), str(tmp_path / "o.csv")]) == 0
+    assert (tmp_path / "o.csv").exists()
     bad = _csv(tmp_path / "bad.csv", [["A1", 2018, "track7", 9139, 100000000, 90000000, 0.9, 1, ""]])
-    args = ap.parse_args(["settle-table", "--preset", "mssp-2018", str(bad), str(tmp_path / "o2.csv")])
-    assert cli.run_settle_table(args) == 2
+    assert main(["settle-table", "--preset", "mssp-2018", str(bad), str(tmp_path / "o2.csv")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: row 2") and "Traceback" not in err and err.count("\n") == 1
-    args = ap.parse_args(["settle-table", "--preset", "nope", str(src), str(tmp_path / "o3.csv")])
-    assert cli.run_settle_table(args) == 2
+    assert err.startswith("icm: error: row 2") and "Traceback" not in err and err.count("\n") == 1
+    assert main(["settle-table", "--preset", "nope", str(src), str(tmp_path / "o3.csv")]) == 2
     assert "unknown preset" in capsys.readouterr().err
 
 

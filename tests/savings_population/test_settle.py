@@ -123,7 +123,7 @@ def test_bad_methodology_names_the_field(warehouse_url):
 def test_settle_cli_json_csv_and_errors(aco_feed, warehouse_url, tmp_path, capsys):
     import yaml
 
-    from savings.settle_cli import main
+    from icm.cli import main
     engine = aco_feed.load(warehouse_url)
     engine.dispose()
     path = tmp_path / "m.yaml"

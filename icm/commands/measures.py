@@ -1,0 +1,86 @@
+"""`icm measures`: compute (or, with --stored, print) the quality measures of a measurement year.
+
+Computing writes `measure_result`/`measure_detail`, so it opens the warehouse for writing (never migrating it);
+`--stored` only reads the results computed earlier (by this command or Dagster) and opens it read-only.
+"""
+from __future__ import annotations
+
+from icm.errors import UserError
+from icm.options import year
+from icm.output import print_csv, print_json
+from icm.progress import Stages
+from icm.warehouse_access import add_warehouse_option, open_warehouse
+
+KEYS = ("measure", "rate_id", "stratum", "numerator", "denominator", "exclusions", "rate", "small_cell", "status")
+CSV_COLUMNS = ["measure", "rate_id", "stratum_type", "stratum_value", "numerator", "denominator", "exclusions",
+               "rate", "small_cell", "status"]
+
+
+def selected_measures(ids: list[str] | None) -> list:
+    """The measures named on the command line (all when none); an unknown id is refused with the known ids."""
+    from measures.registry import all_measures
+
+    known = {m.id.upper(): m for m in all_measures()}
+    if not ids:
+        return list(known.values())
+    missing = [i for i in ids if i.upper() not in known]
+    if missing:
+        raise UserError(f"--measure: unknown measure id(s) {', '.join(missing)}; known ids: "
+                        f"{', '.join(sorted(known))} (icm measures --list)")
+    return [known[i.upper()] for i in ids]
+
+
+def cmd_measures(args) -> int:
+    from icm.years import require_year_with_enrollment
+    from measures.engine import compute, results
+
+    if args.list:
+        for m in selected_measures(None):
+            print(f"{m.id}\t{m.title}")
+        return 0
+    ids = [m.id for m in selected_measures(args.measure)]
+    if args.licensed_value_sets:
+        from icm.files import require_folder
+
+        require_folder(args.licensed_value_sets, "--licensed-value-sets")
+    engine = open_warehouse(args, read_only=args.stored)
+    try:
+        if args.stored:  # reads the results table only (enough for the icm_reporter role)
+            with engine.connect() as conn:
+                rows = results(conn, args.year, ids)
+            if not rows:
+                raise UserError(f"--year {args.year}: no stored results for these measures; compute them with "
+                                f"`icm measures --year {args.year}`")
+        else:
+            require_year_with_enrollment(engine, args.year)
+            with Stages("measures", ["compute"]) as stages, stages.stage("compute"):
+                rows = compute(engine, args.year, ids if args.measure else None,
+                               licensed_dir=args.licensed_value_sets)
+    finally:
+        engine.dispose()
+    out = [{k: r[k] for k in KEYS} for r in rows]
+    if args.format == "csv":
+        print_csv([{**{k: r[k] for k in KEYS if k != "stratum"}, "stratum_type": r["stratum"]["type"],
+                    "stratum_value": r["stratum"]["value"]} for r in out], CSV_COLUMNS)
+    else:
+        print_json(out)
+    return 0
+
+
+def add_commands(subparsers) -> None:
+    p = add_warehouse_option(subparsers.add_parser(
+        "measures", help="compute quality measures for a measurement year",
+        description="Compute the quality measures of a measurement year on the warehouse (replacing that year's "
+                    "results) and print one row per measure, rate and stratum. With --stored, print the results "
+                    "already in the warehouse without computing (read-only)."))
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--year", type=year, help="measurement year (calendar year); must hold enrollment")
+    what.add_argument("--list", action="store_true", help="list the registered measures and exit")
+    p.add_argument("--measure", action="extend", nargs="+", metavar="ID",
+                   help="measure id(s), e.g. FUH-HH (default: every measure; see --list)")
+    p.add_argument("--format", choices=["json", "csv"], default="json", help="output format (default json)")
+    p.add_argument("--stored", action="store_true",
+                   help="print the results stored earlier instead of computing (opens the warehouse read-only)")
+    p.add_argument("--licensed-value-sets", metavar="DIR",
+                   help="directory of licensed value-set files (HEDIS VSD / CMS Non-HEDIS VSD layout)")
+    p.set_defaults(func=cmd_measures)
