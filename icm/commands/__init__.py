@@ -1,0 +1,1 @@
+"""Command modules of `icm`: each exposes `add_commands(subparsers)` and is listed in icm/cli.py."""
