@@ -14,13 +14,11 @@ import csv
 import json
 import sys
 
+from savings.population.uncertainty import FLAT_COLUMNS
+
 COLUMNS = ["year", "methodology_id", "program_id", "entity_id", "payer", "risk_arrangement", "person_years",
            "benchmark", "expenditure", "savings", "savings_rate", "msr", "mlr", "generated", "quality_score",
-           "sharing_rate", "earned", "owed", "binding",
-           # uncertainty of the settlement (savings.population.uncertainty)
-           "rate_low_analytic", "rate_high_analytic", "rate_low_bootstrap", "rate_high_bootstrap",
-           "net_low_bootstrap", "net_high_bootstrap", "bootstrap_seed", "chance_probability", "msr_protects",
-           "size_warning"]
+           "sharing_rate", "earned", "owed", "binding", *FLAT_COLUMNS]    # + the settlement's uncertainty
 
 
 def _round(v):

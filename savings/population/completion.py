@@ -33,7 +33,8 @@ Order of operations
    sum_m P_m / sum_m U_m, and the factor applied to the year (one number, because `cost.py` divides the annual
    totals by one factor) is sum P / sum U over the payers in scope and the triangle categories of the included
    cost categories (pharmacy only when `pharmacy` is included; the other three always, because every medical
-   cost category is one of them). A year with nothing paid takes factor 1.
+   cost category is one of them), capped at 1 (negative development from recoveries never inflates costs). A
+   year with nothing paid takes factor 1.
 Rounding: factors, CDFs and completion are exact Decimal divisions in common.DECIMAL_CONTEXT (34 digits), not
 rounded; the factor handed to `cost.py` is rounded half-up to 10 d.p. (the precision of the SQL division there).
 The JSON writes factors as decimal strings. Deviation from a full per-category application: the year factor is

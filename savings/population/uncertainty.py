@@ -14,7 +14,8 @@ Order of operations
    interval r -/+ z x se with z = Phi^-1((1 + level) / 2), level = `confidence_level` (0.90). With equal
    benchmarks per person this is z x CV / sqrt(n), CV = sd(cost) / mean(cost): the interval the MSSP MSR table
    is built on — "a 90 percent confidence interval" of the savings rate by assigned beneficiaries for the smallest
-   ACOs, rising toward 95 % for the largest, floor 2 % (CMS-1345-P, 2011 proposed rule, pp. 265-268; spec §A.9).
+   ACOs, rising toward 95 % for the largest, floor 2 % (CMS-1345-P, 2011 proposed rule, pp. 265-268; spec §A.9;
+   read as two-sided, z = 1.645 [K]: the rule's text was not re-read here, see savings/README.md).
    `cost_cv` = se x sqrt(n) reports the entity's CV on that scale. (The published sub-6,000 MSR band ends
    500 -> 12.2 %, 1,000 -> 8.7 %, 3,000 -> 5.0 %, 5,000 -> 3.9 % are z(90 %) x 1.67 / sqrt(n) within 1 %:
    tests/savings_population/test_uncertainty.py.)
@@ -27,7 +28,7 @@ Order of operations
 4. **Bootstrap.** `replicates` resamples of the n cells with replacement (numpy Generator PCG64 seeded with
    `seed`, recorded in the row): each gives B*, E*, r* = 1 - E*/B* and earned* - owed* from the same settlement
    function as the row (so MSR, sharing, quality and caps apply as settled). Percentile interval at
-   `confidence_level`. Resampling runs in chunks of replicates so memory stays below ~16 MB per chunk.
+   `confidence_level`. Resampling runs in chunks of replicates of about 2 million drawn indices each.
 Rounding: the analytic and bootstrap rates are float64 (statistics, never multiplied into money) written to 8 d.p.;
 dollar bounds are the settlement function's cents (Decimal), each bound the inverted-CDF order statistic of the
 sorted replicates (numpy `method="inverted_cdf"`), so a bound is an amount some replicate settled.
@@ -46,8 +47,6 @@ from sqlalchemy import Engine, Numeric, and_, case, func, literal, select, type_
 from savings.population.common import rate
 from savings.tables import attribution, cost_person_month, cost_person_year
 
-COMBINED = "combined"
-
 
 class UncertaintySettings(BaseModel):
     """`uncertainty` in a methodology."""
@@ -65,8 +64,8 @@ def person_cells(engine: Engine, cfg, year: int) -> list[tuple]:
     cats = cfg.cost.categories
     num = Numeric()
     pm = type_coerce(sum((cpm.c[c] for c in cats), literal(0)) if cats else literal(0), num)
-    share = case((type_coerce(cpy.c.cost, num) > 0, type_coerce(cpy.c.truncated_cost, num) / type_coerce(cpy.c.cost, num)),
-                 else_=literal(1))
+    annual, truncated = type_coerce(cpy.c.cost, num), type_coerce(cpy.c.truncated_cost, num)
+    share = case((annual > 0, truncated / annual), else_=literal(1))
     q = (select(a.c.program_id, a.c.entity_id, a.c.payer, cpm.c.enrollment_type, func.count(),
                 func.sum(pm) * func.max(share))
          .select_from(a.join(cpm, and_(cpm.c.person_id == a.c.person_id, cpm.c.month_start == a.c.month_start,
@@ -139,7 +138,7 @@ def bootstrap(e: np.ndarray, b: np.ndarray, settle_net: Callable[[Decimal, Decim
               replicates: int, seed: int, level: float) -> dict:
     """Step 4: percentile intervals of the savings rate and of earned - owed over `replicates` resamples."""
     n = len(e)
-    if n < 2 or replicates <= 0:
+    if n < 2 or replicates <= 0 or b.sum() <= 0:
         return {}
     rng = np.random.Generator(np.random.PCG64(seed))
     chunk = max(1, min(replicates, 2_000_000 // n))

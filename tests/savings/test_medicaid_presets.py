@@ -8,25 +8,23 @@ when found, belongs here as a test named after its source.
 from __future__ import annotations
 
 import math
+from functools import partial
 from decimal import ROUND_HALF_UP, Decimal as D
 from statistics import NormalDist
 
 import pytest
 
 from savings.methodology import load_methodology
-from savings.settlement import SettlementInput, settle
+from savings.settlement import settle
+from tests.savings.test_engine import inp
 
 MEDICAID_PRESETS = ("mn-ihp-track1", "mn-ihp-track2", "masshealth-aco", "vt-vmssp-gate-ladder", "vt-vmng-withhold",
                     "or-cco-quality-pool", "medicaid-ci-msr")
 CENT = D("0.01")
 
 
-def _inp(**kw) -> SettlementInput:
-    base = dict(entity_id="E1", performance_year=2021, track="medicaid", assigned_beneficiaries=20000,
-                total_benchmark=D(50_000_000), total_expenditure=D(48_500_000), quality_score=D("0.8"),
-                met_quality_standard=True)
-    base.update(kw)
-    return SettlementInput(**base)
+# the engine tests' input with this file's illustrative entity: $50 M benchmark, 3 % savings, quality 0.8
+_inp = partial(inp, total_benchmark=D(50_000_000), total_expenditure=D(48_500_000), quality_score=D("0.8"))
 
 
 @pytest.mark.parametrize("name", MEDICAID_PRESETS)
@@ -65,4 +63,4 @@ def test_medicaid_ci_msr_illustrative_to_the_cent():
                _inp(assigned_beneficiaries=2000, total_benchmark=D(10_000_000), total_expenditure=D(9_500_000),
                     quality_score=D("0.9")))
     assert r.msr == msr and r.earned == expected
-    assert expected == D("96046.36")          # 0.02865630... -> 213,436.x beyond the MSR
+    assert expected == D("96046.36")          # MSR 0.028656364172 -> 213,436.36 beyond it

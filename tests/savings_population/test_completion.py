@@ -210,3 +210,18 @@ def test_settle_with_estimated_completion_keeps_the_factors_in_the_record(synthe
         for r in rs:
             by_key[(r["entity_id"], r["payer"])][label] = r["expenditure"]
     assert all(v["estimated"] > v["one"] for v in by_key.values() if v.get("one"))
+
+
+def test_icm_completion_prints_triangles_and_factors_as_json(synthetic_engine, capsys):
+    from icm.cli import main
+
+    url = synthetic_engine.url.render_as_string(hide_password=False)
+    assert main(["completion", "--year", "2024", "--warehouse", url]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["valuation_date"] == "2025-03-31" and out["runout_months"] == 3
+    assert {t["category"] for t in out["triangles"]} == {"inpatient", "outpatient", "professional", "pharmacy"}
+    medicaid = next(t for t in out["triangles"] if (t["payer"], t["category"]) == ("medicaid", "professional"))
+    assert len(medicaid["cumulative_paid"]) == 24 and len(medicaid["age_to_age"]) == 23
+    assert set(out["year_factors"]) == {"2021", "2022", "2023", "2024"}     # default base years -3..-1
+    assert main(["completion", "--year", "2024", "--runout", "30", "--warehouse", url]) == 2
+    assert capsys.readouterr().err.strip() == "icm: error: --runout: expected 0 to 24 months, got 30"
