@@ -9,9 +9,13 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+import yaml
+from sqlalchemy import select
 
 from savings.population.completion import CompletionSettings, chain_ladder, estimate, triangle_cells
 from savings.population.config import PopulationConfig
+from savings.population.run import settle_year
+from savings.tables import settlement
 from tests.savings_population.scenario import Feed
 from tests.warehouse.helpers import pharmacy_row
 from warehouse.synthetic.paid_lag import MEDICAL_LAG, PHARMACY_LAG, expected_completion
@@ -169,8 +173,8 @@ def test_estimate_recovers_planted_professional_and_pharmacy_lags(synthetic_engi
 
 
 def test_base_year_factor_matches_the_truth_within_one_point(synthetic_engine):
-    """The completion factor of 2023 (run-out 3 months, valued 2024-03-31... estimated from the triangle valued
-    at 2025-03-31) against the truth: paid by 2024-03-31 over everything ever paid for 2023 services."""
+    """The 2023 factor (3-month run-out, development pattern from the triangle valued at 2025-03-31) against the
+    truth: paid by 2024-03-31 over everything ever paid for 2023 services."""
     est = estimate(synthetic_engine, 2024, runout_months=3, years=[2023])
     truth_paid, truth_all = D(0), D(0)
     for c in triangle_cells(synthetic_engine, dt.date(2023, 1, 1), dt.date(2099, 12, 31)):
@@ -185,12 +189,7 @@ def test_base_year_factor_matches_the_truth_within_one_point(synthetic_engine):
 
 
 def test_settle_with_estimated_completion_keeps_the_factors_in_the_record(synthetic_engine):
-    from savings.population.run import settle_year
-    from savings.tables import settlement
-    from sqlalchemy import select
-
     demo = Path(__file__).resolve().parents[2] / "savings" / "population" / "methodologies"
-    import yaml
     population = yaml.safe_load((demo / "aco-demo-population.yaml").read_text())
     population["methodology"]["cost"]["completion_factor"] = "estimated"
     population["methodology"]["uncertainty"] = {"replicates": 0}
