@@ -14,10 +14,11 @@ from icm.options import year
 from icm.output import print_csv, print_json
 from icm.progress import Stages
 from icm.warehouse_access import add_warehouse_option, open_warehouse
+from savings.population.uncertainty import FLAT_COLUMNS
 
 COLUMNS = ["year", "methodology_id", "program_id", "entity_id", "payer", "risk_arrangement", "person_years",
            "benchmark", "expenditure", "savings", "savings_rate", "msr", "mlr", "generated", "quality_score",
-           "sharing_rate", "earned", "owed", "binding"]
+           "sharing_rate", "earned", "owed", "binding", *FLAT_COLUMNS]    # + the settlement's uncertainty
 
 
 def _round(v):

@@ -37,16 +37,22 @@ def _measure_keys() -> list[dg.AssetKey]:
     return list(MEASURE_KEYS.values())
 
 
+RATE_METADATA = ("rate_low_analytic", "rate_high_analytic", "chance_probability")
+
+
 def _table(rows: list[dict]) -> dg.MetadataValue:
     cols = ["program_id", "entity_id", "payer", "benchmark", "expenditure", "savings_rate", "msr", "generated",
-            "quality_score", "earned", "owed"]
+            "quality_score", "earned", "owed",
+            # uncertainty (savings.population.uncertainty): 90 % interval of the rate, chance, MSR protects?
+            "rate_low_analytic", "rate_high_analytic", "chance_probability", "msr_protects"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
         cells = []
         for c in cols:
             v = r.get(c)                      # settlement rows hold Decimal money and rates; float only to display
             v = float(v) if isinstance(v, Decimal) else v
-            cells.append(f"{v:.4f}" if isinstance(v, float) and c in ("savings_rate", "msr", "quality_score")
+            cells.append(f"{v:.4f}" if isinstance(v, float) and c in ("savings_rate", "msr", "quality_score",
+                                                                       *RATE_METADATA)
                          else f"{v:,.0f}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v))
         lines.append("| " + " | ".join(cells) + " |")
     return dg.MetadataValue.md("\n".join(lines))
@@ -72,7 +78,8 @@ def settlement(context: dg.AssetExecutionContext, config: SettlementConfig, ware
     owed = sum(float(r.get("owed") or 0) for r in rows)
     yield dg.MaterializeResult(metadata={
         "performance_year": year, "methodology": config.methodology, "rows": len(rows),
-        "earned_total": round(earned, 2), "owed_total": round(owed, 2), "settlement": _table(rows)})
+        "earned_total": round(earned, 2), "owed_total": round(owed, 2), "settlement": _table(rows),
+        "rows_msr_below_random_variation": sum(1 for r in rows if r.get("msr_protects") is False)})
     yield dg.AssetCheckResult(
         check_name=SETTLEMENT_CHECK, passed=all(o.passed for o in outcomes), severity=dg.AssetCheckSeverity.ERROR,
         metadata={o.name: f"{'passed' if o.passed else 'FAILED'}: {getattr(o, 'detail', '')}"[:500] for o in outcomes}

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from savings.population.common import DECIMAL_CONTEXT, ONE, ZERO, to_decimal
+from savings.population.completion import CompletionSettings
+from savings.population.uncertainty import UncertaintySettings
 
 PRIMARY_CARE_EM = ([f"992{n:02d}" for n in range(1, 16)]                      # office / outpatient E/M 99201-99215
                    + [f"99{n}" for n in range(304, 319)]                      # nursing facility E/M
@@ -106,7 +108,9 @@ class CostConfig(_Model):
     truncation: TruncationConfig = Field(default_factory=TruncationConfig)
     risk_adjustment: RiskConfig = Field(default_factory=RiskConfig)
     runout_months: int = Field(3, ge=0, le=24)
-    completion_factor: Decimal = Field(Decimal(1), gt=0, le=1)
+    # a number, or "estimated": chain-ladder factors from the warehouse (savings.population.completion)
+    completion_factor: Annotated[Decimal, Field(gt=0, le=1)] | Literal["estimated"] = Decimal(1)
+    completion: CompletionSettings = Field(default_factory=CompletionSettings)
 
     @field_validator("included_service_categories", "excluded", mode="before")
     @classmethod
@@ -207,6 +211,7 @@ class PopulationConfig(_Model):
     benchmark: BenchmarkConfig = Field(default_factory=BenchmarkConfig)
     settlement: SettlementConfig = Field(default_factory=SettlementConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
+    uncertainty: UncertaintySettings = Field(default_factory=UncertaintySettings)
     source: Any = Field(None, exclude=True)          # the original methodology object, if any
 
     @classmethod

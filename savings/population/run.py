@@ -24,6 +24,7 @@ from decimal import Decimal, localcontext
 
 from sqlalchemy import Engine, delete, func, insert, select
 
+from savings.population import completion, uncertainty
 from savings.population.attribution import attribute, check_attribution
 from savings.population.benchmark import build_inputs, compute_benchmarks, load_inputs
 from savings.population.common import (
@@ -41,6 +42,9 @@ COMBINED = "combined"
 def prepare_year(engine: Engine, config, year: int) -> dict:
     """Attribution, cost, risk and settlement inputs of one year (performance or base)."""
     cfg = PopulationConfig.from_any(config)
+    if cfg.cost.completion_factor == "estimated":       # this year's estimate (settle_year passes a number)
+        record = completion.factors_for_years(engine, cfg, year, [year])
+        cfg = completion.with_factor(cfg, record["year_factors"][str(year)]["completion_factor"])
     return {"attribution": attribute(engine, cfg, year), "cost": build_cost(engine, cfg, year),
             "risk": score_year(engine, cfg, year), "inputs": build_inputs(engine, cfg, year)}
 
@@ -290,13 +294,39 @@ def settle_year(engine: Engine, methodology, year: int, *, population=None, prep
     """
     cfg = PopulationConfig.from_any(methodology).with_population(population)
     years = sorted(set(cfg.benchmark.years_for(year)) | {year})
+    completed = completion.factors_for_years(engine, cfg, year, years)
     if prepare:
         for y in years:
-            prepare_year(engine, cfg, y)
+            prepare_year(engine, completion.with_factor(cfg, completed["year_factors"][str(y)]["completion_factor"]), y)
     inputs = load_inputs(engine, years, cfg.program_id)
     rows = settle_from_inputs(inputs, cfg, year, arrangements=entity_arrangements(engine),
                               quality=load_quality_inputs(engine, year, cfg.quality.measures or None))
-    return write_settlement(engine, rows, year, cfg.id)
+    for r in rows:                         # the factors used are part of every settlement's record
+        r["breakdown"]["completion"] = completion.summary(completed)
+    uncertainty.attach(engine, cfg, year, rows, lambda r, n: net_settlement(cfg, r, n))
+    stored = write_settlement(engine, rows, year, cfg.id)
+    for r in stored:
+        r.update(uncertainty.flat(r["breakdown"]["uncertainty"]))
+    return stored
+
+
+def net_settlement(cfg: PopulationConfig, row: dict, persons: int):
+    """(benchmark, expenditure) -> earned - owed of this row's entity, as `settle_from_inputs` settled it (same
+    methodology, arrangement, quality score, entity size): the settlement function the bootstrap re-runs."""
+    engine_m = _engine_methodology(cfg, None)
+    s = type(cfg.settlement).model_validate(dict(cfg.settlement))
+
+    def net(benchmark: Decimal, expenditure: Decimal) -> Decimal:
+        with localcontext(DECIMAL_CONTEXT):
+            if engine_m is not None:
+                b = {"entity_id": row["entity_id"], "payer": row["payer"], "persons": persons,
+                     "benchmark": benchmark, "expenditure": expenditure}
+                r = settle_with_engine(engine_m, b, row["year"], row["risk_arrangement"], row["quality_score"])
+            else:
+                r = settle_amounts(benchmark, expenditure, s, risk_arrangement=row["risk_arrangement"],
+                                   quality=row["quality_score"], persons=persons)
+        return r["earned"] - r["owed"]
+    return net
 
 
 MONEY_COLUMNS = ("benchmark", "expenditure", "savings", "generated", "earned", "owed")

@@ -65,6 +65,7 @@ import pyarrow.csv as pcsv
 
 from warehouse import canonical
 from warehouse.synthetic import codes as C
+from warehouse.synthetic.paid_lag import planted_paid_dates
 
 DEFAULT_FIRST_YEAR = 2023
 DEFAULT_YEARS = 3
@@ -1171,7 +1172,8 @@ def _adjust_and_dirty(st: _State, cols: dict, kinds: list[str], payer_code: int,
     cols["seq"] = np.zeros(n, np.int8)
     cols["dirty"] = np.zeros(n, np.int8)
     end = cols["day"] if is_rx else cols["end"]
-    cols["paid_date"] = (end + rng.integers(10, 60, n)).astype(np.int32)
+    rng.integers(10, 60, n)   # the former uniform lag, still drawn: the main random stream of later steps is unchanged
+    cols["paid_date"] = planted_paid_dates(st.seed, PAYERS[payer_code]["payer"], is_rx, end)   # paid_lag.py
     next_no = n_claims + 1
     # --- adjustments: ~2 % of claims
     fam = np.nonzero(rng.random(n_claims) < 0.02)[0] + 1
