@@ -5,15 +5,18 @@ Computing writes `measure_result`/`measure_detail`, so it opens the warehouse fo
 """
 from __future__ import annotations
 
+import sys
+
 from icm.errors import UserError
 from icm.options import year
 from icm.output import print_csv, print_json
 from icm.progress import Stages
 from icm.warehouse_access import add_warehouse_option, open_warehouse
 
-KEYS = ("measure", "rate_id", "stratum", "numerator", "denominator", "exclusions", "rate", "small_cell", "status")
+KEYS = ("measure", "rate_id", "stratum", "numerator", "denominator", "exclusions", "rate", "small_cell", "status",
+        "core_set_status", "lookback_status")
 CSV_COLUMNS = ["measure", "rate_id", "stratum_type", "stratum_value", "numerator", "denominator", "exclusions",
-               "rate", "small_cell", "status"]
+               "rate", "small_cell", "status", "core_set_status", "lookback_status"]
 
 
 def selected_measures(ids: list[str] | None) -> list:
@@ -58,7 +61,11 @@ def cmd_measures(args) -> int:
                                licensed_dir=args.licensed_value_sets)
     finally:
         engine.dispose()
-    out = [{k: r[k] for k in KEYS} for r in rows]
+    from measures.status import warnings
+
+    for line in warnings(rows):  # out of that FFY's Core Set, partial look-back, not computable: said on stderr
+        print(f"icm: warning: {line}", file=sys.stderr)
+    out = [{k: r.get(k) for k in KEYS} for r in rows]
     if args.format == "csv":
         print_csv([{**{k: r[k] for k in KEYS if k != "stratum"}, "stratum_type": r["stratum"]["type"],
                     "stratum_value": r["stratum"]["value"]} for r in out], CSV_COLUMNS)

@@ -126,6 +126,23 @@ def test_cli_json_output(wh, capsys):
     assert tot and tot[0]["denominator"] == 3 and tot[0]["measure"] == "FUH-HH"
 
 
+
+def test_cli_warns_on_a_measure_outside_that_ffys_core_set(wh, capsys):
+    """AMB-HH left the Health Home Core Set after FFY2024; measurement year 2024 reports to FFY2025, so the CLI
+    still computes it, says so on stderr and carries the status in every row."""
+    from icm.cli import main
+    _scenario(wh)
+    assert main(["measures", "--year", str(Y), "--measure", "AMB-HH", "FUH-HH", "--warehouse", wh.url]) == 0
+    captured = capsys.readouterr()
+    warning_lines = [line for line in captured.err.splitlines() if line.startswith("icm: warning:")]
+    assert [line.split(":")[2].strip() for line in warning_lines] == ["AMB-HH"]
+    assert "not in the FFY2025" in warning_lines[0]
+    data = json.loads(captured.out)
+    assert {r["measure"] for r in data} == {"AMB-HH", "FUH-HH"}
+    assert all(r["core_set_status"].startswith("not in the FFY2025") for r in data if r["measure"] == "AMB-HH")
+    assert all(r["core_set_status"].startswith("in the FFY2025") for r in data if r["measure"] == "FUH-HH")
+    assert all("lookback_status" in r for r in data)
+
 def test_bench_reports_seconds_and_ratio(wh):
     from measures.bench import run
     _scenario(wh)
