@@ -19,7 +19,7 @@ from sqlalchemy import Date, Engine, Integer, and_, case, cast, distinct, func, 
 
 from exports.suppression import is_small, suppress
 from savings.population.common import CENT, money
-from savings.population.run import COMBINED
+from savings.paying import COMBINED, paying_clause
 from savings.tables import attribution, settlement
 from warehouse.models import IcmEntity, IcmProgram, MemberMonth
 
@@ -81,7 +81,7 @@ def qualifier(engine: Engine, year: int) -> dict:
         s = settlement
         savings = conn.execute(select(s.c.program_id, s.c.methodology_id, cast(func.count(), Integer),
                                       func.sum(s.c.savings), func.sum(s.c.earned), func.sum(s.c.owed))
-                               .where(s.c.year == year, s.c.binding == 1)
+                               .where(s.c.year == year, paying_clause(s))
                                .group_by(s.c.program_id, s.c.methodology_id)).all()
     adults, children, min_age, max_age, enrollees = ages
     total_mm = sum(n for _, n in by_ds)

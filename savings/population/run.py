@@ -32,10 +32,10 @@ from savings.population.common import (
 from savings.population.config import PopulationConfig, SettlementConfig
 from savings.population.cost import build_cost
 from savings.population.risk import score_year
+from savings.paying import COMBINED, row_pays
 from savings.tables import attribution, cost_person_month, cost_person_year, risk_score, savings_input, settlement
 from warehouse import models
 
-COMBINED = "combined"
 
 
 def prepare_year(engine: Engine, config, year: int) -> dict:
@@ -254,7 +254,7 @@ def _settle_from_inputs(inputs, cfg: PopulationConfig, year: int, arrangements, 
         else:
             r = settle_amounts(b["benchmark"], b["expenditure"], s, risk_arrangement=arrangement, quality=q,
                                persons=b["persons"])
-        binding = (b["payer"] == COMBINED) == (s.settle_by == "combined")
+        binding = row_pays(b["payer"], s.settle_by)
         py = b["person_years"]
         rows.append({
             "year": year, "methodology_id": cfg.id, "program_id": b["program_id"], "entity_id": entity,
@@ -272,6 +272,15 @@ def _settle_from_inputs(inputs, cfg: PopulationConfig, year: int, arrangements, 
         })
     rows.sort(key=lambda r: (r["program_id"], r["entity_id"], r["payer"] == COMBINED, r["payer"]))
     return rows
+
+
+def methodology_version(cfg: PopulationConfig) -> str:
+    """A short content digest of the settled rules (what the UI shows beside the methodology id): it changes
+    whenever any parameter does, and is the same on every machine (no file path in it)."""
+    import hashlib
+
+    dump = cfg.model_dump(mode="json", exclude={"source": True})
+    return "sha256:" + hashlib.sha256(json.dumps(dump, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def entity_arrangements(engine: Engine) -> dict[str, str]:
