@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from exports.qmr import COUNT_FIELDS as QMR_COUNT_FIELDS, QMR_COLUMNS, qmr_rows
-from exports.settlement import STATEMENT_COLUMNS, qualifier, statement_rows
+from exports.settlement import STATEMENT_COLUMNS, qualifier, statements_and_program_totals
 from exports.suppression import is_small, unsuppressed_small_counts
 
 __all__ = ["NothingToExport", "export_year", "verify_export"]
@@ -72,11 +72,11 @@ def export_year(engine: Engine, year: int, out_dir: str | Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     ffy = year + 1
     qmr = qmr_rows(engine, year)
-    statements = statement_rows(engine, year)
+    statements, program_totals = statements_and_program_totals(engine, year)
     if not qmr and not statements:
         raise NothingToExport(f"no measure results and no settlement for {year} in the warehouse: run "
                               f"`icm measures --year {year}` and/or `icm settle --year {year}` first")
-    qual = qualifier(engine, year)
+    qual = qualifier(engine, year, program_totals)
     files = {
         "qmr_measures": (out / f"qmr_measures_FFY{ffy}.csv", len(qmr), sum(r["suppressed"] for r in qmr)),
         "settlement_statements": (out / f"settlement_statements_{year}.csv", len(statements),

@@ -83,7 +83,15 @@ def qmr_rows(engine: Engine, year: int) -> list[dict]:
             "rate": qmr_rate(r.rate_type, r.numerator, r.denominator), "status": r.status,
             "deviations": " | ".join(m.deviations) if m else "",
         })
+    # Sum relations: the strata of one type add up to (at most) the all-members row of the same measure rate.
+    stratum_types: dict[tuple, set] = {}
+    for r in rows:
+        if r["stratum_type"] != "total":
+            stratum_types.setdefault((r["measure"], r["rate_id"]), set()).add(r["stratum_type"])
     return suppress(rows, count_fields=COUNT_FIELDS, blank_fields=BLANK_FIELDS,
                     group_key=lambda r: None if r["stratum_type"] == "total"
                     else (r["measure"], r["rate_id"], r["stratum_type"]),
+                    total_key=lambda r: [(r["measure"], r["rate_id"], t) for t in
+                                         sorted(stratum_types.get((r["measure"], r["rate_id"]), ()))]
+                    if r["stratum_type"] == "total" else None,
                     size_field="denominator")

@@ -42,8 +42,8 @@ def paying_frame(frame):
 
 
 def settlement_totals(rows: Iterable) -> dict[str, Decimal | int]:
-    """Totals of the paying rows, exact Decimal: entities paid, earned, owed, net (earned - owed), benchmark and
-    expenditure. Money in the rows is already rounded to cents, so the totals are exact sums of cents."""
+    """Totals of the paying rows, exact Decimal: rows paid, earned, owed, net (earned - owed), savings, benchmark
+    and expenditure. Money in the rows is already rounded to cents, so the totals are exact sums of cents."""
     paid = paying_rows(rows)
 
     def total(column: str) -> Decimal:
@@ -51,7 +51,7 @@ def settlement_totals(rows: Iterable) -> dict[str, Decimal | int]:
 
     earned, owed = total("earned"), total("owed")
     return {"paying_rows": len(paid), "earned": earned, "owed": owed, "net": earned - owed,
-            "benchmark": total("benchmark"), "expenditure": total("expenditure")}
+            "savings": total("savings"), "benchmark": total("benchmark"), "expenditure": total("expenditure")}
 
 
 def _get(row, column):

@@ -113,25 +113,28 @@ def test_export_suppresses_small_strata_and_their_complement(populated, tmp_path
 def test_settlement_statements_hide_entities_with_ten_or_fewer_persons(populated, tmp_path):
     export_year(populated, YEAR, tmp_path)
     rows = {(r["entity_id"], r["payer"]): r for r in _read(tmp_path / "settlement_statements_2025.csv")}
-    assert rows[("E1", "combined")]["persons"] == "44" and rows[("E1", "combined")]["earned"] == "22500.00"
     assert rows[("E1", "mco")]["suppressed"] == "true" and rows[("E1", "mco")]["benchmark"] == ""
-    # E1's payer rows partition its combined row: the medicaid row is hidden too (44 - 40 = 4 otherwise)
-    assert rows[("E1", "medicaid")]["suppressed"] == "true"
     assert rows[("E2", "combined")]["persons"] == "" and rows[("E2", "combined")]["earned"] == ""
+    # The qualifier publishes the program's paid total (27,000 = E1 22,500 + E2 4,500): with E1's paying row
+    # shown, E2's would be 27,000 - 22,500. E1's combined row is hidden too; it is then one of two hidden cells
+    # of its own payer relation (combined = medicaid + mco), so the medicaid row can stay.
+    assert rows[("E1", "combined")]["suppression_reason"].startswith("complementary")
+    assert rows[("E1", "combined")]["earned"] == "" and rows[("E1", "medicaid")]["persons"] == "40"
 
 
 def test_qualifier_counts_ages_delivery_systems_and_savings(populated, tmp_path):
     export_year(populated, YEAR, tmp_path)
     q = json.loads((tmp_path / "qmr_qualifier_FFY2026.json").read_text())
-    assert q["health_home_enrollees"] == 24 and q["adult_enrollees"] == 23
-    assert q["child_enrollees"] is None                      # one child: suppressed
+    assert q["health_home_enrollees"] == 24
+    # one child: suppressed; 23 adults would give it back as 24 - 23, so adults are hidden too (issue 21 item 3)
+    assert q["child_enrollees"] is None and q["adult_enrollees"] is None
     assert (q["minimum_age"], q["maximum_age"]) == (15, 54)
     assert q["health_home_providers"] == 1
     shares = q["delivery_system_percent_of_member_months"]
     # 12 FFS months, 6 + 22 x 3 = 72 MCO months
     assert shares["FFS"] == "14.29" and shares["MCO"] == "85.71" and shares["PCCM"] is None
     (saving,) = q["cost_savings"]
-    assert saving["savings"] == "60000.00" and saving["earned"] == "27000.00"
+    assert saving["savings"] == "60000.00" and saving["earned"] == "27000.00", "the two paying (combined) rows"
 
 
 def test_verify_export_catches_a_leaked_small_count(populated, tmp_path):
