@@ -12,6 +12,7 @@ from sqlalchemy import Engine, case, func, select
 from measures import blocks as B
 from measures.definition import BuildContext
 from measures.tables import measure_detail, measure_result
+from measures.units import stored_rate_in_reported_unit
 from measures.valuesets import default_registry
 
 QUARTILES = Path(__file__).parent / "reference" / "core_set_quartiles.csv"
@@ -118,7 +119,7 @@ def run_checks(engine: Engine, year: int, measure_id: str) -> list[CheckOutcome]
                           and all(w.lower() in q["rate_definition"].lower() for w in words)), None)
             if match is None:
                 continue
-            value = float(r.rate) * 100 if r.rate_type == "proportion" else float(r.rate)
+            value = stored_rate_in_reported_unit(r.rate_type, r.rate)   # the quartiles' unit (percent)
             lo, hi = float(match["bottom_quartile"]), float(match["top_quartile"])
             where = "within" if lo <= value <= hi else ("below" if value < lo else "above")
             notes.append(f"{r.rate_id}={value:.1f} {where} FFY{match['ffy']} {abbr} interquartile range "

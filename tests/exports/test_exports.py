@@ -166,3 +166,24 @@ def test_icm_export_prints_the_manifest(populated, warehouse_url, tmp_path, caps
     out = json.loads(capsys.readouterr().out)
     assert out["files"]["qmr_measures"]["suppressed_rows"] == 2
     assert (tmp_path / "x" / "settlement_statements_2025.csv").exists()
+
+
+def test_rates_have_one_unit_and_a_label_on_every_row(populated, tmp_path):
+    """Issue 21 item 4: a proportion is a percent in the QMR CSV and in the Dagster metadata alike, the unit is
+    named on every row, and no row has an empty rate_label."""
+    from measures.units import RATE_UNITS
+    from orchestration.assets.measures import _rate_table, _rate_values
+
+    export_year(populated, YEAR, tmp_path)
+    rows = _read(tmp_path / "qmr_measures_FFY2026.csv")
+    assert all(r["rate_label"] for r in rows), [r["rate_id"] for r in rows if not r["rate_label"]]
+    assert all(r["rate_unit"] == RATE_UNITS[r["rate_type"]].name for r in rows)
+    total7 = next(r for r in rows if r["rate_id"] == "7_day" and r["stratum_type"] == "total")
+    assert (total7["rate"], total7["rate_unit"]) == ("20.0", "percent")               # 40 / 200
+    amb = next(r for r in rows if r["measure"] == "AMB-HH")
+    assert (amb["rate"], amb["rate_unit"]) == ("2.1", "per 1,000 member months")      # 25 / 12,000 x 1,000
+    engine_row = {"rate_id": "7_day", "rate_type": "proportion", "stratum": {"type": "total", "value": "total"},
+                  "numerator": 40, "denominator": 200, "exclusions": 0, "rate": 0.2, "status": "ok"}
+    meta = _rate_values([engine_row])
+    assert meta["7_day (percent)"].value == 20.0 and meta["7_day denominator"].value == 200.0
+    assert "| 20.0 | percent |" in _rate_table([engine_row]).value
