@@ -6,6 +6,7 @@
 * `settlement_statements_<year>.csv` - settlement statements per program x entity x payer (exports.settlement)
 * `qmr_qualifier_FFY<ffy>.json` - Health Home core-set qualifier pre-fill (enrollees, delivery systems, savings)
 * `manifest.json`               - what was written, row and suppression counts, sha256 of each file
+* `README.md`                   - data dictionary: each file, column, unit, suppression marker, measure version
 
 Every count of 1-10 is suppressed (exports.suppression), and the files are re-read by `verify_export` so a
 leak fails loudly. Files are written to a temporary name and renamed, so a failed export leaves the previous
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from exports.dictionary import data_dictionary
 from exports.qmr import COUNT_FIELDS as QMR_COUNT_FIELDS, QMR_COLUMNS, qmr_rows
 from exports.settlement import STATEMENT_COLUMNS, qualifier, statements_and_program_totals
 from exports.suppression import is_small, unsuppressed_small_counts
@@ -57,8 +59,12 @@ def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
 
 
 def _write_json(path: Path, data) -> None:
+    _write_text(path, json.dumps(data, indent=2, default=_cell) + "\n")
+
+
+def _write_text(path: Path, text: str) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=_cell) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 
 
@@ -89,10 +95,12 @@ def export_year(engine: Engine, year: int, out_dir: str | Path) -> dict:
     manifest = {
         "year": year, "ffy": ffy, "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "suppression_rule": "CMS cell-size suppression: counts 1-10 hidden, with complementary suppression",
+        "data_dictionary": "README.md",
         "files": {name: {"path": path.name, "rows": rows, "suppressed_rows": sup, "sha256": _sha256(path)}
                   for name, (path, rows, sup) in files.items()},
     }
     _write_json(out / "manifest.json", manifest)
+    _write_text(out / "README.md", data_dictionary(year, qmr))
     return manifest
 
 

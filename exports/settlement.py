@@ -20,7 +20,7 @@ from sqlalchemy import Date, Engine, and_, case, distinct, func, literal, select
 from exports.suppression import suppress
 from savings.population.common import CENT, money
 from savings.paying import COMBINED, pays, settlement_totals
-from savings.tables import attribution, settlement
+from savings.work_tables import attribution, settlement
 from warehouse.models import IcmEntity, IcmProgram, MemberMonth
 
 STATEMENT_COLUMNS = ["year", "methodology_id", "program_id", "entity_id", "payer", "binding", "risk_arrangement",

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from .methodology import MethodologyError, preset_names
 from .settlement import SettlementError
-from .table import TableError, settle_table
+from .settle_csv import TableError, settle_table
 
 
 def add_commands(subparsers) -> None:

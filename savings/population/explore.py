@@ -24,7 +24,7 @@ from sqlalchemy import Double, and_, case, cast, func, inspect, literal, select
 from savings.population.common import CENT, DECIMAL_CONTEXT, ONE, ZERO, money, rate, to_decimal
 from savings.population.config import PopulationConfig, SettlementConfig, TruncationConfig
 from savings.population.run import entity_arrangements, load_quality_inputs, settle_from_inputs
-from savings.tables import attribution, cost_person_month, cost_person_year, risk_score, savings_input, settlement
+from savings.work_tables import attribution, cost_person_month, cost_person_year, risk_score, savings_input, settlement
 from warehouse.engine import is_duckdb, make_engine
 
 

@@ -33,7 +33,7 @@ from savings.population.config import PopulationConfig, SettlementConfig
 from savings.population.cost import build_cost
 from savings.population.risk import score_year
 from savings.paying import COMBINED, row_pays
-from savings.tables import attribution, cost_person_month, cost_person_year, risk_score, savings_input, settlement
+from savings.work_tables import attribution, cost_person_month, cost_person_year, risk_score, savings_input, settlement
 from warehouse import models
 
 

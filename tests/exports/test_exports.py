@@ -12,7 +12,7 @@ from sqlalchemy import insert
 from exports import NothingToExport, export_year, verify_export
 from icm.cli import main
 from measures.tables import measure_result
-from savings.tables import attribution, settlement
+from savings.work_tables import attribution, settlement
 from warehouse.engine import make_engine
 from warehouse.models import IcmEntity, IcmProgram, MemberMonth
 
@@ -187,3 +187,28 @@ def test_rates_have_one_unit_and_a_label_on_every_row(populated, tmp_path):
     meta = _rate_values([engine_row])
     assert meta["7_day (percent)"].value == 20.0 and meta["7_day denominator"].value == 200.0
     assert "| 20.0 | percent |" in _rate_table([engine_row]).value
+
+
+def test_every_column_of_every_export_file_is_in_the_data_dictionary(populated, tmp_path):
+    """Issue 21 item 17: README.md in the export folder describes every file, every CSV column and JSON key (nested
+    keys as `parent[].key`), the rate units and each measure's specification version."""
+    import re
+
+    manifest = export_year(populated, YEAR, tmp_path)
+    readme = (tmp_path / "README.md").read_text()
+    described = set(re.findall(r"^\| `([^`]+)` \|", readme, flags=re.M))
+    files = [f["path"] for f in manifest["files"].values()] + ["manifest.json"]
+    for name in files:
+        assert f"## `{name}`" in readme, name
+        path = tmp_path / name
+        if name.endswith(".csv"):
+            with open(path, newline="") as fh:
+                columns = next(csv.reader(fh))
+        else:
+            data = json.loads(path.read_text())
+            columns = list(data) + [f"{k}[].{sub}" for k, v in data.items() if isinstance(v, list)
+                                    for item in v if isinstance(item, dict) for sub in item]
+        missing = [c for c in columns if c not in described]
+        assert not missing, f"{name}: columns without a description: {missing}"
+    assert "| FUH-HH | " in readme and "mental_illness=public-2025" in readme
+    assert "| `proportion` | percent |" in readme and "Blank in CSV, `null` in JSON" in readme
