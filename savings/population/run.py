@@ -54,7 +54,8 @@ def load_quality_inputs(engine: Engine, year: int, measures: list[str] | None = 
         from measures.tables import measure_result
     except ImportError:
         return {}
-    q = select(measure_result.c.measure_id, measure_result.c.rate_id, measure_result.c.stratum_value,
+    q = select(measure_result.c.measure_id, measure_result.c.rate_id, measure_result.c.rate_type,
+               measure_result.c.stratum_value,
                measure_result.c.numerator, measure_result.c.denominator, measure_result.c.rate,
                measure_result.c.status).where(measure_result.c.measurement_year == year,
                                               measure_result.c.stratum_type == "entity")
@@ -64,6 +65,7 @@ def load_quality_inputs(engine: Engine, year: int, measures: list[str] | None = 
     with engine.connect() as conn:
         for r in conn.execute(q):
             out[r.stratum_value].append({"measure_id": r.measure_id, "rate_id": r.rate_id, "rate": r.rate,
+                                         "rate_type": r.rate_type,
                                          "numerator": float(r.numerator) if r.numerator is not None else None,
                                          "denominator": float(r.denominator) if r.denominator is not None else None,
                                          "status": r.status})
@@ -268,7 +270,10 @@ def _settle_from_inputs(inputs, cfg: PopulationConfig, year: int, arrangements, 
                           "steps": r["steps"], "quality_note": q_note, "notes": sorted(set(b["notes"])),
                           "settlement": s.model_dump(),
                           "trend": to_decimal(cfg.benchmark.trend.value) if trend is None else trend,
-                          "methodology": method_dump},
+                          "methodology": method_dump,
+                          # the settlement engine's own methodology, so a notebook re-settles with the same engine
+                          **({"engine_methodology": engine_m.model_dump(mode="json")} if engine_m is not None
+                             else {})},
         })
     rows.sort(key=lambda r: (r["program_id"], r["entity_id"], r["payer"] == COMBINED, r["payer"]))
     return rows
