@@ -9,7 +9,7 @@ import json
 import dagster as dg
 
 from orchestration.assets.ingest import DUCKDB_POOL, final_action_claims, member_months
-from orchestration.partitions import yearly
+from orchestration.partitions import FOLLOWS_NEW_DATA, yearly, yearly_check
 from orchestration.resources import WarehouseResource
 from measures.registry import all_measures
 
@@ -83,14 +83,14 @@ def _specs():
     for m in MEASURES:
         key = MEASURE_KEYS[m.id]
         specs.append(dg.AssetSpec(key, group_name="measures", deps=[final_action_claims, member_months],
-                                  kinds={"duckdb", "postgres"}, skippable=True,
+                                  kinds={"duckdb", "postgres"}, skippable=True, automation_condition=FOLLOWS_NEW_DATA,
                                   description=f"{m.id} — {m.title} ({m.steward})."))
         checks += [
-            dg.AssetCheckSpec(CONSISTENCY, asset=key, blocking=True,
-                              description="0 <= numerator <= denominator, proportions in [0,1], detail and "
-                                          "aggregate agree, every denominator unit meets the enrollment rule"),
-            dg.AssetCheckSpec(PLAUSIBILITY, asset=key, blocking=False,
-                              description="state-level rate within the published Core Set state range (warning)"),
+            yearly_check(CONSISTENCY, asset=key, blocking=True,
+                         description="0 <= numerator <= denominator, proportions in [0,1], detail and "
+                                     "aggregate agree, every denominator unit meets the enrollment rule"),
+            yearly_check(PLAUSIBILITY, asset=key, blocking=False,
+                         description="state-level rate within the published Core Set state range (warning)"),
         ]
     return specs, checks
 

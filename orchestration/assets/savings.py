@@ -14,7 +14,7 @@ from pydantic import Field
 import savings.population
 
 from orchestration.assets.ingest import DUCKDB_POOL, final_action_claims, member_months
-from orchestration.partitions import yearly
+from orchestration.partitions import FOLLOWS_NEW_DATA, yearly, yearly_check
 from orchestration.resources import WarehouseResource
 
 _DEMO = Path(savings.population.__file__).parent / "methodologies"
@@ -57,14 +57,14 @@ def _table(rows: list[dict]) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join(lines))
 
 
-@dg.asset(key=KEY, group_name="savings", partitions_def=yearly,
+@dg.asset(key=KEY, group_name="savings", partitions_def=yearly, automation_condition=FOLLOWS_NEW_DATA,
           deps=[final_action_claims, member_months, *_measure_keys()], pool=DUCKDB_POOL, kinds={"duckdb", "postgres"},
           description="Attribution, total cost of care, CMS-HCC risk, benchmark and shared-savings settlement per "
                       "program x entity x payer for the performance year, with an itemised breakdown per row.",
-          check_specs=[dg.AssetCheckSpec(SETTLEMENT_CHECK, asset=KEY, blocking=True,
-                                         description="entity totals add up to program totals, caps respected, no "
-                                                     "entity both earns and owes, one entity per person-month per "
-                                                     "program, attribution/cost/risk keys unique")])
+          check_specs=[yearly_check(SETTLEMENT_CHECK, asset=KEY, blocking=True,
+                                    description="entity totals add up to program totals, caps respected, no "
+                                                "entity both earns and owes, one entity per person-month per "
+                                                "program, attribution/cost/risk keys unique")])
 def settlement(context: dg.AssetExecutionContext, config: SettlementConfig, warehouse: WarehouseResource):
     from savings.paying import settlement_totals
     from savings.population import PopulationConfig, check_settlement, settle_year

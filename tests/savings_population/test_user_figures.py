@@ -102,9 +102,14 @@ def test_dagster_settlement_metadata_shows_paying_totals_base_years_and_methodol
     method = tmp_path / "by_payer.yaml"
     method.write_text(yaml.safe_dump({**BY_PAYER, "benchmark": {"base_years": [-1], "base_weights": [1.0],
                                                                 "trend": {"value": 0.0}}}))
-    result = dg.materialize([settlement], partition_key="2024", resources={"warehouse": WarehouseResource(url=url)},
-                            run_config={"ops": {"savings__settlement": {"config": {
-                                "methodology": str(method), "population": None}}}})
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([settlement], partition_key="2024", instance=instance, selection=[KEY],
+                                resources={"warehouse": WarehouseResource(url=url)},
+                                run_config={"ops": {"savings__settlement": {"config": {
+                                    "methodology": str(method), "population": None}}}})
+        (record,) = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(KEY, "settlement_consistent"), limit=5)
+        assert record.event.dagster_event.event_specific_data.partition == "2024", "check result of its year"
     meta = result.asset_materializations_for_node("savings__settlement")[0].metadata
     assert meta["earned_total"] == dg.FloatMetadataValue(float(PAID_EARNED))
     assert meta["owed_total"] == dg.FloatMetadataValue(float(PAID_OWED))
