@@ -71,10 +71,11 @@ def statements_and_program_totals(engine: Engine, year: int) -> tuple[list[dict]
     programs: dict[tuple, list[dict]] = {}
     for d in out:
         programs.setdefault((d["methodology_id"], d["program_id"]), []).append(d)
-    totals = [{"methodology_id": mid, "program_id": pid, "payer": PROGRAM_TOTAL,
-               **{k: v for k, v in settlement_totals(members).items() if k in ("savings", "earned", "owed")},
-               "settled_rows": settlement_totals(members)["paying_rows"]}
-              for (mid, pid), members in programs.items()]
+    totals = []
+    for (mid, pid), members in programs.items():
+        t = settlement_totals(members)
+        totals.append({"methodology_id": mid, "program_id": pid, "payer": PROGRAM_TOTAL, "savings": t["savings"],
+                       "earned": t["earned"], "owed": t["owed"], "settled_rows": t["paying_rows"]})
 
     def part_of(d):
         keys = [] if d["payer"] == COMBINED else [("entity", d["methodology_id"], d["program_id"], d["entity_id"])]

@@ -1,6 +1,7 @@
 """The one unit in which each measure rate type is shown to users: the QMR CSV, the Dagster metadata and checks,
-the export data dictionary (measures -> exports read it from here). The warehouse keeps `measure_result.rate` in its computing unit (a proportion as a
-fraction 0-1, utilisation per 1,000 or 100,000 member months); everything a person reads goes through here.
+the export data dictionary (measures -> exports read it from here). The warehouse keeps `measure_result.rate` in
+its computing unit (a proportion as a fraction 0-1, utilisation per 1,000 or 100,000 member months); everything a
+person reads goes through here.
 
 The units follow what the Medicaid & CHIP Quality Measure Reporting system (QMR) displays, rounded half-up:
 

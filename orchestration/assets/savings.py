@@ -43,8 +43,8 @@ def _measure_keys() -> list[dg.AssetKey]:
 
 
 def _table(rows: list[dict]) -> dg.MetadataValue:
-    cols = ["program_id", "entity_id", "payer", "binding", "benchmark", "expenditure", "savings_rate", "msr", "generated",
-            "quality_score", "earned", "owed"]
+    cols = ["program_id", "entity_id", "payer", "binding", "benchmark", "expenditure", "savings_rate", "msr",
+            "generated", "quality_score", "earned", "owed"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
         cells = []

@@ -85,18 +85,18 @@ def open_warehouse(use_sample: bool = False):
     if path is not None and not path.exists():
         raise NoWarehouse(f"no warehouse at {path}: run `make demo` (or `icm load` and `icm settle`), or set "
                           "WAREHOUSE_URL; for a generated sample set USE_SAMPLE = True")
+    shown = make_url(url).render_as_string(hide_password=True)
     engine = make_engine(url, read_only=True)
     try:
         n = _settlement_count(engine)
-    except Exception as exc:  # noqa: BLE001 - locked or unreachable: say so in one sentence
+    except Exception:  # noqa: BLE001 - locked or unreachable: say so in one sentence
         engine.dispose()
-        raise NoWarehouse(f"cannot open the warehouse {make_url(url).render_as_string(hide_password=True)} "
-                          f"read-only ({type(exc).__name__}): if a pipeline is writing it, wait for it to "
-                          "finish") from None
+        raise NoWarehouse(f"cannot open the warehouse {shown} read-only: if a pipeline is writing it, wait for it "
+                          "to finish; otherwise check WAREHOUSE_URL") from None
     if not n:
         engine.dispose()
-        raise NoWarehouse(f"the warehouse {url} holds no settlement: run `icm settle --year YEAR` first")
-    return engine, url, f"warehouse {make_url(url).render_as_string(hide_password=True)} (read-only)"
+        raise NoWarehouse(f"the warehouse {shown} holds no settlement: run `icm settle --year YEAR` first")
+    return engine, url, f"warehouse {shown} (read-only)"
 
 
 def load_person_inputs(engine, cfg: PopulationConfig, years: list[int]) -> pd.DataFrame:
@@ -286,8 +286,10 @@ def resettle(ctx: dict, *, msr=None, sharing_rate=None, trend=None, truncation: 
 
 def reproduces_settlement(ctx: dict, frame: pd.DataFrame) -> list[str]:
     """Rows of `frame` whose earned or owed differ from the stored settlement (empty = reproduced to the cent)."""
-    stored = {(r.program_id, r.entity_id, r.payer): (money(r.earned), money(r.owed)) for r in ctx["stored"].itertuples()}
-    now = {(r.program_id, r.entity_id, r.payer): (money(r.earned), money(r.owed)) for r in frame.itertuples()}
+    def paid(rows: pd.DataFrame) -> dict:
+        return {(r.program_id, r.entity_id, r.payer): (money(r.earned), money(r.owed)) for r in rows.itertuples()}
+
+    stored, now = paid(ctx["stored"]), paid(frame)
     return [f"{k}: settled {stored.get(k)}, now {now.get(k)}" for k in sorted(set(stored) | set(now))
             if stored.get(k) != now.get(k)]
 

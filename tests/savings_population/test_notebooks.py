@@ -41,7 +41,8 @@ def settled_warehouse(tmp_path_factory) -> str:
 def _run(name: str, cwd: Path, out: Path) -> "nbformat.NotebookNode":
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     assert nb.metadata.kernelspec.name == "python3" and nb.metadata.language_info.name == "python"
-    nbclient.NotebookClient(nb, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(cwd)}}).execute()
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=300,
+                            resources={"metadata": {"path": str(cwd)}}).execute()
     out.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out / f"{name}.ipynb")
     plots = [o["data"]["image/png"] for c in nb.cells for o in c.get("outputs", [])

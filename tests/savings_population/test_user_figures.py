@@ -89,7 +89,7 @@ def test_shipped_methodologies_define_base_years_before_every_year_they_settle()
 # --- Dagster metadata ----------------------------------------------------------------------------------
 
 
-def test_dagster_settlement_metadata_shows_paying_totals_base_years_and_methodology_id(aco_feed, tmp_path):  # noqa: F811
+def test_dagster_settlement_metadata_shows_paying_totals_base_years_and_methodology(aco_feed, tmp_path):  # noqa: F811
     import dagster as dg
 
     from orchestration.assets.savings import KEY, settlement

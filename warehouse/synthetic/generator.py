@@ -65,8 +65,8 @@ import pyarrow.csv as pcsv
 
 from warehouse import canonical
 from warehouse.synthetic import codes as C
-from warehouse.synthetic.calibration import (CHRONIC_OPIOID_PRODUCT_P, FOLLOWUP_CATEGORY_P, PQI_ASTHMA_ADMISSIONS_PER_YEAR,
-                                           SAA_ADHERENCE_BANDS, SAA_BAND_P)
+from warehouse.synthetic.calibration import (CHRONIC_OPIOID_PRODUCT_P, FOLLOWUP_CATEGORY_P,
+                                           PQI_ASTHMA_ADMISSIONS_PER_YEAR, SAA_ADHERENCE_BANDS, SAA_BAND_P)
 
 DEFAULT_FIRST_YEAR = 2023
 DEFAULT_YEARS = 3
