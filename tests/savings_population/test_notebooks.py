@@ -72,8 +72,11 @@ def test_notebooks_execute_reproduce_the_settlement_and_save_their_plots(settled
 
 
 def test_without_a_warehouse_the_notebook_stops_with_a_message_and_writes_nothing(tmp_path, monkeypatch):
+    import savings.population.explore as explore
+
     monkeypatch.delenv("WAREHOUSE_URL", raising=False)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(explore, "PROJECT_ROOT", tmp_path)      # not the checkout's own .icm/ (a demo may be there)
     with pytest.raises(NoWarehouse, match=r"no warehouse at .*warehouse\.duckdb: run `make demo`.*USE_SAMPLE"):
         open_warehouse()
     assert list(tmp_path.iterdir()) == [], "no warehouse, no sample, no folder created"
@@ -87,3 +90,16 @@ def test_measure_mean_refuses_to_average_rates_in_different_units():
         quality_scores(ctx, "measure_mean")
     assert quality_scores(ctx, "proportion_mean") == {"E1": Decimal("0.5")}
     assert quality_scores(ctx, "pay_for_reporting") == {"E1": Decimal(1)}
+
+
+def test_a_kernel_started_in_notebooks_finds_the_demo_warehouse_at_the_project_root(tmp_path, monkeypatch):
+    import savings.population.explore as explore
+    from warehouse.engine import DEFAULT_WAREHOUSE_PATH
+
+    monkeypatch.delenv("WAREHOUSE_URL", raising=False)
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / DEFAULT_WAREHOUSE_PATH).parent.mkdir(parents=True)
+    (tmp_path / DEFAULT_WAREHOUSE_PATH).touch()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    monkeypatch.setattr(explore, "PROJECT_ROOT", tmp_path)
+    assert explore.warehouse_url() == f"duckdb:///{tmp_path / DEFAULT_WAREHOUSE_PATH}"
