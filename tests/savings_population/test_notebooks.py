@@ -96,6 +96,8 @@ def test_a_kernel_started_in_notebooks_finds_the_demo_warehouse_at_the_project_r
     import savings.population.explore as explore
     from warehouse.engine import DEFAULT_WAREHOUSE_PATH
 
+    if DEFAULT_WAREHOUSE_PATH.is_absolute():
+        pytest.skip("ICM_HOME is absolute: the default warehouse path does not depend on the working directory")
     monkeypatch.delenv("WAREHOUSE_URL", raising=False)
     (tmp_path / "notebooks").mkdir()
     (tmp_path / DEFAULT_WAREHOUSE_PATH).parent.mkdir(parents=True)
