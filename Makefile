@@ -7,7 +7,7 @@ MEMBERS ?= 20000
 SEED    ?= 42
 BENCH_MEMBERS ?= 200000   # a comma list (e.g. 1000000,2000000) also reports the scaling ratios
 
-.PHONY: install demo test ui bench clean postgres-binaries
+.PHONY: install demo test ui bench clean postgres-binaries notebooks notebooks-run
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11"; exit 1; }
@@ -35,6 +35,19 @@ postgres-binaries:
 
 ui: install
 	DAGSTER_HOME=$(CURDIR)/.icm/dagster_home $(BIN)/icm ui
+
+# Actuary notebooks on the demo warehouse (read-only): `make notebooks` opens JupyterLab; `make notebooks-run`
+# executes both headless into .icm/notebooks/ (HTML with the plots).
+NOTEBOOK_STAMP := $(VENV)/.notebooks
+$(NOTEBOOK_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev,notebooks]'
+	@touch $(NOTEBOOK_STAMP)
+
+notebooks: $(NOTEBOOK_STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+notebooks-run: $(NOTEBOOK_STAMP)
+	$(BIN)/jupyter nbconvert --to html --execute --output-dir .icm/notebooks notebooks/*.ipynb
 
 bench: install
 	$(BIN)/icm bench --members $(BENCH_MEMBERS)

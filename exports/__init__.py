@@ -6,6 +6,7 @@
 * `settlement_statements_<year>.csv` - settlement statements per program x entity x payer (exports.settlement)
 * `qmr_qualifier_FFY<ffy>.json` - Health Home core-set qualifier pre-fill (enrollees, delivery systems, savings)
 * `manifest.json`               - what was written, row and suppression counts, sha256 of each file
+* `README.md`                   - data dictionary: each file, column, unit, suppression marker, measure version
 
 Every count of 1-10 is suppressed (exports.suppression), and the files are re-read by `verify_export` so a
 leak fails loudly. Files are written to a temporary name and renamed, so a failed export leaves the previous
@@ -23,8 +24,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from exports.dictionary import data_dictionary
 from exports.qmr import COUNT_FIELDS as QMR_COUNT_FIELDS, QMR_COLUMNS, qmr_rows
-from exports.settlement import STATEMENT_COLUMNS, qualifier, statement_rows
+from exports.settlement import STATEMENT_COLUMNS, qualifier, statements_and_program_totals
 from exports.suppression import is_small, unsuppressed_small_counts
 
 __all__ = ["NothingToExport", "export_year", "verify_export"]
@@ -57,8 +59,12 @@ def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
 
 
 def _write_json(path: Path, data) -> None:
+    _write_text(path, json.dumps(data, indent=2, default=_cell) + "\n")
+
+
+def _write_text(path: Path, text: str) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=_cell) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 
 
@@ -72,11 +78,11 @@ def export_year(engine: Engine, year: int, out_dir: str | Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     ffy = year + 1
     qmr = qmr_rows(engine, year)
-    statements = statement_rows(engine, year)
+    statements, program_totals = statements_and_program_totals(engine, year)
     if not qmr and not statements:
         raise NothingToExport(f"no measure results and no settlement for {year} in the warehouse: run "
                               f"`icm measures --year {year}` and/or `icm settle --year {year}` first")
-    qual = qualifier(engine, year)
+    qual = qualifier(engine, year, program_totals)
     files = {
         "qmr_measures": (out / f"qmr_measures_FFY{ffy}.csv", len(qmr), sum(r["suppressed"] for r in qmr)),
         "settlement_statements": (out / f"settlement_statements_{year}.csv", len(statements),
@@ -89,10 +95,12 @@ def export_year(engine: Engine, year: int, out_dir: str | Path) -> dict:
     manifest = {
         "year": year, "ffy": ffy, "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "suppression_rule": "CMS cell-size suppression: counts 1-10 hidden, with complementary suppression",
+        "data_dictionary": "README.md",
         "files": {name: {"path": path.name, "rows": rows, "suppressed_rows": sup, "sha256": _sha256(path)}
                   for name, (path, rows, sup) in files.items()},
     }
     _write_json(out / "manifest.json", manifest)
+    _write_text(out / "README.md", data_dictionary(year, qmr))
     return manifest
 
 

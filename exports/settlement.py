@@ -15,12 +15,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import Date, Engine, Integer, and_, case, cast, distinct, func, literal, select
+from sqlalchemy import Date, Engine, and_, case, distinct, func, literal, select
 
-from exports.suppression import is_small, suppress
+from exports.suppression import suppress
 from savings.population.common import CENT, money
-from savings.population.run import COMBINED
-from savings.tables import attribution, settlement
+from savings.paying import COMBINED, pays, settlement_totals
+from savings.work_tables import attribution, settlement
 from warehouse.models import IcmEntity, IcmProgram, MemberMonth
 
 STATEMENT_COLUMNS = ["year", "methodology_id", "program_id", "entity_id", "payer", "binding", "risk_arrangement",
@@ -43,7 +43,21 @@ def _persons_by_entity(conn, year: int) -> dict[tuple, int]:
     return out
 
 
+PROGRAM_TOTAL = "program_total"     # relation key of a program's paying total (published in the qualifier)
+
+
 def statement_rows(engine: Engine, year: int) -> list[dict]:
+    """The suppressed statement rows of `year` (see statements_and_program_totals)."""
+    return statements_and_program_totals(engine, year)[0]
+
+
+def statements_and_program_totals(engine: Engine, year: int) -> tuple[list[dict], list[dict]]:
+    """Suppressed statement rows, and each program x methodology total of the paying rows (savings, earned,
+    owed: what the qualifier publishes), suppressed together.
+
+    Sum relations protected (exports.suppression): an entity's payer rows add up to its combined row, and a
+    program's paying rows add up to the program total in the qualifier; a small row hidden in either is never
+    the only hidden cell of its relation."""
     s = settlement
     with engine.connect() as conn:
         rows = conn.execute(select(s).where(s.c.year == year)
@@ -54,14 +68,36 @@ def statement_rows(engine: Engine, year: int) -> list[dict]:
         d = {c: getattr(r, c) for c in STATEMENT_COLUMNS if c not in ("persons", "suppressed", "suppression_reason")}
         d["persons"] = persons.get((r.program_id, r.entity_id, r.payer), 0)
         out.append(d)
-    # An entity's payer rows partition its combined row: protect a small payer row from subtraction.
-    return suppress(out, count_fields=("persons",), blank_fields=AMOUNT_FIELDS,
-                    group_key=lambda d: None if d["payer"] == COMBINED else (d["methodology_id"], d["program_id"],
-                                                                            d["entity_id"]))
+    programs: dict[tuple, list[dict]] = {}
+    for d in out:
+        programs.setdefault((d["methodology_id"], d["program_id"]), []).append(d)
+    totals = []
+    for (mid, pid), members in programs.items():
+        t = settlement_totals(members)
+        totals.append({"methodology_id": mid, "program_id": pid, "payer": PROGRAM_TOTAL, "savings": t["savings"],
+                       "earned": t["earned"], "owed": t["owed"], "settled_rows": t["paying_rows"]})
+
+    def part_of(d):
+        keys = [] if d["payer"] == COMBINED else [("entity", d["methodology_id"], d["program_id"], d["entity_id"])]
+        return keys + ([(PROGRAM_TOTAL, d["methodology_id"], d["program_id"])] if pays(d) else [])
+
+    def total_of(d):
+        if d["payer"] == PROGRAM_TOTAL:
+            return (PROGRAM_TOTAL, d["methodology_id"], d["program_id"])
+        return ("entity", d["methodology_id"], d["program_id"], d["entity_id"]) if d["payer"] == COMBINED else None
+
+    done = suppress(out + totals, count_fields=("persons",), blank_fields=AMOUNT_FIELDS, group_key=lambda d: (
+        None if d["payer"] == PROGRAM_TOTAL else part_of(d)), total_key=total_of)
+    return ([d for d in done if d["payer"] != PROGRAM_TOTAL], [d for d in done if d["payer"] == PROGRAM_TOTAL])
 
 
-def qualifier(engine: Engine, year: int) -> dict:
-    """The Health Home core-set qualifier figures for measurement year `year` (counts suppressed at 1-10)."""
+def qualifier(engine: Engine, year: int, program_totals: list[dict] | None = None) -> dict:
+    """The Health Home core-set qualifier figures for measurement year `year` (counts suppressed at 1-10).
+
+    Enrollees = adults + children is a sum relation, suppressed complementarily; the cost savings per program are
+    the paying rows' totals suppressed together with the statements (`statements_and_program_totals`)."""
+    if program_totals is None:
+        program_totals = statements_and_program_totals(engine, year)[1]
     mm, prog, ent = MemberMonth.__table__, IcmProgram.__table__, IcmEntity.__table__
     in_year = and_(mm.c.month_start >= literal(dt.date(year, 1, 1), Date),
                    mm.c.month_start <= literal(dt.date(year, 12, 1), Date),
@@ -78,30 +114,26 @@ def qualifier(engine: Engine, year: int) -> dict:
         providers = conn.execute(select(func.count(distinct(ent.c.entity_id)))
                                  .select_from(ent.join(prog, prog.c.program_id == ent.c.program_id))
                                  .where(prog.c.program_type.like("health_home%"))).scalar_one()
-        s = settlement
-        savings = conn.execute(select(s.c.program_id, s.c.methodology_id, cast(func.count(), Integer),
-                                      func.sum(s.c.savings), func.sum(s.c.earned), func.sum(s.c.owed))
-                               .where(s.c.year == year, s.c.binding == 1)
-                               .group_by(s.c.program_id, s.c.methodology_id)).all()
     adults, children, min_age, max_age, enrollees = ages
     total_mm = sum(n for _, n in by_ds)
     shares = {d: (Decimal(n) * 100 / Decimal(total_mm)).quantize(CENT, ROUND_HALF_UP) if total_mm else None
               for d, n in by_ds}
-
-    def count(n):
-        return None if is_small(n) else int(n or 0)
-
-    small_population = is_small(enrollees)
+    # enrollees = adults + children: one sum relation, suppressed complementarily (709 = 699 + a hidden 10)
+    enrollees, adults, children = (c["n"] for c in suppress(
+        [{"n": int(n or 0), "role": role} for n, role in ((enrollees, "total"), (adults, "part"), (children, "part"))],
+        count_fields=("n",), blank_fields=("n",), group_key=lambda c: "age" if c["role"] == "part" else None,
+        total_key=lambda c: "age" if c["role"] == "total" else None))
+    small_population = enrollees is None
     return {
         "measurement_year": year, "ffy": year + 1,
-        "health_home_enrollees": count(enrollees),
-        "adult_enrollees": count(adults), "child_enrollees": count(children),
+        "health_home_enrollees": enrollees, "adult_enrollees": adults, "child_enrollees": children,
         # the extremes of a small population identify people
         "minimum_age": None if small_population else min_age, "maximum_age": None if small_population else max_age,
         "health_home_providers": int(providers or 0),
         "delivery_system_percent_of_member_months": {d: shares.get(d) for d in (*DELIVERY_SYSTEMS, "OTHER")},
-        "cost_savings": [{"program_id": p, "methodology_id": mid, "settled_rows": n,
-                          "savings": money(sv), "earned": money(ea), "owed": money(ow)}
-                         for p, mid, n, sv, ea, ow in savings],
+        "cost_savings": [{"program_id": t["program_id"], "methodology_id": t["methodology_id"],
+                          "settled_rows": t["settled_rows"], "suppressed": t["suppressed"],
+                          **{k: None if t[k] is None else money(t[k]) for k in ("savings", "earned", "owed")}}
+                         for t in program_totals],
         "suppression": "counts of 1-10 are shown as null (CMS cell-size suppression)",
     }

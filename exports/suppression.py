@@ -5,9 +5,11 @@ and 10 is not shown, nor is any value from which it could be recomputed.
 
 * Primary suppression: a row is suppressed when any of its count fields is in 1..10. Its counts *and* its
   derived values (rate, person-years, ...) are blanked, because rate x denominator would give the numerator back.
-* Complementary suppression: strata of one type (sex, age band, payer, ...) partition the total, so a single
-  suppressed cell in a group could be recovered as total - sum(other cells). When a group has exactly one
-  suppressed cell, the next smallest non-zero cell of the group is suppressed too.
+* Complementary suppression: a total and the parts that add up to it (strata of one type and the all-members
+  row; an entity's payer rows and its combined row; adults + children = enrollees) form a sum relation, in which
+  a single hidden cell could be recovered as total - sum(others). Whenever a relation has exactly one hidden
+  cell, another is hidden: the smallest non-zero part, else the total. Hiding a cell can expose it in another
+  relation it belongs to, so this repeats until no relation has exactly one hidden cell.
 * Zero is a true zero and is shown; a missing value stays missing.
 
 The functions work on small lists of dicts (aggregate rows, never claims) and return new dicts with
@@ -36,35 +38,48 @@ def is_small(value) -> bool:
 
 def suppress(rows: Iterable[dict], *, count_fields: Sequence[str], blank_fields: Sequence[str],
              group_key: Callable[[dict], object] | None = None,
+             total_key: Callable[[dict], object] | None = None,
              size_field: str | None = None) -> list[dict]:
     """Apply primary and complementary suppression.
 
     count_fields: the fields that are counts of people or events (tested against 1..10).
     blank_fields: every field to blank on a suppressed row (the counts and whatever is derived from them).
-    group_key:    rows with the same key partition one total (None = no complementary suppression);
-                  a key of None means the row belongs to no group.
+    group_key:    the relation(s) a row is a part of: a key, a list of keys, or None (a part of none).
+    total_key:    the relation(s) a row is the total of (same forms); a relation without a total row is still
+                  protected, as its total may be published elsewhere.
     size_field:   the field that orders candidates for complementary suppression (default: first count field).
     """
     out = [dict(r, suppressed=False, suppression_reason=None) for r in rows]
     for r in out:
         if any(is_small(r.get(f)) for f in count_fields):
             _blank(r, blank_fields, PRIMARY)
-    if group_key is None:
-        return out
     size_field = size_field or count_fields[0]
-    groups: dict[object, list[dict]] = defaultdict(list)
+    relations: dict[object, tuple[list[dict], list[dict]]] = defaultdict(lambda: ([], []))
     for r in out:
-        key = group_key(r)
-        if key is not None:
-            groups[key].append(r)
-    for members in groups.values():
-        hidden = [r for r in members if r["suppressed"]]
-        if len(hidden) != 1:
-            continue  # none hidden, or two or more already protect each other
-        candidates = [r for r in members if not r["suppressed"] and _number(r.get(size_field)) > 0]
-        if candidates:
-            _blank(min(candidates, key=lambda r: _number(r.get(size_field))), blank_fields, COMPLEMENTARY)
+        for key in _keys(group_key, r):
+            relations[key][1].append(r)
+        for key in _keys(total_key, r):
+            relations[key][0].append(r)
+    changed = True
+    while changed:                      # hiding a cell may leave another relation with one hidden cell
+        changed = False
+        for totals, parts in relations.values():
+            if sum(r["suppressed"] for r in (*totals, *parts)) != 1:
+                continue  # none hidden, or two or more already protect each other
+            candidates = [r for r in parts if not r["suppressed"] and _number(r.get(size_field)) > 0]
+            pick = (min(candidates, key=lambda r: _number(r.get(size_field))) if candidates
+                    else next((r for r in totals if not r["suppressed"]), None))
+            if pick is not None:
+                _blank(pick, blank_fields, COMPLEMENTARY)
+                changed = True
     return out
+
+
+def _keys(key_of: Callable[[dict], object] | None, row: dict) -> list:
+    if key_of is None:
+        return []
+    key = key_of(row)
+    return [] if key is None else list(key) if isinstance(key, list) else [key]
 
 
 def _number(value) -> float:

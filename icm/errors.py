@@ -20,7 +20,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     """Domain errors that are the user's to fix, each already a sentence naming what is wrong."""
     types: list[type[BaseException]] = [UserError]
     for module, name in (("warehouse.staging", "LoadError"), ("savings.methodology", "MethodologyError"),
-                         ("savings.settlement", "SettlementError"), ("savings.table", "TableError"),
+                         ("savings.settlement", "SettlementError"), ("savings.settle_csv", "TableError"),
                          ("exports", "NothingToExport"), ("warehouse.engine", "WarehouseLocked")):
         try:
             types.append(getattr(__import__(module, fromlist=[name]), name))

@@ -1,5 +1,9 @@
 """Post-computation checks: blocking consistency checks and a non-blocking plausibility comparison with the
-published Core Set state quartiles (measures/reference/core_set_quartiles.csv)."""
+published Core Set state quartiles (measures/reference/core_set_quartiles.csv).
+
+A plausibility warning means a state-level rate lies outside the range where published state rates lie (Tukey's
+fences around their interquartile range, `plausible_range`): worth a look at the data or the specification, not
+an error; it never blocks downstream assets."""
 from __future__ import annotations
 
 import csv
@@ -12,6 +16,7 @@ from sqlalchemy import Engine, case, func, select
 from measures import blocks as B
 from measures.definition import BuildContext
 from measures.tables import measure_detail, measure_result
+from measures.units import stored_rate_in_reported_unit
 from measures.valuesets import default_registry
 
 QUARTILES = Path(__file__).parent / "reference" / "core_set_quartiles.csv"
@@ -45,6 +50,19 @@ class CheckOutcome:
 def _quartiles():
     with open(QUARTILES, newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+def plausible_range(bottom_quartile: float, top_quartile: float, rate_type: str) -> tuple[float, float]:
+    """The range of state rates a rate is plausible in: Tukey's fences around the published interquartile range,
+    [Q1 - 1.5 IQR, Q3 + 1.5 IQR] (the usual outlier rule; the interquartile range itself holds only half of the
+    reporting states, so it flagged half of real states), floored at 0 and capped at 100 for percentages.
+
+    The quartiles are ordered first: CMS publishes "bottom" and "top" by performance, so for measures where lower
+    is better (COB, OHD, PQI admissions, ED visits) the bottom quartile is the larger number."""
+    q1, q3 = sorted((bottom_quartile, top_quartile))
+    spread = 1.5 * (q3 - q1)
+    lo, hi = max(0.0, q1 - spread), q3 + spread
+    return lo, (min(hi, 100.0) if rate_type == "proportion" else hi)
 
 
 def _total_rows(conn, year, mid):
@@ -118,11 +136,11 @@ def run_checks(engine: Engine, year: int, measure_id: str) -> list[CheckOutcome]
                           and all(w.lower() in q["rate_definition"].lower() for w in words)), None)
             if match is None:
                 continue
-            value = float(r.rate) * 100 if r.rate_type == "proportion" else float(r.rate)
-            lo, hi = float(match["bottom_quartile"]), float(match["top_quartile"])
+            value = stored_rate_in_reported_unit(r.rate_type, r.rate)   # the quartiles' unit (percent)
+            lo, hi = plausible_range(float(match["bottom_quartile"]), float(match["top_quartile"]), r.rate_type)
             where = "within" if lo <= value <= hi else ("below" if value < lo else "above")
-            notes.append(f"{r.rate_id}={value:.1f} {where} FFY{match['ffy']} {abbr} interquartile range "
-                         f"[{lo}, {hi}] (median {match['median']})")
+            notes.append(f"{r.rate_id}={value:.1f} {where} the plausible range [{lo:.1f}, {hi:.1f}] of the "
+                         f"FFY{match['ffy']} {abbr} state rates (median {match['median']})")
         out.append(CheckOutcome("plausibility_core_set_quartiles", all("within" in n for n in notes), False,
                                 "; ".join(notes) or "no published comparison for this measure"))
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+from pydantic import Field
 from sqlalchemy import Engine
 
 from warehouse.engine import make_engine, upgrade
@@ -14,7 +15,9 @@ _ENGINES: dict[str, Engine] = {}
 class WarehouseResource(dg.ConfigurableResource):
     """The warehouse database. DuckDB file by default; PostgreSQL with a postgresql+psycopg:// URL."""
 
-    url: str = "duckdb:///.icm/warehouse.duckdb"
+    url: str = Field("duckdb:///.icm/warehouse.duckdb",
+                     description="SQLAlchemy URL of the warehouse: duckdb:///path/to/file.duckdb, or "
+                                 "postgresql+psycopg://user@host/db (password from the environment, not here).")
 
     def get_engine(self) -> Engine:
         if self.url not in _ENGINES:
@@ -31,8 +34,9 @@ class WarehouseResource(dg.ConfigurableResource):
 class LandingResource(dg.ConfigurableResource):
     """Where payer files land, and where staged rows wait for loading."""
 
-    path: str = ".icm/landing"
-    staging_path: str = ".icm/staging.duckdb"
+    path: str = Field(".icm/landing", description="Landing folder: one sub-folder per payer feed (CSV/Parquet).")
+    staging_path: str = Field(".icm/staging.duckdb",
+                              description="DuckDB file where staged rows wait for loading (private to the ingest).")
 
     @property
     def landing(self) -> Path:

@@ -327,9 +327,38 @@ class TrendConfig(_Model):
     acpt_weight: Rate | None = None
 
 
+class BaseYearError(MethodologyError):
+    """A benchmark base year that is not strictly before the performance year."""
+
+
+def check_base_years(base_years: list[int]) -> list[int]:
+    """``base_years`` are either offsets from the performance year (all negative: ``[-3, -2, -1]`` = the three
+    years before it, so one methodology serves every year) or fixed calendar years (all positive: ``[2019]``),
+    never a mix, never 0 (the performance year itself), never repeated."""
+    if len(set(base_years)) != len(base_years):
+        raise ValueError(f"base_years: a year is repeated in {base_years}")
+    if not (all(y < 0 for y in base_years) or all(y > 0 for y in base_years)):
+        raise ValueError(f"base_years: {base_years} must be offsets before the performance year (all negative, "
+                         "e.g. [-2, -1]) or calendar years (all positive), not 0 and not both")
+    return base_years
+
+
+def resolve_base_years(base_years: list[int], performance_year: int, field: str = "benchmark.base_years") -> list[int]:
+    """The calendar base years of a performance year; refuses any year that is not strictly before it (a
+    benchmark must come from earlier years than the ones it is compared with)."""
+    years = [performance_year + y if y < 0 else y for y in base_years]
+    late = [y for y in years if y >= performance_year]
+    if late:
+        raise BaseYearError(f"{field}: base year{'s' if len(late) > 1 else ''} {', '.join(map(str, late))} "
+                            f"not before performance year {performance_year}; use offsets such as [-2, -1] "
+                            "or earlier calendar years")
+    return years
+
+
 class BenchmarkConfig(_Model):
     """Benchmark construction parameters (documentation / upstream benchmark step; the settlement engine
-    takes the resulting total benchmark as input). ``base_weights`` must sum to 1."""
+    takes the resulting total benchmark as input). ``base_weights`` must sum to 1. ``base_years``: offsets
+    from the performance year (``[-2, -1]``) or fixed calendar years (see :func:`check_base_years`)."""
     base_years: list[int] = Field(default_factory=list)
     base_weights: list[Rate] = Field(default_factory=list)
     trend: TrendConfig = Field(default_factory=TrendConfig)
@@ -338,6 +367,14 @@ class BenchmarkConfig(_Model):
     price_normalization: bool = False
     risk_cap_pct: Rate | None = None
     risk_cap_scope: Literal["per_type", "aggregate"] | None = None
+
+    @field_validator("base_years")
+    @classmethod
+    def _v_years(cls, v):
+        return check_base_years(v)
+
+    def years_for(self, performance_year: int) -> list[int]:
+        return resolve_base_years(self.base_years, performance_year)
 
     @field_validator("base_weights")
     @classmethod
@@ -398,6 +435,11 @@ class Methodology(_Model):
         if not st.two_sided and (st.loss_rate is not None or st.loss_limit is not None or st.loss_corridors):
             raise ValueError("settlement: a one-sided methodology (two_sided false) must not define "
                              "loss_rate / loss_limit / loss_corridors")
+        if self.performance_year is not None and self.benchmark is not None and self.benchmark.base_years:
+            try:
+                self.benchmark.years_for(self.performance_year)
+            except BaseYearError as exc:
+                raise ValueError(str(exc)) from None
         return self
 
 

@@ -30,7 +30,7 @@ import pandas as pd
 
 from .methodology import canonical_track, load_methodology
 from .settlement import SettlementError
-from .table import TableError, settle_table
+from .settle_csv import TableError, settle_table
 
 ONE_SIDED = {"track1", "basic_a", "basic_b"}
 MAX_RATE = {"track1": 0.5, "track1plus": 0.5, "track2": 0.6, "track3": 0.75, "enhanced": 0.75,

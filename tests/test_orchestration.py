@@ -36,8 +36,9 @@ def test_definitions_have_layered_assets_checks_jobs_sensor_and_schedule():
     checks = {c.name for c in defs.resolve_asset_graph().asset_check_keys}
     assert {"staged_files_valid", "keys_and_references", "load_reconciliation", "final_action_valid",
             "member_months_valid"} <= checks
-    assert defs.resolve_job_def("ingest_job") is not None
-    assert defs.resolve_sensor_def("landing_folder_sensor") is not None
+    assert {n.name for n in defs.resolve_job_def("ingest_job").nodes_in_topological_order} >= {
+        "landing_files", "staged_files", "warehouse_core", "final_action_claims", "member_months"}
+    assert defs.resolve_sensor_def("landing_folder_sensor").job_name == "ingest_job"
     assert defs.resolve_schedule_def("monthly_refresh").cron_schedule == "0 6 5 * *"
 
 

@@ -58,7 +58,7 @@ def _settlement_config(methodology: str, population: str | None):
 def _stored_settlement(engine, performance_year: int) -> list[dict]:
     from sqlalchemy import select
 
-    from savings.tables import settlement
+    from savings.work_tables import settlement
 
     with engine.connect() as conn:
         rows = conn.execute(select(settlement).where(settlement.c.year == performance_year)
@@ -107,7 +107,7 @@ def cmd_settle(args) -> int:
 def cmd_settle_table(args) -> int:
     from icm.files import require_file, require_utf8_text, require_writable_target
     from savings.methodology import preset_names
-    from savings.table import settle_table
+    from savings.settle_csv import settle_table
 
     if args.list_presets:
         print("\n".join(preset_names()))

@@ -4,11 +4,12 @@ import os
 from pathlib import Path
 
 import dagster as dg
+from pydantic import Field
 
 from orchestration.assets.ingest import DUCKDB_POOL
 from orchestration.assets.measures import MEASURE_KEYS
 from orchestration.assets.savings import KEY as SETTLEMENT_KEY
-from orchestration.partitions import yearly
+from orchestration.partitions import FOLLOWS_NEW_DATA, yearly, yearly_check
 from orchestration.resources import WarehouseResource
 
 KEY = dg.AssetKey(["exports", "cms_reporting"])
@@ -16,16 +17,18 @@ SUPPRESSION_CHECK = "small_cells_suppressed"
 
 
 class ExportConfig(dg.Config):
-    out_root: str = str(Path(os.environ.get("ICM_HOME", ".icm")) / "exports")
+    out_root: str = Field(str(Path(os.environ.get("ICM_HOME", ".icm")) / "exports"),
+                          description="Folder that receives one sub-folder per year (<out_root>/<year>/) with the "
+                                      "QMR CSV, statements, qualifier JSON, manifest and data dictionary.")
 
 
-@dg.asset(key=KEY, group_name="exports", partitions_def=yearly,
+@dg.asset(key=KEY, group_name="exports", partitions_def=yearly, automation_condition=FOLLOWS_NEW_DATA,
           deps=[*MEASURE_KEYS.values(), SETTLEMENT_KEY], kinds={"csv", "json"},
           pool=DUCKDB_POOL,  # reads the DuckDB file, which a writer in another process would hold locked
           description="QMR-shaped measure rates (FFY = year + 1), settlement statements and the Health Home "
                       "core-set qualifier, with CMS small-cell suppression (counts 1-10).",
-          check_specs=[dg.AssetCheckSpec(SUPPRESSION_CHECK, asset=KEY, blocking=True,
-                                         description="no count of 1-10 appears in any exported file")])
+          check_specs=[yearly_check(SUPPRESSION_CHECK, asset=KEY, blocking=True,
+                                    description="no count of 1-10 appears in any exported file")])
 def cms_reporting(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource):
     from exports import export_year, verify_export
 

@@ -9,7 +9,7 @@ import json
 import dagster as dg
 
 from orchestration.assets.ingest import DUCKDB_POOL, final_action_claims, member_months
-from orchestration.partitions import yearly
+from orchestration.partitions import FOLLOWS_NEW_DATA, yearly, yearly_check
 from orchestration.resources import WarehouseResource
 from measures.registry import all_measures
 
@@ -21,14 +21,37 @@ def asset_name(measure_id: str) -> str:
     return measure_id.lower().replace("-", "_")
 
 
+def _total_rows(rows: list[dict]) -> list[dict]:
+    return [r for r in rows if r["stratum"] == {"total": "all"} or r["stratum"].get("type", "total") == "total"]
+
+
 def _rate_table(rows: list[dict]) -> dg.MetadataValue:
-    lines = ["| rate | numerator | denominator | exclusions | rate value | status |", "|---|---|---|---|---|---|"]
-    for r in rows:
-        if r["stratum"] != {"total": "all"} and r["stratum"].get("type", "total") != "total":
-            continue
-        rate = "" if r["rate"] is None else f"{r['rate']:.4f}"
-        lines.append(f"| {r['rate_id']} | {r['numerator']} | {r['denominator']} | {r['exclusions']} | {rate} | {r['status']} |")
+    """State-level rates in the unit every output uses (measures.units: proportions in percent, ...)."""
+    from measures.units import rate_unit, reported_rate
+
+    lines = ["| rate | numerator | denominator | exclusions | rate value | unit | status |",
+             "|---|---|---|---|---|---|---|"]
+    for r in _total_rows(rows):
+        value = reported_rate(r["rate_type"], r["numerator"], r["denominator"])
+        lines.append(f"| {r['rate_id']} | {r['numerator']} | {r['denominator']} | {r['exclusions']} | "
+                     f"{'' if value is None else value} | {rate_unit(r['rate_type'])} | {r['status']} |")
     return dg.MetadataValue.md("\n".join(lines))
+
+
+def _rate_values(rows: list[dict]) -> dict[str, dg.MetadataValue]:
+    """Typed numbers per state-level rate, so the UI plots them across materializations: the rate in its
+    reported unit (named in the key) and its numerator and denominator."""
+    from measures.units import rate_unit, reported_rate
+
+    out: dict[str, dg.MetadataValue] = {}
+    for r in _total_rows(rows):
+        value = reported_rate(r["rate_type"], r["numerator"], r["denominator"])
+        if value is not None:
+            out[f"{r['rate_id']} ({rate_unit(r['rate_type'])})"] = dg.MetadataValue.float(float(value))
+        for part in ("numerator", "denominator"):
+            if r[part] is not None:
+                out[f"{r['rate_id']} {part}"] = dg.MetadataValue.float(float(r[part]))
+    return out
 
 
 def _check_results(engine, year: int, measure_id: str, key: dg.AssetKey) -> list[dg.AssetCheckResult]:
@@ -60,14 +83,14 @@ def _specs():
     for m in MEASURES:
         key = MEASURE_KEYS[m.id]
         specs.append(dg.AssetSpec(key, group_name="measures", deps=[final_action_claims, member_months],
-                                  kinds={"duckdb", "postgres"}, skippable=True,
+                                  kinds={"duckdb", "postgres"}, skippable=True, automation_condition=FOLLOWS_NEW_DATA,
                                   description=f"{m.id} — {m.title} ({m.steward})."))
         checks += [
-            dg.AssetCheckSpec(CONSISTENCY, asset=key, blocking=True,
-                              description="0 <= numerator <= denominator, proportions in [0,1], detail and "
-                                          "aggregate agree, every denominator unit meets the enrollment rule"),
-            dg.AssetCheckSpec(PLAUSIBILITY, asset=key, blocking=False,
-                              description="state-level rate within the published Core Set state range (warning)"),
+            yearly_check(CONSISTENCY, asset=key, blocking=True,
+                         description="0 <= numerator <= denominator, proportions in [0,1], detail and "
+                                     "aggregate agree, every denominator unit meets the enrollment rule"),
+            yearly_check(PLAUSIBILITY, asset=key, blocking=False,
+                         description="state-level rate within the published Core Set state range (warning)"),
         ]
     return specs, checks
 
@@ -103,7 +126,8 @@ def quality_measures(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             except Exception:  # noqa: BLE001 - metadata only
                 versions = {}
         yield dg.MaterializeResult(asset_key=key, metadata={
-            "measurement_year": year, "rows": len(mine), "rates": _rate_table(mine),
+            "measurement_year": dg.MetadataValue.int(year), "rows": dg.MetadataValue.int(len(mine)),
+            "rates": _rate_table(mine), **_rate_values(mine),
             "status": ", ".join(sorted({r["status"] for r in mine})) or "no rows",
             "value_set_versions": dg.MetadataValue.json(versions or {})})
         specs = {CONSISTENCY, PLAUSIBILITY}

@@ -9,11 +9,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
+from pydantic import Field
 
 import savings.population
 
 from orchestration.assets.ingest import DUCKDB_POOL, final_action_claims, member_months
-from orchestration.partitions import yearly
+from orchestration.partitions import FOLLOWS_NEW_DATA, yearly, yearly_check
 from orchestration.resources import WarehouseResource
 
 _DEMO = Path(savings.population.__file__).parent / "methodologies"
@@ -25,8 +26,12 @@ KEY = dg.AssetKey(["savings", "settlement"])
 
 
 class SettlementConfig(dg.Config):
-    methodology: str = DEFAULT_METHODOLOGY
-    population: str | None = DEFAULT_POPULATION
+    methodology: str = Field(
+        DEFAULT_METHODOLOGY, description="Settlement methodology: a YAML file (savings/population/methodologies/"
+                                         "aco-demo.yaml) or a preset name (icm settle-table --list-presets).")
+    population: str | None = Field(
+        DEFAULT_POPULATION, description="Attribution, cost and risk rules (YAML) used with a settlement-engine "
+                                        "methodology, which carries none of its own; empty = the methodology's.")
 
 
 def _measure_keys() -> list[dg.AssetKey]:
@@ -41,8 +46,8 @@ RATE_METADATA = ("rate_low_analytic", "rate_high_analytic", "chance_probability"
 
 
 def _table(rows: list[dict]) -> dg.MetadataValue:
-    cols = ["program_id", "entity_id", "payer", "benchmark", "expenditure", "savings_rate", "msr", "generated",
-            "quality_score", "earned", "owed",
+    cols = ["program_id", "entity_id", "payer", "binding", "benchmark", "expenditure", "savings_rate", "msr",
+            "generated", "quality_score", "earned", "owed",
             # uncertainty (savings.population.uncertainty): 90 % interval of the rate, chance, MSR protects?
             "rate_low_analytic", "rate_high_analytic", "chance_probability", "msr_protects"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -58,28 +63,37 @@ def _table(rows: list[dict]) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join(lines))
 
 
-@dg.asset(key=KEY, group_name="savings", partitions_def=yearly,
+@dg.asset(key=KEY, group_name="savings", partitions_def=yearly, automation_condition=FOLLOWS_NEW_DATA,
           deps=[final_action_claims, member_months, *_measure_keys()], pool=DUCKDB_POOL, kinds={"duckdb", "postgres"},
           description="Attribution, total cost of care, CMS-HCC risk, benchmark and shared-savings settlement per "
                       "program x entity x payer for the performance year, with an itemised breakdown per row.",
-          check_specs=[dg.AssetCheckSpec(SETTLEMENT_CHECK, asset=KEY, blocking=True,
-                                         description="entity totals add up to program totals, caps respected, no "
-                                                     "entity both earns and owes, one entity per person-month per "
-                                                     "program, attribution/cost/risk keys unique")])
+          check_specs=[yearly_check(SETTLEMENT_CHECK, asset=KEY, blocking=True,
+                                    description="entity totals add up to program totals, caps respected, no "
+                                                "entity both earns and owes, one entity per person-month per "
+                                                "program, attribution/cost/risk keys unique")])
 def settlement(context: dg.AssetExecutionContext, config: SettlementConfig, warehouse: WarehouseResource):
-    from savings.population import check_settlement, settle_year
+    from savings.paying import settlement_totals
+    from savings.population import PopulationConfig, check_settlement, settle_year
+    from savings.population.run import methodology_version
 
     year = int(context.partition_key)
     engine = warehouse.get_engine()
-    rows = settle_year(engine, config.methodology, year, population=config.population)
-    methodology_id = rows[0]["methodology_id"] if rows else None
-    outcomes = check_settlement(engine, year, methodology_id)
-    earned = sum(float(r.get("earned") or 0) for r in rows)
-    owed = sum(float(r.get("owed") or 0) for r in rows)
+    cfg = PopulationConfig.from_any(config.methodology).with_population(config.population)
+    base_years = cfg.benchmark.years_for(year)          # refuses base years not before the performance year
+    rows = settle_year(engine, cfg, year)
+    outcomes = check_settlement(engine, year, cfg.id)
+    totals = settlement_totals(rows)                    # the paying rows only (savings/paying.py)
     yield dg.MaterializeResult(metadata={
-        "performance_year": year, "methodology": config.methodology, "rows": len(rows),
-        "earned_total": round(earned, 2), "owed_total": round(owed, 2), "settlement": _table(rows),
-        "rows_msr_below_random_variation": sum(1 for r in rows if r.get("msr_protects") is False)})
+        "performance_year": dg.MetadataValue.int(year),
+        "methodology": dg.MetadataValue.text(cfg.id), "methodology_version": methodology_version(cfg),
+        "base_years": dg.MetadataValue.text(", ".join(map(str, base_years))),
+        "rows": dg.MetadataValue.int(len(rows)), "paying_rows": dg.MetadataValue.int(totals["paying_rows"]),
+        "earned_total": dg.MetadataValue.float(float(totals["earned"])),
+        "owed_total": dg.MetadataValue.float(float(totals["owed"])),
+        "net_total": dg.MetadataValue.float(float(totals["net"])),
+        "rows_msr_below_random_variation": dg.MetadataValue.int(
+            sum(1 for r in rows if r.get("msr_protects") is False)),
+        "settlement": _table(rows)})
     yield dg.AssetCheckResult(
         check_name=SETTLEMENT_CHECK, passed=all(o.passed for o in outcomes), severity=dg.AssetCheckSeverity.ERROR,
         metadata={o.name: f"{'passed' if o.passed else 'FAILED'}: {getattr(o, 'detail', '')}"[:500] for o in outcomes}

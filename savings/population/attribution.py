@@ -29,7 +29,7 @@ from sqlalchemy import (
 
 from savings.population.common import CheckOutcome, is_dual, month_add, temp_table, year_bounds
 from savings.population.config import AttributionConfig, PopulationConfig
-from savings.tables import attribution
+from savings.work_tables import attribution
 from warehouse import models
 
 mm = models.MemberMonth.__table__

@@ -34,7 +34,7 @@ from sqlalchemy import (
 
 from savings.population.common import DECIMAL_CONTEXT, ONE, ZERO, to_decimal
 from savings.population.config import PopulationConfig
-from savings.tables import attribution, cost_person_month, cost_person_year, risk_score, savings_input
+from savings.work_tables import attribution, cost_person_month, cost_person_year, risk_score, savings_input
 
 
 def build_inputs(engine: Engine, config, year: int) -> int:

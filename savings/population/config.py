@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from savings.population.common import DECIMAL_CONTEXT, ONE, ZERO, to_decimal
+from savings.methodology import check_base_years, resolve_base_years
 from savings.population.completion import CompletionSettings
 from savings.population.uncertainty import UncertaintySettings
 
@@ -128,9 +129,16 @@ class TrendConfig(_Model):
 
 
 class BenchmarkConfig(_Model):
-    base_years: list[int] = Field(default_factory=lambda: [-3, -2, -1])   # negative = relative to the performance year
+    # negative = offsets from the performance year ([-2, -1]); positive = fixed calendar years, which must be
+    # before the performance year settled (savings.methodology.check_base_years / resolve_base_years)
+    base_years: list[int] = Field(default_factory=lambda: [-3, -2, -1])
     base_weights: list[Decimal] = Field(default_factory=lambda: [Decimal("0.1"), Decimal("0.3"), Decimal("0.6")])
     trend: TrendConfig = Field(default_factory=TrendConfig)
+
+    @field_validator("base_years")
+    @classmethod
+    def _years(cls, v):
+        return check_base_years(v)
 
     @model_validator(mode="after")
     def _weights(self):
@@ -141,7 +149,9 @@ class BenchmarkConfig(_Model):
         return self
 
     def years_for(self, performance_year: int) -> list[int]:
-        return [performance_year + y if y < 0 else y for y in self.base_years]
+        """The calendar base years; raises savings.methodology.BaseYearError naming benchmark.base_years when
+        one is not strictly before the performance year."""
+        return resolve_base_years(self.base_years, performance_year)
 
 
 class SettlementConfig(_Model):

@@ -31,7 +31,7 @@ from sqlalchemy import (
 
 from savings.population.common import medicare_enrollment_type, money, month_add, to_decimal, year_bounds
 from savings.population.config import SERVICE_CATEGORIES, PopulationConfig
-from savings.tables import cost_person_month, cost_person_year
+from savings.work_tables import cost_person_month, cost_person_year
 from warehouse import models
 
 mm = models.MemberMonth.__table__

@@ -14,7 +14,7 @@ percentile_cont is in the warehouse) before it is rounded to cents. `as_float` c
 from __future__ import annotations
 
 import json
-import os
+import tempfile
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 
@@ -23,9 +23,10 @@ from sqlalchemy import Double, and_, case, cast, func, inspect, literal, select
 
 from savings.population.common import CENT, DECIMAL_CONTEXT, ONE, ZERO, money, rate, to_decimal
 from savings.population.config import PopulationConfig, SettlementConfig, TruncationConfig
+from savings.population.benchmark import load_inputs
 from savings.population.run import entity_arrangements, load_quality_inputs, settle_from_inputs
-from savings.tables import attribution, cost_person_month, cost_person_year, risk_score, savings_input, settlement
-from warehouse.engine import display_url, is_duckdb, make_engine
+from savings.work_tables import attribution, cost_person_month, cost_person_year, risk_score, savings_input, settlement
+from warehouse.engine import default_url, display_url, is_duckdb, make_engine
 
 
 def _df(conn, q) -> pd.DataFrame:
@@ -33,45 +34,68 @@ def _df(conn, q) -> pd.DataFrame:
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
+class NoWarehouse(RuntimeError):
+    """The notebook has no warehouse to read: the message says which one and what to do."""
+
+
+SAMPLE_PATH = Path(tempfile.gettempdir()) / "icm-notebooks" / "sample_savings.duckdb"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
 def warehouse_url() -> str:
-    return os.environ.get("WAREHOUSE_URL") or f"duckdb:///{Path('.icm') / 'warehouse.duckdb'}"
+    """The warehouse the command line uses (warehouse.engine.default_url: WAREHOUSE_URL, else .icm/warehouse.duckdb
+    under the working directory); a notebook's kernel starts in notebooks/, so a relative DuckDB path that is not
+    there is looked up from the project root too."""
+    url = default_url()
+    path = duckdb_path(url)
+    if path is not None and not path.is_absolute() and not path.exists() and (PROJECT_ROOT / path).exists():
+        return f"duckdb:///{PROJECT_ROOT / path}"
+    return url
 
 
-def _has_settlement(url: str) -> bool:
-    if is_duckdb(url):
-        path = url.split(":///", 1)[1]
-        if not Path(path).exists():
-            return False
-    engine = make_engine(url, read_only=is_duckdb(url))
-    try:
-        if "settlement" not in inspect(engine).get_table_names():
-            return False
-        with engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(settlement)).scalar_one() > 0
-    except Exception:  # noqa: BLE001 - unreadable warehouse: fall back to the sample
-        return False
-    finally:
-        engine.dispose()
+def duckdb_path(url: str) -> Path | None:
+    return Path(url.split(":///", 1)[1]) if is_duckdb(url) and ":///" in url and not url.endswith(":memory:") \
+        else None
 
 
-def open_warehouse(sample_path: str | Path = ".icm/sample_savings.duckdb"):
-    """(engine, url, note): the configured warehouse read-only if it holds settlements, else a small sample
-    warehouse built once at `sample_path` (so the notebooks always run)."""
+def _settlement_count(engine) -> int:
+    if "settlement" not in inspect(engine).get_table_names():
+        return 0
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(settlement)).scalar_one()
+
+
+def open_warehouse(use_sample: bool = False):
+    """(engine, url, note): the warehouse the command line uses, opened read-only.
+
+    Raises NoWarehouse (one sentence saying what to do) when it does not exist, cannot be opened (another process
+    writing a DuckDB file holds it) or holds no settlement. A generated sample warehouse is used only when asked
+    for (`use_sample=True`); it is built once in the system's temporary folder, never in the repository."""
+    if use_sample:
+        if not SAMPLE_PATH.exists():
+            from savings.population.sample import build_sample_warehouse
+
+            SAMPLE_PATH.parent.mkdir(parents=True, exist_ok=True)
+            build_sample_warehouse(f"duckdb:///{SAMPLE_PATH}")
+        url = f"duckdb:///{SAMPLE_PATH}"
+        return make_engine(url, read_only=True), url, f"generated sample warehouse {url} (use_sample=True)"
     url = warehouse_url()
-    note = f"warehouse {display_url(url)}"
-    if not _has_settlement(url):
-        from savings.population.sample import build_sample_warehouse
-
-        sample = Path(sample_path)
-        sample_url = f"duckdb:///{sample}"
-        if not _has_settlement(sample_url):
-            sample.parent.mkdir(parents=True, exist_ok=True)
-            if sample.exists():
-                sample.unlink()
-            build_sample_warehouse(sample_url)
-        note = f"{display_url(url)} has no settlement rows; using the generated sample warehouse {sample_url}"
-        url = sample_url
-    return make_engine(url, read_only=is_duckdb(url)), url, note
+    path = duckdb_path(url)
+    if path is not None and not path.exists():
+        raise NoWarehouse(f"no warehouse at {path}: run `make demo` (or `icm load` and `icm settle`), or set "
+                          "WAREHOUSE_URL; for a generated sample set USE_SAMPLE = True")
+    shown = display_url(url)
+    engine = make_engine(url, read_only=True)
+    try:
+        n = _settlement_count(engine)
+    except Exception:  # noqa: BLE001 - locked or unreachable: say so in one sentence
+        engine.dispose()
+        raise NoWarehouse(f"cannot open the warehouse {shown} read-only: if a pipeline is writing it, wait for it "
+                          "to finish; otherwise check WAREHOUSE_URL") from None
+    if not n:
+        engine.dispose()
+        raise NoWarehouse(f"the warehouse {shown} holds no settlement: run `icm settle --year YEAR` first")
+    return engine, url, f"warehouse {shown} (read-only)"
 
 
 def load_person_inputs(engine, cfg: PopulationConfig, years: list[int]) -> pd.DataFrame:
@@ -157,7 +181,8 @@ def _inputs_from_persons(persons: pd.DataFrame, t: TruncationConfig) -> list[dic
 
 
 def load_context(engine, year: int | None = None, methodology_id: str | None = None) -> dict:
-    """Everything a notebook needs, loaded once: the settled methodology, person inputs, quality, arrangements."""
+    """Everything a notebook needs, loaded once: the settled methodology (with the settlement engine's, when it
+    settled), the stored settlement inputs (savings_input), person inputs, quality, arrangements."""
     q = select(settlement.c.year, settlement.c.methodology_id, settlement.c.breakdown).order_by(
         settlement.c.year.desc(), settlement.c.computed_at.desc())
     if year is not None:
@@ -168,40 +193,104 @@ def load_context(engine, year: int | None = None, methodology_id: str | None = N
         row = conn.execute(q.limit(1)).one()
         stored = _df(conn, select(settlement).where(
             settlement.c.year == row.year, settlement.c.methodology_id == row.methodology_id))
-    cfg = PopulationConfig.model_validate(json.loads(row.breakdown)["methodology"])
+    breakdown = json.loads(row.breakdown)
+    cfg = PopulationConfig.model_validate(breakdown["methodology"])
+    if breakdown.get("engine_methodology"):
+        from savings.methodology import parse_methodology
+
+        cfg.source = parse_methodology(breakdown["engine_methodology"])
     years = sorted(set(cfg.benchmark.years_for(row.year)) | {row.year})
     quality = load_quality_inputs(engine, row.year, cfg.quality.measures or None)
     return {"year": row.year, "cfg": cfg, "years": years, "persons": load_person_inputs(engine, cfg, years),
+            "inputs": load_inputs(engine, years, cfg.program_id),
             "quality": quality, "arrangements": entity_arrangements(engine), "stored": stored}
 
 
+def settled_parameters(ctx: dict) -> dict:
+    """The parameters the settlement used: the notebook's starting values (re-settling with them reproduces the
+    stored settlement to the cent). msr is None when the methodology's MSR is not one fixed rate."""
+    cfg: PopulationConfig = ctx["cfg"]
+    return {"msr": cfg.settlement.msr if cfg.settlement.msr_type == "fixed" else None,
+            "sharing_rate": cfg.settlement.max_share_rate, "trend": cfg.benchmark.trend.value,
+            "truncation": cfg.cost.truncation.model_dump(mode="json"), "quality_scheme": "as_settled"}
+
+
+QUALITY_SCHEMES = ("as_settled", "pay_for_reporting", "measure_mean", "proportion_mean")
+
+
 def quality_scores(ctx: dict, scheme: str) -> dict[str, Decimal] | None:
-    """pay_for_reporting -> None (score 1); measure_mean -> mean reported rate per entity (0-1, Decimal)."""
-    if scheme == "pay_for_reporting":
+    """as_settled -> None (the methodology's own quality rule); pay_for_reporting -> 1 for everyone; measure_mean ->
+    mean reported rate per entity, refused when an entity's rates are in different units (a percent and a rate
+    per 1,000 member months cannot be averaged); proportion_mean -> mean of the entity's proportions only."""
+    if scheme == "as_settled":
         return None
-    if scheme == "measure_mean":
-        with localcontext(DECIMAL_CONTEXT):
-            return {e: min(ONE, max(ZERO, sum((to_decimal(r["rate"]) or ZERO for r in rs), ZERO) / len(rs)))
-                    for e, rs in ctx["quality"].items() if rs}
-    raise ValueError(f"QUALITY_SCHEME: unknown scheme {scheme!r} (pay_for_reporting | measure_mean)")
+    if scheme == "pay_for_reporting":
+        return {e: ONE for e in ctx["arrangements"]}
+    if scheme not in QUALITY_SCHEMES:
+        raise ValueError(f"QUALITY_SCHEME: unknown scheme {scheme!r} ({' | '.join(QUALITY_SCHEMES)})")
+    scores = {}
+    with localcontext(DECIMAL_CONTEXT):
+        for entity, results in ctx["quality"].items():
+            rates = [r for r in results if r["rate"] is not None
+                     and (scheme == "measure_mean" or r.get("rate_type") == "proportion")]
+            units = sorted({r.get("rate_type") or "unknown" for r in rates})
+            if len(units) > 1:
+                raise ValueError(f"QUALITY_SCHEME {scheme!r}: entity {entity}'s measure rates are in different "
+                                 f"units ({', '.join(units)}) and cannot be averaged; use 'proportion_mean'")
+            if rates:
+                scores[entity] = min(ONE, max(ZERO, sum((to_decimal(r["rate"]) for r in rates), ZERO) / len(rates)))
+    return scores
+
+
+def _engine_with(m, msr, sharing_rate):
+    """The settlement engine's methodology with a fixed MSR and / or another maximum sharing rate."""
+    update = {}
+    if msr is not None:
+        update["msr"] = m.msr.model_copy(update={"type": "fixed", "value": msr})
+    if sharing_rate is not None:
+        update["settlement"] = m.settlement.model_copy(update={"max_share_rate": sharing_rate})
+    return m.model_copy(update=update)
 
 
 def resettle(ctx: dict, *, msr=None, sharing_rate=None, trend=None, truncation: dict | None = None,
-             quality_scheme: str = "pay_for_reporting", inputs: list[dict] | None = None) -> pd.DataFrame:
+             quality_scheme: str = "as_settled", inputs: list[dict] | None = None) -> pd.DataFrame:
     """Re-settle every entity with changed parameters; returns all rows (binding column marks the paying row).
 
+    A parameter left at None, or equal to the settled value (settled_parameters), is the settlement's own: with
+    every parameter as settled the rows equal the stored settlement to the cent (same inputs from savings_input,
+    same settlement engine). A changed truncation rebuilds the inputs from person-level costs in memory.
     msr / sharing_rate / trend: Decimal, str or float (0.1 is taken as Decimal('0.1')). The frame's amounts and
     rates are Decimal (object columns): sums stay exact; `as_float(frame)` for plots and rounding displays."""
     cfg: PopulationConfig = ctx["cfg"]
-    update = {k: to_decimal(v) for k, v in {"msr": msr, "max_share_rate": sharing_rate}.items() if v is not None}
-    if msr is not None:
-        update["msr_type"] = "fixed"
-    s: SettlementConfig = SettlementConfig.model_validate({**dict(cfg.settlement), **update})
-    inputs = inputs if inputs is not None else inputs_from_persons(ctx["persons"], truncation or cfg.cost.truncation)
-    rows = settle_from_inputs(inputs, cfg, ctx["year"], arrangements=ctx["arrangements"], quality=ctx["quality"],
-                              settlement_config=s, trend=None if trend is None else to_decimal(trend),
+    settled = settled_parameters(ctx)
+    msr = None if msr is None or to_decimal(msr) == settled["msr"] else to_decimal(msr)
+    sharing_rate = None if sharing_rate is None or to_decimal(sharing_rate) == settled["sharing_rate"] \
+        else to_decimal(sharing_rate)
+    run_cfg = cfg
+    if msr is not None or sharing_rate is not None:
+        update = {**({"msr": msr, "msr_type": "fixed"} if msr is not None else {}),
+                  **({"max_share_rate": sharing_rate} if sharing_rate is not None else {})}
+        run_cfg = cfg.model_copy(update={"settlement": SettlementConfig.model_validate({**dict(cfg.settlement),
+                                                                                          **update})})
+        run_cfg.source = None if cfg.source is None else _engine_with(cfg.source, msr, sharing_rate)
+    if inputs is None:
+        same = truncation is None or TruncationConfig.model_validate(truncation) == cfg.cost.truncation
+        inputs = ctx["inputs"] if same and "inputs" in ctx else inputs_from_persons(
+            ctx["persons"], truncation or cfg.cost.truncation)
+    rows = settle_from_inputs(inputs, run_cfg, ctx["year"], arrangements=ctx["arrangements"], quality=ctx["quality"],
+                              trend=None if trend is None else to_decimal(trend),
                               quality_scores=quality_scores(ctx, quality_scheme))
     return pd.DataFrame(rows)
+
+
+def reproduces_settlement(ctx: dict, frame: pd.DataFrame) -> list[str]:
+    """Rows of `frame` whose earned or owed differ from the stored settlement (empty = reproduced to the cent)."""
+    def paid(rows: pd.DataFrame) -> dict:
+        return {(r.program_id, r.entity_id, r.payer): (money(r.earned), money(r.owed)) for r in rows.itertuples()}
+
+    stored, now = paid(ctx["stored"]), paid(frame)
+    return [f"{k}: settled {stored.get(k)}, now {now.get(k)}" for k in sorted(set(stored) | set(now))
+            if stored.get(k) != now.get(k)]
 
 
 def as_float(frame: pd.DataFrame) -> pd.DataFrame:

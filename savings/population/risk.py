@@ -30,7 +30,7 @@ from sqlalchemy import (
 
 from savings.population.common import FULL_DUAL_CODES, NON_DUAL_CODES, temp_table, year_bounds
 from savings.population.config import PopulationConfig, RiskConfig
-from savings.tables import (
+from savings.work_tables import (
     ref_risk_demographic, ref_risk_dx, ref_risk_factor, ref_risk_hierarchy, ref_risk_interaction, risk_score,
 )
 from warehouse import models

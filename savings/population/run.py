@@ -33,10 +33,10 @@ from savings.population.common import (
 from savings.population.config import PopulationConfig, SettlementConfig
 from savings.population.cost import build_cost
 from savings.population.risk import score_year
-from savings.tables import attribution, cost_person_month, cost_person_year, risk_score, savings_input, settlement
+from savings.paying import COMBINED, row_pays
+from savings.work_tables import attribution, cost_person_month, cost_person_year, risk_score, savings_input, settlement
 from warehouse import models
 
-COMBINED = "combined"
 
 
 def prepare_year(engine: Engine, config, year: int) -> dict:
@@ -58,7 +58,8 @@ def load_quality_inputs(engine: Engine, year: int, measures: list[str] | None = 
         from measures.tables import measure_result
     except ImportError:
         return {}
-    q = select(measure_result.c.measure_id, measure_result.c.rate_id, measure_result.c.stratum_value,
+    q = select(measure_result.c.measure_id, measure_result.c.rate_id, measure_result.c.rate_type,
+               measure_result.c.stratum_value,
                measure_result.c.numerator, measure_result.c.denominator, measure_result.c.rate,
                measure_result.c.status).where(measure_result.c.measurement_year == year,
                                               measure_result.c.stratum_type == "entity")
@@ -68,6 +69,7 @@ def load_quality_inputs(engine: Engine, year: int, measures: list[str] | None = 
     with engine.connect() as conn:
         for r in conn.execute(q):
             out[r.stratum_value].append({"measure_id": r.measure_id, "rate_id": r.rate_id, "rate": r.rate,
+                                         "rate_type": r.rate_type,
                                          "numerator": float(r.numerator) if r.numerator is not None else None,
                                          "denominator": float(r.denominator) if r.denominator is not None else None,
                                          "status": r.status})
@@ -258,7 +260,7 @@ def _settle_from_inputs(inputs, cfg: PopulationConfig, year: int, arrangements, 
         else:
             r = settle_amounts(b["benchmark"], b["expenditure"], s, risk_arrangement=arrangement, quality=q,
                                persons=b["persons"])
-        binding = (b["payer"] == COMBINED) == (s.settle_by == "combined")
+        binding = row_pays(b["payer"], s.settle_by)
         py = b["person_years"]
         rows.append({
             "year": year, "methodology_id": cfg.id, "program_id": b["program_id"], "entity_id": entity,
@@ -272,10 +274,22 @@ def _settle_from_inputs(inputs, cfg: PopulationConfig, year: int, arrangements, 
                           "steps": r["steps"], "quality_note": q_note, "notes": sorted(set(b["notes"])),
                           "settlement": s.model_dump(),
                           "trend": to_decimal(cfg.benchmark.trend.value) if trend is None else trend,
-                          "methodology": method_dump},
+                          "methodology": method_dump,
+                          # the settlement engine's own methodology, so a notebook re-settles with the same engine
+                          **({"engine_methodology": engine_m.model_dump(mode="json")} if engine_m is not None
+                             else {})},
         })
     rows.sort(key=lambda r: (r["program_id"], r["entity_id"], r["payer"] == COMBINED, r["payer"]))
     return rows
+
+
+def methodology_version(cfg: PopulationConfig) -> str:
+    """A short content digest of the settled rules (what the UI shows beside the methodology id): it changes
+    whenever any parameter does, and is the same on every machine (no file path in it)."""
+    import hashlib
+
+    dump = cfg.model_dump(mode="json", exclude={"source": True})
+    return "sha256:" + hashlib.sha256(json.dumps(dump, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def entity_arrangements(engine: Engine) -> dict[str, str]:

@@ -27,7 +27,7 @@ SAMPLE_METHODOLOGY = {
     "attribution": {"method": "plurality_primary_care", "lookback_months": 12, "min_enrollment_months": 3},
     "cost": {"truncation": {"type": "percentile", "percentile": 0.99},
              "risk_adjustment": {"model": "CMS-HCC", "cap_growth": 0.03}, "runout_months": 3},
-    "benchmark": {"base_years": [2022, 2023], "base_weights": [0.4, 0.6], "trend": {"value": 0.03}},
+    "benchmark": {"base_years": [-2, -1], "base_weights": [0.4, 0.6], "trend": {"value": 0.03}},
     "settlement": {"msr": 0.02, "max_share_rate": 0.5, "loss_share_rate": 0.5, "savings_cap_pct": 0.10,
                    "loss_cap_pct": 0.05, "settle_by": "combined"},
 }

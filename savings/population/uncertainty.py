@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, Numeric, and_, case, func, literal, select, type_coerce
 
 from savings.population.common import rate
-from savings.tables import attribution, cost_person_month, cost_person_year
+from savings.work_tables import attribution, cost_person_month, cost_person_year
 
 
 class UncertaintySettings(BaseModel):

@@ -12,7 +12,7 @@ from sqlalchemy import insert
 from exports import NothingToExport, export_year, verify_export
 from icm.cli import main
 from measures.tables import measure_result
-from savings.tables import attribution, settlement
+from savings.work_tables import attribution, settlement
 from warehouse.engine import make_engine
 from warehouse.models import IcmEntity, IcmProgram, MemberMonth
 
@@ -113,25 +113,28 @@ def test_export_suppresses_small_strata_and_their_complement(populated, tmp_path
 def test_settlement_statements_hide_entities_with_ten_or_fewer_persons(populated, tmp_path):
     export_year(populated, YEAR, tmp_path)
     rows = {(r["entity_id"], r["payer"]): r for r in _read(tmp_path / "settlement_statements_2025.csv")}
-    assert rows[("E1", "combined")]["persons"] == "44" and rows[("E1", "combined")]["earned"] == "22500.00"
     assert rows[("E1", "mco")]["suppressed"] == "true" and rows[("E1", "mco")]["benchmark"] == ""
-    # E1's payer rows partition its combined row: the medicaid row is hidden too (44 - 40 = 4 otherwise)
-    assert rows[("E1", "medicaid")]["suppressed"] == "true"
     assert rows[("E2", "combined")]["persons"] == "" and rows[("E2", "combined")]["earned"] == ""
+    # The qualifier publishes the program's paid total (27,000 = E1 22,500 + E2 4,500): with E1's paying row
+    # shown, E2's would be 27,000 - 22,500. E1's combined row is hidden too; it is then one of two hidden cells
+    # of its own payer relation (combined = medicaid + mco), so the medicaid row can stay.
+    assert rows[("E1", "combined")]["suppression_reason"].startswith("complementary")
+    assert rows[("E1", "combined")]["earned"] == "" and rows[("E1", "medicaid")]["persons"] == "40"
 
 
 def test_qualifier_counts_ages_delivery_systems_and_savings(populated, tmp_path):
     export_year(populated, YEAR, tmp_path)
     q = json.loads((tmp_path / "qmr_qualifier_FFY2026.json").read_text())
-    assert q["health_home_enrollees"] == 24 and q["adult_enrollees"] == 23
-    assert q["child_enrollees"] is None                      # one child: suppressed
+    assert q["health_home_enrollees"] == 24
+    # one child: suppressed; 23 adults would give it back as 24 - 23, so adults are hidden too (issue 21 item 3)
+    assert q["child_enrollees"] is None and q["adult_enrollees"] is None
     assert (q["minimum_age"], q["maximum_age"]) == (15, 54)
     assert q["health_home_providers"] == 1
     shares = q["delivery_system_percent_of_member_months"]
     # 12 FFS months, 6 + 22 x 3 = 72 MCO months
     assert shares["FFS"] == "14.29" and shares["MCO"] == "85.71" and shares["PCCM"] is None
     (saving,) = q["cost_savings"]
-    assert saving["savings"] == "60000.00" and saving["earned"] == "27000.00"
+    assert saving["savings"] == "60000.00" and saving["earned"] == "27000.00", "the two paying (combined) rows"
 
 
 def test_verify_export_catches_a_leaked_small_count(populated, tmp_path):
@@ -163,3 +166,49 @@ def test_icm_export_prints_the_manifest(populated, warehouse_url, tmp_path, caps
     out = json.loads(capsys.readouterr().out)
     assert out["files"]["qmr_measures"]["suppressed_rows"] == 2
     assert (tmp_path / "x" / "settlement_statements_2025.csv").exists()
+
+
+def test_rates_have_one_unit_and_a_label_on_every_row(populated, tmp_path):
+    """Issue 21 item 4: a proportion is a percent in the QMR CSV and in the Dagster metadata alike, the unit is
+    named on every row, and no row has an empty rate_label."""
+    from measures.units import RATE_UNITS
+    from orchestration.assets.measures import _rate_table, _rate_values
+
+    export_year(populated, YEAR, tmp_path)
+    rows = _read(tmp_path / "qmr_measures_FFY2026.csv")
+    assert all(r["rate_label"] for r in rows), [r["rate_id"] for r in rows if not r["rate_label"]]
+    assert all(r["rate_unit"] == RATE_UNITS[r["rate_type"]].name for r in rows)
+    total7 = next(r for r in rows if r["rate_id"] == "7_day" and r["stratum_type"] == "total")
+    assert (total7["rate"], total7["rate_unit"]) == ("20.0", "percent")               # 40 / 200
+    amb = next(r for r in rows if r["measure"] == "AMB-HH")
+    assert (amb["rate"], amb["rate_unit"]) == ("2.1", "per 1,000 member months")      # 25 / 12,000 x 1,000
+    engine_row = {"rate_id": "7_day", "rate_type": "proportion", "stratum": {"type": "total", "value": "total"},
+                  "numerator": 40, "denominator": 200, "exclusions": 0, "rate": 0.2, "status": "ok"}
+    meta = _rate_values([engine_row])
+    assert meta["7_day (percent)"].value == 20.0 and meta["7_day denominator"].value == 200.0
+    assert "| 20.0 | percent |" in _rate_table([engine_row]).value
+
+
+def test_every_column_of_every_export_file_is_in_the_data_dictionary(populated, tmp_path):
+    """Issue 21 item 17: README.md in the export folder describes every file, every CSV column and JSON key (nested
+    keys as `parent[].key`), the rate units and each measure's specification version."""
+    import re
+
+    manifest = export_year(populated, YEAR, tmp_path)
+    readme = (tmp_path / "README.md").read_text()
+    described = set(re.findall(r"^\| `([^`]+)` \|", readme, flags=re.M))
+    files = [f["path"] for f in manifest["files"].values()] + ["manifest.json"]
+    for name in files:
+        assert f"## `{name}`" in readme, name
+        path = tmp_path / name
+        if name.endswith(".csv"):
+            with open(path, newline="") as fh:
+                columns = next(csv.reader(fh))
+        else:
+            data = json.loads(path.read_text())
+            columns = list(data) + [f"{k}[].{sub}" for k, v in data.items() if isinstance(v, list)
+                                    for item in v if isinstance(item, dict) for sub in item]
+        missing = [c for c in columns if c not in described]
+        assert not missing, f"{name}: columns without a description: {missing}"
+    assert "| FUH-HH | " in readme and "mental_illness=public-2025" in readme
+    assert "| `proportion` | percent |" in readme and "Blank in CSV, `null` in JSON" in readme

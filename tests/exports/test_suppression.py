@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from hypothesis import given, settings, strategies as st
 
-from exports.qmr import qmr_rate
+from measures.units import reported_rate as qmr_rate
 from exports.suppression import COMPLEMENTARY, PRIMARY, is_small, suppress, unsuppressed_small_counts
 
 

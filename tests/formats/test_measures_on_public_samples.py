@@ -30,6 +30,18 @@ def test_icm_measures_prints_rows_for_each_input_format(tmp_path, fmt, folder, y
     assert {"measure", "rate_id", "stratum", "numerator", "denominator", "exclusions", "rate"} <= set(rows[0])
     measures = {r["measure"] for r in rows}
     assert {"FUH-HH", "IU-HH", "PQI92-HH"} <= measures
+    from measures.registry import all_measures
+    assert measures == {m.id for m in all_measures()}, "every registered measure reports, none unknown"
+    # each printed rate is its numerator over its denominator (x the rate type's scale), recomputed here
+    scale = {"proportion": 1, "per_1000_mm": 1000, "per_100000_mm": 100000, "per_1000_members": 1000}
+    kind = {(m.id, x.rate_id): x.kind for m in all_measures() for x in m.rates}
+    computed = [(r, kind.get((r["measure"], r["rate_id"]))) for r in rows if r["rate"] is not None and r["denominator"]]
+    computed = [(r, k) for r, k in computed if k in scale]
+    for r, k in computed:
+        assert r["rate"] == pytest.approx(r["numerator"] / r["denominator"] * scale[k], rel=1e-9), r
+        assert k != "proportion" or 0 <= r["numerator"] <= r["denominator"], r
+    if fmt != "desynpuf":
+        assert computed, "some rate is computed from the sample's claims"
     if fmt == "desynpuf":   # ICD-9-era claims: ICD-10 measures say so instead of computing
         statuses = {r.get("status", "") for r in rows if r["measure"] == "FUH-HH"}
         assert all("coding era" in s for s in statuses)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.conftest import SHARED_DATA
 from savings.reproduce import EARNED_REL_TOL, format_report, load_inputs, reproduce_frame, summary
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "mssp"
@@ -130,10 +131,11 @@ def test_extra_puf_files():
     assert _check(r, ALLOW_LIST) == []
 
 
-SHARED = Path(os.environ.get("ICM_SHARED_DATA", "/work/shared/data")) / "mssp_aco_puf"
+SHARED = Path(os.environ.get("ICM_SHARED_DATA", SHARED_DATA)) / "mssp_aco_puf"
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="../shared MSSP PUF directory absent")
+@pytest.mark.shared_data
+@pytest.mark.skipif(not SHARED.exists(), reason=f"MSSP PUF directory {SHARED} absent (set ICM_SHARED_DATA)")
 def test_full_shared_files_if_present():
     files = [p for p in SHARED.glob("*.csv") if "County" not in p.name and "crosswalk" not in p.name]
     if not files:

@@ -11,7 +11,7 @@ from savings.methodology import (MethodologyError, TrackSelector, canonical_trac
                                  parse_methodology, preset_names)
 from savings.quality import MeasureResult, score_quality
 from savings.settlement import SettlementInput, settle, settle_pooled, variable_msr
-from savings.table import TableError, settle_table
+from savings.settle_csv import TableError, settle_table
 
 D = Decimal
 
@@ -358,3 +358,16 @@ def test_quality_score_points_and_improvement():
     assert p4r.score == 1
     with pytest.raises(ValueError, match="measures"):
         score_quality([MeasureResult("XYZ", D("0.5"))], SCHEME)
+
+
+def test_shipped_mssp_presets_are_what_make_presets_generates():
+    """The YAMLs are the authority at run time; the generator must still reproduce every one of them byte for
+    byte (so an edit to either shows up here), and every generated preset must load."""
+    from savings.make_presets import generated_presets
+    from savings.methodology import PRESET_DIR
+
+    generated = generated_presets()
+    assert len(generated) == 75, "75 MSSP presets (savings/README.md)"
+    for name, text in generated.items():
+        assert (PRESET_DIR / name).read_text() == text, f"{name} differs from python -m savings.make_presets"
+        load_methodology(name.removesuffix(".yaml"))

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from savings.population import attribute, check_attribution
-from savings.tables import attribution
+from savings.work_tables import attribution
 from tests.savings_population.scenario import Feed, write_roster
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from savings.population.completion import CompletionSettings, chain_ladder, estimate, triangle_cells
 from savings.population.config import PopulationConfig
 from savings.population.run import settle_year
-from savings.tables import settlement
+from savings.work_tables import settlement
 from tests.savings_population.scenario import Feed
 from tests.warehouse.helpers import pharmacy_row
 from warehouse.synthetic.paid_lag import MEDICAL_LAG, PHARMACY_LAG, expected_completion

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from savings.population import build_cost
-from savings.tables import cost_person_month, cost_person_year
+from savings.work_tables import cost_person_month, cost_person_year
 from tests.savings_population.scenario import Feed
 
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from savings.population import load_custom_model, score_year
-from savings.tables import risk_score
+from savings.work_tables import risk_score
 from tests.savings_population.scenario import Feed
 
 NO_NORM = {"cost": {"risk_adjustment": {"model": "CMS-HCC", "normalize": False,

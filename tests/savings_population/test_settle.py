@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from savings.population import check_settlement, settle_year
-from savings.tables import settlement
+from savings.work_tables import settlement
 from tests.savings_population.scenario import Feed
 
 # entity -> (risk arrangement, [(person, payer, base-year cost, performance-year cost)])
@@ -163,7 +163,7 @@ def test_quality_scheme_scores_entity_measure_results(aco_feed, warehouse_url):
 def test_work_tables_unique_check_catches_a_repeated_key(aco_feed, warehouse_url):
     """attribution / cost / risk rows carry no PRIMARY KEY (migration 0006): the settlement check finds a repeat."""
     from savings.population.run import check_work_tables_unique
-    from savings.tables import cost_person_year
+    from savings.work_tables import cost_person_year
 
     engine = aco_feed.load(warehouse_url)
     settle_year(engine, METHOD, 2024)

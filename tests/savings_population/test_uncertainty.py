@@ -162,7 +162,7 @@ def test_icm_settle_rows_carry_intervals_chance_and_warning(sample_url, tmp_path
         assert r["msr_protects"] is False and "too small" in r["size_warning"]   # ~50 persons, 2 % MSR
     from sqlalchemy import select
 
-    from savings.tables import settlement
+    from savings.work_tables import settlement
     from warehouse.engine import make_engine
     engine = make_engine(sample_url)
     with engine.connect() as conn:

@@ -66,6 +66,8 @@ import pyarrow.csv as pcsv
 from warehouse import canonical
 from warehouse.synthetic import codes as C
 from warehouse.synthetic.paid_lag import planted_paid_dates
+from warehouse.synthetic.calibration import (CHRONIC_OPIOID_PRODUCT_P, FOLLOWUP_CATEGORY_P,
+                                           PQI_ASTHMA_ADMISSIONS_PER_YEAR, SAA_ADHERENCE_BANDS, SAA_BAND_P)
 
 DEFAULT_FIRST_YEAR = 2023
 DEFAULT_YEARS = 3
@@ -739,7 +741,7 @@ class _State:
         """Follow-up visits after an anchor date (MH discharge/ED visit or SUD ED visit), some at the edges."""
         rng, V = self.rng, self.V
         n = len(p)
-        cat = rng.choice(7, size=n, p=[0.30, 0.06, 0.30, 0.08, 0.07, 0.12, 0.07])
+        cat = rng.choice(7, size=n, p=FOLLOWUP_CATEGORY_P[kind])
         off = np.select([cat == 1, cat == 2, cat == 3, cat == 4, cat == 5, cat == 6],
                         [0, rng.integers(1, 7, n), 7, 8, rng.integers(9, 31, n), rng.integers(31, 41, n)], -1)
         s = off >= 0
@@ -884,7 +886,7 @@ class _State:
         chronic(self.asthma, "albuterol", 0.8, adh=np.full(N, 0.3))
         chronic(self.copd, "albuterol", 0.8, adh=np.full(N, 0.5))
         # schizophrenia: antipsychotic adherence bands (SAA)
-        saa = np.array([0.97, 0.85, 0.6, 0.3])[rng.integers(0, 4, N)]
+        saa = np.array(SAA_ADHERENCE_BANDS)[rng.choice(4, N, p=SAA_BAND_P)]
         chronic(self.schizo, "risperidone", 0.9, adh=saa)
         chronic(self.bipolar, "risperidone", 0.4, adh=saa)
         # antidepressant courses of varying length (AMM), each with a depression visit on the start date
@@ -905,7 +907,7 @@ class _State:
         # opioids: chronic users incl. high dose (>= 90 MME) and overlapping benzodiazepines
         p = np.nonzero(self.chronic_opioid)[0].astype(np.int32)
         drug = np.array(["hydrocodone_apap_10_325", "oxycodone_10", "oxycodone_30", "morphine_er_60"])[
-            rng.choice(4, len(p), p=[0.5, 0.2, 0.15, 0.15])]
+            rng.choice(4, len(p), p=CHRONIC_OPIOID_PRODUCT_P)]
         start = rng.integers(0, M - 2, len(p))
         nmon = rng.integers(3, M + 1, len(p))
         i, day = self.monthly_course(p, start, np.minimum(nmon, M - start), np.full(len(p), 0.85))
@@ -956,7 +958,7 @@ class _State:
         for flag, rate, codes, drg, agemin, agemax in (
                 (self.diabetes, 0.03, C.DX_DIABETES_ACUTE, C.DRG_PQI["diabetes"], 18, 200),
                 (self.copd, 0.09, ["J441", "J449"], C.DRG_PQI["copd"], 40, 200),
-                (self.asthma, 0.03, ["J4551", "J45901"], C.DRG_PQI["asthma"], 18, 39),
+                (self.asthma, PQI_ASTHMA_ADMISSIONS_PER_YEAR, ["J4551", "J45901"], C.DRG_PQI["asthma"], 18, 39),
                 (self.hf, 0.14, ["I509", "I5020"], C.DRG_PQI["hf"], 18, 200)):
             cohort = np.nonzero(flag)[0]
             p, d = self.events(cohort, rate)
