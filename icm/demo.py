@@ -135,13 +135,19 @@ def measure_totals(engine) -> list[dict]:
 
 
 def settlement_rows(engine) -> list[dict]:
-    from sqlalchemy import text
+    """The paying rows (savings/paying.py) of the latest settled year."""
+    from sqlalchemy import func, select
 
+    from savings.paying import paying_clause
+    from savings.work_tables import settlement
+
+    columns = [settlement.c[name] for name in ("year", "entity_id", "risk_arrangement", "benchmark", "expenditure",
+                                               "savings_rate", "msr", "earned", "owed", "binding")]
+    latest = select(func.max(settlement.c.year)).scalar_subquery()
     try:
         with engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT year, entity_id, risk_arrangement, benchmark, expenditure, savings_rate, msr, earned, owed "
-                "FROM settlement WHERE binding = 1 AND year = (SELECT max(year) FROM settlement) ORDER BY entity_id")).all()
+            rows = conn.execute(select(*columns).where(paying_clause(settlement), settlement.c.year == latest)
+                                .order_by(settlement.c.entity_id)).all()
     except Exception:  # noqa: BLE001 - before the savings tables exist
         return []
     return [dict(r._mapping) for r in rows]
@@ -164,11 +170,16 @@ def print_summary(summary: dict) -> None:
             num, den = (f"{float(v):,.0f}" if v is not None else "-" for v in (m["numerator"], m["denominator"]))
             print(f"  {m['measure_id']:<10}{m['rate_id']:<24}{rate:>10}  {num:>8} / {den:<8}{status}")
     if summary.get("settlement"):
-        print("\nshared-savings settlement (binding rows):")
+        print("\nshared-savings settlement (the rows that pay):")
         for r in summary["settlement"]:
             print(f"  {r['year']} {r['entity_id']:<12}{r['risk_arrangement'] or '':<11} savings rate "
                   f"{float(r['savings_rate'] or 0):+.2%} (MSR {float(r['msr'] or 0):.1%})  earned "
                   f"{float(r['earned'] or 0):>12,.0f}  owed {float(r['owed'] or 0):>12,.0f}")
+        from savings.paying import settlement_totals
+
+        totals = settlement_totals(summary["settlement"])
+        print(f"  total of the {totals['paying_rows']} paying rows: earned {totals['earned']:,.2f}  "
+              f"owed {totals['owed']:,.2f}")
     if summary.get("exports"):
         ex = summary["exports"]
         print(f"\nCMS-facing exports (small cells suppressed): {ex['folder']}")

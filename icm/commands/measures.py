@@ -13,10 +13,12 @@ from icm.output import print_csv, print_json
 from icm.progress import Stages
 from icm.warehouse_access import add_warehouse_option, open_warehouse
 
-KEYS = ("measure", "rate_id", "stratum", "numerator", "denominator", "exclusions", "rate", "small_cell", "status",
-        "core_set_status", "lookback_status")
+# `rate` is shown in its reported unit (measures/units.py: a proportion as a percent, ...), named by `rate_unit`,
+# the same unit as the QMR export and the Dagster metadata.
+KEYS = ("measure", "rate_id", "stratum", "numerator", "denominator", "exclusions", "rate", "rate_unit", "small_cell",
+        "status", "core_set_status", "lookback_status")
 CSV_COLUMNS = ["measure", "rate_id", "stratum_type", "stratum_value", "numerator", "denominator", "exclusions",
-               "rate", "small_cell", "status", "core_set_status", "lookback_status"]
+               "rate", "rate_unit", "small_cell", "status", "core_set_status", "lookback_status"]
 
 
 def selected_measures(ids: list[str] | None) -> list:
@@ -31,6 +33,13 @@ def selected_measures(ids: list[str] | None) -> list:
         raise UserError(f"--measure: unknown measure id(s) {', '.join(missing)}; known ids: "
                         f"{', '.join(sorted(known))} (icm measures --list)")
     return [known[i.upper()] for i in ids]
+
+
+def _rate_in_reported_unit(row: dict) -> dict:
+    from measures.units import rate_unit, reported_rate
+
+    rate = reported_rate(row["rate_type"], row["numerator"], row["denominator"])
+    return {"rate": None if rate is None else float(rate), "rate_unit": rate_unit(row["rate_type"])}
 
 
 def cmd_measures(args) -> int:
@@ -65,7 +74,7 @@ def cmd_measures(args) -> int:
 
     for line in warnings(rows):  # out of that FFY's Core Set, partial look-back, not computable: said on stderr
         print(f"icm: warning: {line}", file=sys.stderr)
-    out = [{k: r.get(k) for k in KEYS} for r in rows]
+    out = [{k: r.get(k) for k in KEYS} | _rate_in_reported_unit(r) for r in rows]
     if args.format == "csv":
         print_csv([{**{k: r[k] for k in KEYS if k != "stratum"}, "stratum_type": r["stratum"]["type"],
                     "stratum_value": r["stratum"]["value"]} for r in out], CSV_COLUMNS)

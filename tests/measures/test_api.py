@@ -124,6 +124,8 @@ def test_cli_json_output(wh, capsys):
     data = json.loads(capsys.readouterr().out)
     tot = [r for r in data if r["rate_id"] == "30_day" and r["stratum"] == {"type": "total", "value": "total"}]
     assert tot and tot[0]["denominator"] == 3 and tot[0]["measure"] == "FUH-HH"
+    # the rate in its reported unit, as the QMR export shows it: 1 of 3 followed up = 33.3 percent (half-up, 1 d.p.)
+    assert tot[0]["numerator"] == 1 and tot[0]["rate"] == 33.3 and tot[0]["rate_unit"] == "percent"
 
 
 
