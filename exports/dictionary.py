@@ -27,7 +27,12 @@ QMR = {
     "numerator": "numerator count (events or members); suppressed when 1-10",
     "denominator": "denominator count (members, events or member months); suppressed when 1-10",
     "rate": "numerator / denominator in `rate_unit`, rounded half-up (1 d.p.; ratios 4 d.p.)",
-    "status": "`ok`, or why the rate is not computed (coding era, value set missing, ...)",
+    "status": "`ok`, or why the rate is not computed (coding era, value set missing, not computable from claims: "
+              "survey / hybrid / ECDS, not implemented, ...)",
+    "core_set_status": "whether the measure is in that FFY's Core Set, or the FFYs it was in when it left "
+                       "(computed because states still use it)",
+    "lookback_status": "`full`, or `partial` with the years the warehouse holds when the measure's look-back "
+                       "reaches before the data (e.g. COL's nine years); empty when the measure has no look-back",
     "suppressed": "`true` when the row's counts and rate are hidden",
     "suppression_reason": "primary (a count of 1-10) or complementary (protects a hidden cell of a sum relation)",
     "deviations": "deviations from the published specification, `|`-separated",

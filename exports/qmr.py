@@ -19,13 +19,14 @@ from decimal import Decimal
 from sqlalchemy import Engine, select
 
 from exports.suppression import suppress
+from measures.catalog import core_set_measures, title_of
 from measures.units import rate_unit, reported_rate
 from measures.tables import measure_result
 
 QMR_COLUMNS = ["ffy", "core_set", "in_ffy_core_set", "measure", "measure_title", "steward", "rate_id",
                "rate_label", "rate_type", "rate_unit", "stratum_type", "stratum_value", "data_source",
                "date_range_start", "date_range_end", "specification", "numerator", "denominator", "rate", "status",
-               "suppressed", "suppression_reason", "deviations"]
+               "core_set_status", "lookback_status", "suppressed", "suppression_reason", "deviations"]
 COUNT_FIELDS = ("numerator", "denominator")
 BLANK_FIELDS = ("numerator", "denominator", "rate")
 
@@ -58,15 +59,21 @@ def qmr_rows(engine: Engine, year: int) -> list[dict]:
                                .order_by(t.c.measure_id, t.c.rate_id, t.c.stratum_type, t.c.stratum_value)).all()
     ffy = year + 1
     rows = []
+    catalogue_sets: dict[str, dict[str, tuple[int]]] = {}
+    for core_set, ids in core_set_measures(ffy).items():
+        for mid in ids:
+            catalogue_sets.setdefault(mid, {})[core_set] = (ffy,)
     for r in results:
         m = defs.get(r.measure_id)
-        core_sets = m.core_sets if m else {}
+        # a Core Set measure the calculator does not compute has a catalogue row (measures/catalog.py) with its reason
+        core_sets = m.core_sets if m else catalogue_sets.get(r.measure_id, {})
         versions = json.loads(r.value_set_versions) if r.value_set_versions else {}
         rows.append({
             "ffy": ffy,
             "core_set": "; ".join(sorted(core_sets)) or "state-specific",
             "in_ffy_core_set": any(ffy in years for years in core_sets.values()),
-            "measure": r.measure_id, "measure_title": m.title if m else "", "steward": m.steward if m else "",
+            "measure": r.measure_id, "measure_title": m.title if m else title_of(r.measure_id),
+            "steward": m.steward if m else "",
             "rate_id": r.rate_id, "rate_label": rate_label(m, r.rate_id), "rate_type": r.rate_type,
             "rate_unit": rate_unit(r.rate_type),
             "stratum_type": r.stratum_type, "stratum_value": r.stratum_value,
@@ -75,6 +82,7 @@ def qmr_rows(engine: Engine, year: int) -> list[dict]:
             "specification": "; ".join(f"{k}={v}" for k, v in sorted(versions.items())),
             "numerator": _count(r.numerator), "denominator": _count(r.denominator),
             "rate": reported_rate(r.rate_type, r.numerator, r.denominator), "status": r.status,
+            "core_set_status": r.core_set_status or "", "lookback_status": r.lookback_status or "",
             "deviations": " | ".join(m.deviations) if m else "",
         })
     # Sum relations: the strata of one type add up to (at most) the all-members row of the same measure rate.

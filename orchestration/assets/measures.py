@@ -109,7 +109,8 @@ def quality_measures(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     year = int(context.partition_key)
     selected = [m for m in MEASURES if MEASURE_KEYS[m.id] in context.selected_asset_keys]
     engine = warehouse.get_engine()
-    rows = compute(engine, year, [m.id for m in selected])
+    # the whole set also writes a row, with its reason, for every Core Set measure not computed (measures/catalog.py)
+    rows = compute(engine, year, None if len(selected) == len(MEASURES) else [m.id for m in selected])
     try:
         from measures.valuesets import default_registry
 
@@ -129,6 +130,8 @@ def quality_measures(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             "measurement_year": dg.MetadataValue.int(year), "rows": dg.MetadataValue.int(len(mine)),
             "rates": _rate_table(mine), **_rate_values(mine),
             "status": ", ".join(sorted({r["status"] for r in mine})) or "no rows",
+            "core_set_status": ", ".join(sorted({r.get("core_set_status") or "" for r in mine} - {""})) or "-",
+            "lookback_status": ", ".join(sorted({r.get("lookback_status") or "" for r in mine} - {""})) or "-",
             "value_set_versions": dg.MetadataValue.json(versions or {})})
         specs = {CONSISTENCY, PLAUSIBILITY}
         for result in _check_results(engine, year, m.id, key):

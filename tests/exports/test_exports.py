@@ -212,3 +212,25 @@ def test_every_column_of_every_export_file_is_in_the_data_dictionary(populated, 
         assert not missing, f"{name}: columns without a description: {missing}"
     assert "| FUH-HH | " in readme and "mental_illness=public-2025" in readme
     assert "| `proportion` | percent |" in readme and "Blank in CSV, `null` in JSON" in readme
+
+
+def test_qmr_carries_core_set_and_lookback_status_and_catalogue_reasons(populated, tmp_path):
+    """A Core Set measure the calculator cannot compute (a survey measure, from measures/catalog.py) is in the QMR
+    file with its reason, the set it belongs to and its title; every row carries the two status columns."""
+    from measures.catalog import core_set_measures, missing_rows
+
+    survey = next(r for r in missing_rows(YEAR, set()) if r["measure_id"] == "CPA-AD")
+    amb_status = "not in the FFY2026 Core Sets (was in Health Home FFY2020-FFY2024); computed because states still use it"
+    with populated.begin() as conn:
+        conn.execute(insert(measure_result), [dict(survey, computed_at=NOW)])
+        conn.execute(measure_result.update().where(measure_result.c.measure_id == "AMB-HH")
+                     .values(core_set_status=amb_status, lookback_status="full"))
+    export_year(populated, YEAR, tmp_path)
+    rows = _read(tmp_path / "qmr_measures_FFY2026.csv")
+    cpa = next(r for r in rows if r["measure"] == "CPA-AD")
+    assert "CPA-AD" in core_set_measures(YEAR + 1)["Adult"]
+    assert cpa["core_set"] == "Adult" and cpa["in_ffy_core_set"] == "true" and cpa["measure_title"]
+    assert cpa["status"].startswith("not computable from claims") and cpa["rate"] == ""
+    assert cpa["core_set_status"] == "in the FFY2026 Adult Core Set"
+    amb = next(r for r in rows if r["measure"] == "AMB-HH")
+    assert (amb["core_set_status"], amb["lookback_status"]) == (amb_status, "full")
