@@ -87,21 +87,11 @@ def _require_existing_duckdb_file(url: str) -> None:
 
 def require_schema_at_head(engine: Engine) -> None:
     """One line when the warehouse was never migrated or is behind the code (never migrates itself)."""
-    from alembic.script import ScriptDirectory
-    from sqlalchemy import column, inspect, select, table
+    from warehouse.engine import schema_problem
 
-    from warehouse.engine import alembic_config, display_url
-
-    heads = set(ScriptDirectory.from_config(alembic_config(str(engine.url))).get_heads())
-    with engine.connect() as conn:  # alembic's own version table, read without alembic (it knows no DuckDB)
-        current = (set(conn.execute(select(column("version_num")).select_from(table("alembic_version"))).scalars())
-                   if inspect(conn).has_table("alembic_version") else set())
-    where = display_url(engine.url)
-    if not current:
-        raise UserError(f"the warehouse at {where} has no schema: run `icm migrate` (or {HOW_TO_MAKE_ONE})")
-    if current != heads:
-        raise UserError(f"the warehouse schema at {where} is at {', '.join(sorted(current))}, the code needs "
-                        f"{', '.join(sorted(heads))}: run `icm migrate`")
+    problem = schema_problem(engine)
+    if problem is not None:
+        raise UserError(problem if "has no schema" not in problem else f"{problem} (or {HOW_TO_MAKE_ONE})")
 
 
 def open_warehouse(args, *, read_only: bool) -> Engine:

@@ -7,7 +7,7 @@ import dagster as dg
 from pydantic import Field
 from sqlalchemy import Engine
 
-from warehouse.engine import make_engine, upgrade
+from warehouse.engine import make_engine, schema_problem, upgrade
 
 _ENGINES: dict[str, Engine] = {}
 
@@ -19,10 +19,17 @@ class WarehouseResource(dg.ConfigurableResource):
                      description="SQLAlchemy URL of the warehouse: duckdb:///path/to/file.duckdb, or "
                                  "postgresql+psycopg://user@host/db (password from the environment, not here).")
 
-    def get_engine(self) -> Engine:
+    def get_engine(self, *, migrate: bool = False) -> Engine:
+        """The run's engine. Only the ingest assets migrate (migrate=True), as only `icm migrate`/`icm load` do on
+        the command line; every other asset fails with one sentence when the schema is behind the code."""
         if self.url not in _ENGINES:
-            upgrade(self.url)  # schema always at Alembic head before an asset writes
-            _ENGINES[self.url] = make_engine(self.url)
+            if migrate:
+                upgrade(self.url)
+            engine = make_engine(self.url)
+            if not migrate and (problem := schema_problem(engine)) is not None:
+                engine.dispose()
+                raise dg.Failure(description=problem)
+            _ENGINES[self.url] = engine
         return _ENGINES[self.url]
 
     def teardown_after_execution(self, context) -> None:

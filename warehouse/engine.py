@@ -203,6 +203,26 @@ def alembic_config(url: str):
     return cfg
 
 
+def schema_problem(engine: Engine) -> str | None:
+    """None when the warehouse schema is at the code's Alembic head, else one sentence saying what is wrong and to
+    run `icm migrate`. Reads alembic's version table without migrating (only `icm migrate`, `icm load`, `icm demo`
+    and the Dagster ingest assets change the schema)."""
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import column, inspect, select, table
+
+    heads = set(ScriptDirectory.from_config(alembic_config(str(engine.url))).get_heads())
+    with engine.connect() as conn:  # alembic's own version table, read without alembic (it knows no DuckDB)
+        current = (set(conn.execute(select(column("version_num")).select_from(table("alembic_version"))).scalars())
+                   if inspect(conn).has_table("alembic_version") else set())
+    where = display_url(engine.url)
+    if not current:
+        return f"the warehouse at {where} has no schema: run `icm migrate`"
+    if current != heads:
+        return (f"the warehouse schema at {where} is at {', '.join(sorted(current))}, the code needs "
+                f"{', '.join(sorted(heads))}: run `icm migrate`")
+    return None
+
+
 def upgrade(url: str | None = None, revision: str = "head") -> None:
     """Bring the warehouse schema to `revision` through Alembic (the only way tables are created)."""
     from alembic import command

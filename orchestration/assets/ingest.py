@@ -25,7 +25,7 @@ def _md_table(rows: list[dict], columns: list[str]) -> dg.MetadataValue:
 def landing_files(context: dg.AssetExecutionContext, landing: LandingResource,
                   warehouse: WarehouseResource) -> dg.MaterializeResult:
     sources = pipeline.discover_landing(landing.landing)
-    engine = warehouse.get_engine()
+    engine = warehouse.get_engine(migrate=True)
     rows = [{"folder": s.path.parent.name, "file": s.path.name, "target": s.target, "format": s.file_format,
              "bytes": s.path.stat().st_size, "loaded": already_loaded(engine, s)} for s in sources]
     return dg.MaterializeResult(metadata={
@@ -40,7 +40,7 @@ def staged_files(context: dg.AssetExecutionContext, landing: LandingResource,
                  warehouse: WarehouseResource) -> dg.MaterializeResult:
     pipeline.clear_staging(landing.staging_db)
     sources = pipeline.discover_landing(landing.landing)
-    staged = pipeline.stage_landing(warehouse.get_engine(), sources, landing.staging_db)
+    staged = pipeline.stage_landing(warehouse.get_engine(migrate=True), sources, landing.staging_db)
     quarantined = {}
     for s in staged:
         for reason, n in s["quarantine_reasons"].items():
@@ -58,7 +58,7 @@ def staged_files(context: dg.AssetExecutionContext, landing: LandingResource,
 def warehouse_core(context: dg.AssetExecutionContext, landing: LandingResource,
                    warehouse: WarehouseResource) -> dg.MaterializeResult:
     sources = pipeline.discover_landing(landing.landing)
-    reports = pipeline.load_staged_batches(warehouse.get_engine(), sources, landing.staging_db)
+    reports = pipeline.load_staged_batches(warehouse.get_engine(migrate=True), sources, landing.staging_db)
     rows = [r.as_dict() for r in reports]
     return dg.MaterializeResult(metadata={
         "batches_loaded": sum(r.status == "loaded" for r in reports),
@@ -71,14 +71,14 @@ def warehouse_core(context: dg.AssetExecutionContext, landing: LandingResource,
           description="Final-action claims: the last non-void version of every claim family, matched to the "
                       "enrollment span of the claim's own payer.")
 def final_action_claims(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    return dg.MaterializeResult(metadata=rebuild_final_action(warehouse.get_engine()))
+    return dg.MaterializeResult(metadata=rebuild_final_action(warehouse.get_engine(migrate=True)))
 
 
 @dg.asset(group_name="warehouse", deps=[warehouse_core], pool=DUCKDB_POOL, kinds={"duckdb", "postgres"},
           description="Member-months: person x month x payer/plan with eligibility, program and entity attributes; "
                       "the base of every per-1,000-member-month rate and of cost of care.")
 def member_months(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    return dg.MaterializeResult(metadata=rebuild_member_months(warehouse.get_engine()))
+    return dg.MaterializeResult(metadata=rebuild_member_months(warehouse.get_engine(migrate=True)))
 
 
 # --- checks ----------------------------------------------------------------------------------------
@@ -117,7 +117,7 @@ def staged_quarantine_rate(landing: LandingResource) -> dg.AssetCheckResult:
 def _suite_check(asset, name: str, suites: list[str], description: str):
     @dg.asset_check(asset=asset, name=name, blocking=True, description=description)
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        warehouse.get_engine()
+        warehouse.get_engine(migrate=True)
         return _result([run_suite(warehouse.url, s) for s in suites])
 
     return _check
