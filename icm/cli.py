@@ -27,7 +27,6 @@ COMMAND_MODULES = (
     "exports",
     "ui",
     "bench",
-    "completion",
 )
 
 

@@ -1,4 +1,5 @@
-"""`icm settle` (settle a performance year on the warehouse) and `icm settle-table` (settle a CSV of entities).
+"""`icm settle` (settle a performance year on the warehouse), `icm settle-table` (settle a CSV of entities) and
+`icm completion` (paid-lag triangles and completion factors; reads only).
 
 `settle` writes the `settlement` table (and, unless --no-prepare, the attribution/cost/risk/input work tables),
 so it opens the warehouse for writing, never migrating it; `settle --stored` prints the settlement rows already
@@ -6,6 +7,7 @@ in the warehouse and opens it read-only. `settle-table` does not touch the wareh
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from decimal import Decimal
 
@@ -127,6 +129,47 @@ def cmd_settle_table(args) -> int:
     return 0
 
 
+def cmd_completion(args) -> int:
+    """Paid-lag triangles and chain-ladder completion factors of a performance year and its base years (JSON).
+    Reads only (opens the warehouse read-only); the methodology gives run-out, payers and estimation settings."""
+    import json
+
+    from icm.years import require_year_with_enrollment
+    from savings.population.common import decimal_json
+    from savings.population.completion import factors_for_years
+    from savings.population.config import PopulationConfig
+
+    if args.methodology:
+        source = _methodology_source(args.methodology, "--methodology")
+        cfg = _validated("--methodology", source, lambda: PopulationConfig.from_any(source))
+    else:
+        cfg = PopulationConfig()
+    cost_update = {"completion_factor": "estimated"}     # the command always estimates
+    if args.runout is not None:
+        cost_update["runout_months"] = args.runout
+    cfg = cfg.model_copy(update={"cost": cfg.cost.model_copy(update=cost_update)})
+    years = _validated("--methodology", args.methodology or "defaults",
+                       lambda: sorted(set(cfg.benchmark.years_for(args.year)) | {args.year}))
+    engine = open_warehouse(args, read_only=True)
+    try:
+        require_year_with_enrollment(engine, args.year)
+        record = factors_for_years(engine, cfg, args.year, years)
+    finally:
+        engine.dispose()
+    json.dump(record, sys.stdout, indent=2, default=decimal_json)
+    sys.stdout.write("\n")
+    return 0
+
+
+def _runout_months(text: str) -> int:
+    from icm.options import non_negative_int
+
+    months = non_negative_int(text)
+    if months > 24:
+        raise argparse.ArgumentTypeError(f"expected 0 to 24 months, got {text!r}")
+    return months
+
+
 def add_commands(subparsers) -> None:
     p = add_warehouse_option(subparsers.add_parser(
         "settle", help="settle a performance year on the warehouse and print one row per program x entity x payer",
@@ -159,3 +202,16 @@ def add_commands(subparsers) -> None:
     p.add_argument("in_csv", nargs="?", metavar="IN.csv", help="input CSV, one row per entity (UTF-8)")
     p.add_argument("out_csv", nargs="?", metavar="OUT.csv", help="output CSV to write (its folder must exist)")
     p.set_defaults(func=cmd_settle_table)
+
+    p = add_warehouse_option(subparsers.add_parser(
+        "completion", help="paid-lag triangles and chain-ladder completion factors of a performance year (JSON)",
+        description="Build the paid-lag triangles (service month x months to payment, per payer and service "
+                    "category) of a performance year and its base years, valued at the end of the run-out, and "
+                    "print them with the chain-ladder completion factors (savings.population.completion). Reads "
+                    "only; opens the warehouse read-only."))
+    p.add_argument("--year", required=True, type=year, help="performance year; must hold enrollment")
+    p.add_argument("--methodology", metavar="FILE|PRESET",
+                   help="run-out, payers in scope and estimation settings (default: the population defaults)")
+    p.add_argument("--runout", type=_runout_months, metavar="MONTHS",
+                   help="run-out months, 0 to 24 (overrides the methodology)")
+    p.set_defaults(func=cmd_completion)

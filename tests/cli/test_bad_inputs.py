@@ -127,6 +127,16 @@ CASES = [
     ("settle-stored-missing-warehouse", "settle --stored --year 2017 --warehouse duckdb:///{T}/w.duckdb",
      "no warehouse at"),
     ("settle-format", "settle --methodology {I}/good.yaml --year 2017 --format xml --warehouse {W}", "--format"),
+    # --- completion (reads only)
+    ("completion-year-1800", "completion --year 1800 --warehouse {W}", "holds 2016-2018"),
+    ("completion-runout-too-long", "completion --year 2017 --runout 30 --warehouse {W}", "0 to 24 months"),
+    ("completion-runout-text", "completion --year 2017 --runout soon --warehouse {W}", "--runout"),
+    ("completion-broken-yaml", "completion --year 2017 --methodology {I}/broken.yaml --warehouse {W}",
+     "broken.yaml line"),
+    ("completion-unknown-key", "completion --year 2017 --methodology {I}/unknown_key.yaml --warehouse {W}",
+     "attribution.min_enrolment_monthz"),
+    ("completion-missing-warehouse", "completion --year 2017 --warehouse duckdb:///{T}/w.duckdb", "no warehouse at"),
+    ("completion-no-year", "completion --warehouse {W}", "--year"),
     # --- settle-table
     ("table-binary-csv", "settle-table --preset mssp-2018 {I}/binary.csv {T}/out.csv", "binary"),
     ("table-latin1-csv", "settle-table --preset mssp-2018 {I}/latin1.csv {T}/out.csv", "UTF-8"),
