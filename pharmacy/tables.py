@@ -1,0 +1,64 @@
+"""Result tables of the DUR engine (created by migration 0007; defined on the warehouse metadata).
+
+No PRIMARY KEY on the result tables: they are replaced wholesale per year by set-based inserts that are unique by
+construction (like measure_detail, migration 0004)."""
+from __future__ import annotations
+
+from sqlalchemy import Column, Date, DateTime, Integer, Numeric, String, Table
+
+from warehouse.models import metadata
+
+dur_alert = Table(
+    "dur_alert", metadata,
+    Column("year", Integer, nullable=False),
+    Column("rule_id", String, nullable=False),
+    Column("rule_version", Integer, nullable=False),
+    Column("rule_set_version", String, nullable=False),
+    Column("person_id", String, nullable=False),
+    Column("alert_date", Date, nullable=False),  # first qualifying day (or fill) in the year
+    Column("qualifying_days", Integer, nullable=False),  # days (or fills) that met the rule
+    Column("value", Numeric(18, 4)),  # rule-specific: max daily MME, overlap days, prescribers, ...
+    Column("computed_at", DateTime, nullable=False),
+)
+
+dur_alert_trace = Table(
+    "dur_alert_trace", metadata,
+    Column("year", Integer, nullable=False),
+    Column("rule_id", String, nullable=False),
+    Column("person_id", String, nullable=False),
+    Column("claim_id", String, nullable=False),
+    Column("data_source", String, nullable=False),
+    Column("fill_date", Date, nullable=False),
+    Column("ndc", String),
+    Column("ingredient", String),
+    Column("prescriber_npi", String),
+    Column("pharmacy_npi", String),
+    Column("role", String, nullable=False),  # contributing | not_counted (a fill of the rule's drugs the engine could not use)
+    Column("quality_flag", String),  # NULL when the fill is clean; otherwise why it could not be used fully
+)
+
+dur_mme_person = Table(
+    "dur_mme_person", metadata,
+    Column("year", Integer, nullable=False),
+    Column("person_id", String, nullable=False),
+    Column("factor_set", String, nullable=False),
+    Column("mme_episode", Numeric(18, 4)),  # A: sum of fill MME / sum of days supply (fills in the year)
+    Column("mme_daily_sum", Numeric(18, 4)),  # B: mean over covered days of the summed daily MME
+    Column("mme_calendar", Numeric(18, 4)),  # C: sum of daily MME in the year / days in the year
+    Column("max_daily_mme", Numeric(18, 4)),  # D: highest summed daily MME
+    Column("covered_days", Integer, nullable=False),
+    Column("opioid_fills", Integer, nullable=False),
+    Column("fills_not_computable", Integer, nullable=False),
+)
+
+dur_intervention = Table(
+    "dur_intervention", metadata,
+    Column("intervention_id", String, primary_key=True),
+    Column("year", Integer, nullable=False),
+    Column("rule_id", String, nullable=False),
+    Column("person_id", String, nullable=False),
+    Column("prescriber_npi", String),
+    Column("action", String, nullable=False),  # letter_sent | prescriber_contacted | pharmacy_contacted
+    Column("action_date", Date, nullable=False),
+    Column("outcome", String),  # free text or a state code (e.g. therapy_changed, no_change)
+)

@@ -1,0 +1,31 @@
+"""Fixtures for DUR scenarios: a migrated warehouse per test module on DuckDB and PostgreSQL (the measures
+scenarios' fixture), emptied before each test."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from tests.measures.conftest import TABLES as MEASURE_TABLES
+from tests.measures.conftest import _module_warehouse  # noqa: F401 - module-scoped warehouse fixture
+from warehouse.engine import make_engine
+
+TABLES = MEASURE_TABLES + ("dur_alert", "dur_alert_trace", "dur_mme_person", "dur_intervention")
+
+
+@pytest.fixture
+def warehouse_url(_module_warehouse) -> str:  # noqa: F811
+    eng = make_engine(_module_warehouse)
+    with eng.begin() as conn:
+        for t in TABLES:
+            conn.execute(text(f"DELETE FROM {t}"))
+    eng.dispose()
+    return _module_warehouse
+
+
+@pytest.fixture
+def wh(warehouse_url):
+    from tests.pharmacy.scenario import RxWarehouse
+
+    w = RxWarehouse(warehouse_url)
+    yield w
+    w.engine.dispose()
