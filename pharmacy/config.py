@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 DEFAULT_RULES = Path(__file__).resolve().parent / "rules" / "dur_rules.yaml"
 MME_DEFINITIONS = ("daily_sum", "episode", "calendar")
@@ -110,13 +110,26 @@ class RuleSet(BaseModel):
         return [r for r in self.rules if r.enabled]
 
 
+class RuleFileError(ValueError):
+    """A rule file that cannot be used; the message names the file and the field."""
+
+
 def load_rules(path: str | Path | None = None) -> RuleSet:
-    """Parse and validate a rule file (pydantic ValidationError names the offending field)."""
+    """Parse and validate a rule file; any problem raises RuleFileError naming the file and the field."""
     p = Path(path) if path else DEFAULT_RULES
-    data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    rs = RuleSet.model_validate(data)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        rs = RuleSet.model_validate(data)
+    except OSError as exc:
+        raise RuleFileError(f"{p}: cannot read ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        raise RuleFileError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from exc
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(x) for x in err["loc"])
+        raise RuleFileError(f"{p}: invalid {field}: {err['msg']}") from exc
     ids = [r.id for r in rs.rules]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
-        raise ValueError(f"{p}: rules.id repeated: {', '.join(dup)}")
+        raise RuleFileError(f"{p}: rules.id repeated: {', '.join(dup)}")
     return rs

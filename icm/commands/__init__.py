@@ -1,0 +1,1 @@
+"""Command modules of the `icm` command line: each exposes add_commands(subparsers)."""
