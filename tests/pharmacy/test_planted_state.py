@@ -1,0 +1,60 @@
+"""The synthetic generator's planted DUR cases (warehouse/synthetic/pharmacy_cases.py): a small generated state is
+loaded through the normal pipeline and every planted case fires its rules and its near misses stay quiet."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from pharmacy.engine import run_dur
+from pharmacy.tables import dur_alert
+from warehouse import pipeline
+from warehouse.derive import rebuild_final_action, rebuild_member_months
+from warehouse.engine import make_engine, upgrade
+from warehouse.synthetic import DEFAULT_FIRST_YEAR, DEFAULT_YEARS, generate
+
+YEAR = DEFAULT_FIRST_YEAR + DEFAULT_YEARS - 1
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    root = tmp_path_factory.mktemp("planted")
+    summary = generate(root / "landing", members=1500, seed=3)
+    url = f"duckdb:///{root / 'warehouse.duckdb'}"
+    upgrade(url)
+    engine = make_engine(url)
+    sources = pipeline.discover_landing(root / "landing")
+    pipeline.stage_landing(engine, sources, root / "staging.duckdb")
+    pipeline.load_staged_batches(engine, sources, root / "staging.duckdb")
+    rebuild_final_action(engine)
+    rebuild_member_months(engine)
+    report = run_dur(engine, YEAR)
+    with engine.connect() as conn:
+        fired = {(r.rule_id, r.person_id) for r in conn.execute(select(dur_alert.c.rule_id, dur_alert.c.person_id)
+                                                                .where(dur_alert.c.year == YEAR))}
+    engine.dispose()
+    return summary["pharmacy_cases"], fired, report
+
+
+def test_planted_cases_fire_and_near_misses_do_not(generated):
+    cases, fired, _ = generated
+    assert len(cases) >= 12, [c["case"] for c in cases]
+    for c in cases:
+        for rule in c["fires"]:
+            assert (rule, c["person_id"]) in fired, (c["case"], rule)
+        for rule in c["quiet"]:
+            assert (rule, c["person_id"]) not in fired, (c["case"], rule)
+
+
+def test_named_boundaries_are_planted(generated):
+    names = {c["case"] for c in generated[0]}
+    assert {"mme_90", "mme_89_67", "long_term_15_days", "long_term_14_days", "prescribers_4", "prescribers_3",
+            "antipsychotic_age_18"} <= names
+
+
+def test_background_rates_fire_beyond_the_planted_cases(generated):
+    cases, fired, report = generated
+    planted = {c["person_id"] for c in cases}
+    background = {(r, p) for r, p in fired if p not in planted}
+    for rule in ("high_dose_90", "opioid_benzodiazepine", "long_term_opioid"):
+        assert any(r == rule for r, _ in background), rule
+    assert report["coverage"]["opioid_mme_coverage"] > 0.9
