@@ -36,7 +36,7 @@ from measures.scratch import Scratch
 from measures.sqlfuncs import add_days
 from pharmacy import reference as ref
 from pharmacy.config import RuleSet, load_rules
-from pharmacy.tables import dur_alert, dur_alert_trace, dur_mme_person
+from pharmacy.tables import dur_alert, dur_alert_trace, dur_mme_person, dur_run
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +201,10 @@ def run_dur(engine: Engine, year: int, rules: RuleSet | str | None = None, produ
                     log.info("DUR rule %s for %s", rule.id, year)
                     counts[rule.id] = write_rule(conn, rc, rule, BUILDERS[rule.kind], now)
                 report = coverage_report(conn, rc)
+                conn.execute(delete(dur_run).where(dur_run.c.year == year))
+                conn.execute(insert(dur_run).values(year=year, rule_set_version=rs.version,
+                                                    factor_set=ref.FACTOR_SET_VERSION, fills=report["fills"],
+                                                    opioid_mme_coverage=report["opioid_mme_coverage"], computed_at=now))
         finally:
             if conn.in_transaction():
                 conn.rollback()

@@ -51,6 +51,16 @@ dur_mme_person = Table(
     Column("fills_not_computable", Integer, nullable=False),
 )
 
+dur_run = Table(
+    "dur_run", metadata,  # one row per reviewed year (replaced at each run): tells "not reviewed" from "no alerts"
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("rule_set_version", String, nullable=False),
+    Column("factor_set", String, nullable=False),
+    Column("fills", Integer, nullable=False),
+    Column("opioid_mme_coverage", Numeric(8, 4)),
+    Column("computed_at", DateTime, nullable=False),
+)
+
 dur_intervention = Table(
     "dur_intervention", metadata,
     Column("intervention_id", String, primary_key=True),

@@ -1,5 +1,5 @@
 """pharmacy DUR tables: dur_alert, dur_alert_trace, dur_mme_person (no primary keys: replaced per year, unique by
-construction, as 0004-0006) and dur_intervention (the state's record of letters and calls, keyed by its id)
+construction, as 0004-0006), dur_run (one row per reviewed year) and dur_intervention (the state's record of letters and calls, keyed by its id)
 
 Revision ID: 0007
 Revises: 0006
@@ -51,6 +51,15 @@ def upgrade() -> None:
     sa.Column('opioid_fills', sa.Integer(), nullable=False),
     sa.Column('fills_not_computable', sa.Integer(), nullable=False),
     )
+    op.create_table('dur_run',
+    sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('rule_set_version', sa.String(), nullable=False),
+    sa.Column('factor_set', sa.String(), nullable=False),
+    sa.Column('fills', sa.Integer(), nullable=False),
+    sa.Column('opioid_mme_coverage', sa.Numeric(precision=8, scale=4), nullable=True),
+    sa.Column('computed_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('year')
+    )
     op.create_table('dur_intervention',
     sa.Column('intervention_id', sa.String(), nullable=False),
     sa.Column('year', sa.Integer(), nullable=False),
@@ -65,5 +74,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ('dur_intervention', 'dur_mme_person', 'dur_alert_trace', 'dur_alert'):
+    for name in ('dur_intervention', 'dur_run', 'dur_mme_person', 'dur_alert_trace', 'dur_alert'):
         op.drop_table(name)
