@@ -72,3 +72,24 @@ dur_intervention = Table(
     Column("action_date", Date, nullable=False),
     Column("outcome", String),  # free text or a state code (e.g. therapy_changed, no_change)
 )
+
+mtm_eligible = Table(
+    "mtm_eligible", metadata,  # replaced per (year, preset); one row per person and month they meet the criteria
+    Column("year", Integer, nullable=False),
+    Column("preset", String, nullable=False),
+    Column("month_start", Date, nullable=False),
+    Column("person_id", String, nullable=False),
+    Column("chronic_diseases", Integer, nullable=False),
+    Column("drugs", Integer, nullable=False),
+    Column("annualized_drug_cost", Numeric(14, 2), nullable=False),
+)
+
+mtm_service = Table(
+    "mtm_service", metadata,  # input: the MTM program's service record (loaded from the program's file)
+    Column("record_id", String, primary_key=True),
+    Column("person_id", String, nullable=False),
+    Column("record_type", String, nullable=False),  # enrollment | cmr | tmr
+    Column("start_date", Date, nullable=False),  # enrollment start, or the service date
+    Column("end_date", Date),  # enrollment end (NULL = still enrolled); NULL for services
+    Column("provider_npi", String),
+)

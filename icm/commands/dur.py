@@ -8,9 +8,17 @@ import sys
 def _user_errors():
     from icm.cli import UserError
     from pharmacy.config import RuleFileError
+    from pharmacy.mtm.eligibility import PresetError
+    from pharmacy.mtm.services import ServiceFileError
+    from pharmacy.profiles import InterventionFileError
     from pharmacy.reference import ProductTableError
 
-    return UserError, (RuleFileError, ProductTableError)
+    return UserError, (RuleFileError, ProductTableError, PresetError, ServiceFileError, InterventionFileError)
+
+
+def _print(result) -> None:
+    json.dump(result, sys.stdout, indent=1, default=str)
+    sys.stdout.write("\n")
 
 
 def cmd_dur(args) -> int:
@@ -28,8 +36,37 @@ def cmd_dur(args) -> int:
             engine.dispose()
     except errors as exc:
         raise UserError(str(exc)) from exc
-    json.dump(result, sys.stdout, indent=1, default=str)
-    sys.stdout.write("\n")
+    _print(result)
+    return 0
+
+
+def cmd_mtm(args) -> int:
+    """Eligible list for the year under the preset (part_d_<year> by default), CMR completion rate and, with
+    --evaluate, the difference-in-differences of enrolled versus eligible-not-enrolled."""
+    from decimal import Decimal
+
+    from icm.cli import _engine
+    from pharmacy.mtm.eligibility import default_preset_for, run_eligibility
+    from pharmacy.mtm.evaluation import evaluate_targeting
+    from pharmacy.mtm.services import cmr_rate, load_services
+
+    UserError, errors = _user_errors()
+    preset = args.preset or default_preset_for(args.year)
+    try:
+        engine = _engine(args)
+        try:
+            if args.services:
+                load_services(engine, args.services)
+            result = {"eligibility": run_eligibility(engine, args.year, preset,
+                                                     Decimal(args.threshold) if args.threshold else None),
+                      "cmr_completion": cmr_rate(engine, args.year)}
+            if args.evaluate:
+                result["evaluation"] = evaluate_targeting(engine, args.year, preset)
+        finally:
+            engine.dispose()
+    except errors as exc:
+        raise UserError(str(exc)) from exc
+    _print(result)
     return 0
 
 
@@ -42,3 +79,16 @@ def add_commands(subparsers) -> None:
                         "shipped reference")
     p.add_argument("--warehouse", metavar="URL", help="SQLAlchemy URL (default: $WAREHOUSE_URL or .icm/warehouse.duckdb)")
     p.set_defaults(func=cmd_dur)
+
+    p = subparsers.add_parser("mtm", help="medication therapy management: monthly eligible list, CMR completion "
+                                          "rate, targeting evaluation")
+    p.add_argument("--year", type=int, required=True, help="contract (calendar) year")
+    p.add_argument("--preset", help="targeting preset in pharmacy/mtm/presets.yaml (default part_d_<year>; "
+                                    "e.g. minnesota_medicaid)")
+    p.add_argument("--threshold", help="annual drug cost threshold in dollars, overriding the preset's")
+    p.add_argument("--services", metavar="FILE", help="MTM service record CSV to load first (record_id, person_id, "
+                                                      "record_type, start_date, end_date, provider_npi)")
+    p.add_argument("--evaluate", action="store_true",
+                   help="difference-in-differences of enrolled vs eligible-not-enrolled (needs the year before)")
+    p.add_argument("--warehouse", metavar="URL", help="SQLAlchemy URL (default: $WAREHOUSE_URL or .icm/warehouse.duckdb)")
+    p.set_defaults(func=cmd_mtm)

@@ -9,7 +9,8 @@ from tests.measures.conftest import TABLES as MEASURE_TABLES
 from tests.measures.conftest import _module_warehouse  # noqa: F401 - module-scoped warehouse fixture
 from warehouse.engine import make_engine
 
-TABLES = MEASURE_TABLES + ("dur_alert", "dur_alert_trace", "dur_mme_person", "dur_run", "dur_intervention")
+TABLES = MEASURE_TABLES + ("dur_alert", "dur_alert_trace", "dur_mme_person", "dur_run", "dur_intervention",
+                          "mtm_eligible", "mtm_service")
 
 
 @pytest.fixture

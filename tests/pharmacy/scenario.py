@@ -52,14 +52,14 @@ class RxWarehouse(Warehouse):
         return pid
 
     def fill(self, pid, ndc, day, days_supply=30, quantity=30, prescriber="P1", pharmacy="F1", claim_id=None,
-             line=1):
+             line=1, paid=None):
         cid = claim_id or f"X{next(_ids)}"
         self._ins(PharmacyClaimFinal.__table__, dict(
             claim_id=cid, claim_line_number=line, data_source="test", claim_family_id=cid, adjustment_type="original",
             adjustment_sequence=1, person_id=pid, member_id=pid, payer="medicaid_ffs", plan="hh",
             prescribing_provider_npi=prescriber, dispensing_provider_npi=pharmacy, dispensing_date=day,
             drug_code_type="ndc", ndc_code=ndc, quantity=quantity, days_supply=days_supply, batch_id="b",
-            versions_in_family=1))
+            versions_in_family=1, paid_amount=paid))
         return cid
 
     def dur(self, year=2025, rules=None):

@@ -1,5 +1,8 @@
-"""pharmacy DUR tables: dur_alert, dur_alert_trace, dur_mme_person (no primary keys: replaced per year, unique by
-construction, as 0004-0006), dur_run (one row per reviewed year) and dur_intervention (the state's record of letters and calls, keyed by its id)
+"""pharmacy DUR and MTM tables
+
+dur_alert, dur_alert_trace, dur_mme_person and mtm_eligible have no primary key (replaced per year, unique by
+construction, as 0004-0006); dur_run (one row per reviewed year), dur_intervention (the state's record of letters
+and calls) and mtm_service (the MTM program's service record, an input) are keyed.
 
 Revision ID: 0007
 Revises: 0006
@@ -71,8 +74,26 @@ def upgrade() -> None:
     sa.Column('outcome', sa.String(), nullable=True),
     sa.PrimaryKeyConstraint('intervention_id')
     )
+    op.create_table('mtm_eligible',
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('preset', sa.String(), nullable=False),
+    sa.Column('month_start', sa.Date(), nullable=False),
+    sa.Column('person_id', sa.String(), nullable=False),
+    sa.Column('chronic_diseases', sa.Integer(), nullable=False),
+    sa.Column('drugs', sa.Integer(), nullable=False),
+    sa.Column('annualized_drug_cost', sa.Numeric(precision=14, scale=2), nullable=False),
+    )
+    op.create_table('mtm_service',
+    sa.Column('record_id', sa.String(), nullable=False),
+    sa.Column('person_id', sa.String(), nullable=False),
+    sa.Column('record_type', sa.String(), nullable=False),
+    sa.Column('start_date', sa.Date(), nullable=False),
+    sa.Column('end_date', sa.Date(), nullable=True),
+    sa.Column('provider_npi', sa.String(), nullable=True),
+    sa.PrimaryKeyConstraint('record_id')
+    )
 
 
 def downgrade() -> None:
-    for name in ('dur_intervention', 'dur_run', 'dur_mme_person', 'dur_alert_trace', 'dur_alert'):
+    for name in ('mtm_service', 'mtm_eligible', 'dur_intervention', 'dur_run', 'dur_mme_person', 'dur_alert_trace', 'dur_alert'):
         op.drop_table(name)
