@@ -39,6 +39,12 @@ def run(url: str, year: int) -> dict:
 def _pandas_seconds(engine, year: int, fills: int) -> float | None:
     if fills > PANDAS_MAX_FILLS:
         return None
+    import sys
+    from pathlib import Path
+
+    repo = str(Path(__file__).resolve().parents[1])
+    if (Path(repo) / "tests" / "pharmacy").is_dir() and repo not in sys.path:
+        sys.path.append(repo)  # the reference lives with the tests; `icm bench` runs from a checkout
     try:
         from tests.pharmacy.reference_pandas import reference_alerts
     except ImportError:  # an installed package without the test suite

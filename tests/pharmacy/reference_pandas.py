@@ -65,6 +65,10 @@ def reference_alerts(fills: pd.DataFrame, persons: pd.DataFrame, foster_months: 
     return out
 
 
+def _mask(frame, flags) -> pd.Series:
+    return pd.Series(flags, index=frame.index, dtype=bool)
+
+
 def _rule(r, f, fd, in_year, pdays, members, foster_months, y0, y1) -> set[str]:
     def has(cls):
         return in_year[in_year.ingredient.isin(members[cls])]
@@ -103,7 +107,7 @@ def _rule(r, f, fd, in_year, pdays, members, foster_months, y0, y1) -> set[str]:
         d = has("antipsychotic")
         d = d[d.age < r.max_age_exclusive]
         if r.eligibility_groups:
-            d = d[[(p, dt.date(x.year, x.month, 1)) in foster_months for p, x in zip(d.person_id, d.day)]]
+            d = d[_mask(d, [(p, dt.date(x.year, x.month, 1)) in foster_months for p, x in zip(d.person_id, d.day)])]
         n = d.groupby(["person_id", "day"]).ingredient.nunique()
         n = n[n >= r.min_ingredients].reset_index().groupby("person_id").size()
         return set(n[n >= r.min_days].index)
@@ -112,7 +116,7 @@ def _rule(r, f, fd, in_year, pdays, members, foster_months, y0, y1) -> set[str]:
         fy = f[f.ingredient.isin(ings) & (f.fill_date >= y0)]
         ok = fy.groupby(["person_id", "ingredient"]).fill_date.nunique()
         ok = set(ok[ok >= r.min_fill_dates_per_ingredient].index)
-        d = in_year[[(p, i) in ok for p, i in zip(in_year.person_id, in_year.ingredient)]]
+        d = in_year[_mask(in_year, [(p, i) in ok for p, i in zip(in_year.person_id, in_year.ingredient)])]
         d = d[d.age >= r.min_age]
         n = d.groupby(["person_id", "day"]).ingredient.nunique()
         n = n[n >= r.min_ingredients].reset_index().groupby("person_id").size()

@@ -51,6 +51,30 @@ class RxWarehouse(Warehouse):
                              .values(eligibility_group=eligibility_group))
         return pid
 
+    def members_bulk(self, people, start=D(2024, 1, 1), end=D(2025, 12, 31)):
+        """Many members at once (person, one span, its member-months): (person_id, birth, eligibility_group)."""
+        from warehouse.models import EnrollmentSpan, Person
+
+        months = []
+        m = start
+        while m <= end:
+            months.append(m)
+            m = D(m.year + (m.month == 12), m.month % 12 + 1, 1)
+        persons, spans, mm = [], [], []
+        for pid, birth, group in people:
+            persons.append(dict(person_id=pid, birth_date=birth, sex="F", state="AL"))
+            spans.append(dict(span_id=f"S{pid}", person_id=pid, member_id=pid, data_source="test",
+                              payer="medicaid_ffs", plan="hh", payer_type="medicaid", start_date=start, end_date=end,
+                              eligibility_group=group))
+            for m in months:
+                age = m.year - birth.year - ((m.month, 1) < (birth.month, birth.day))
+                mm.append(dict(person_id=pid, month_start=m, data_source="test", payer="medicaid_ffs", plan="hh",
+                               member_id=pid, payer_type="medicaid", enrollment_span_id=f"S{pid}",
+                               eligibility_group=group, age_at_month_start=age, sex="F", days_enrolled=28))
+        self._ins(Person.__table__, persons)
+        self._ins(EnrollmentSpan.__table__, spans)
+        self._ins(MemberMonth.__table__, mm)
+
     def fill(self, pid, ndc, day, days_supply=30, quantity=30, prescriber="P1", pharmacy="F1", claim_id=None,
              line=1, paid=None):
         cid = claim_id or f"X{next(_ids)}"
