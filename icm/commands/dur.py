@@ -32,6 +32,15 @@ def cmd_dur(args) -> int:
         engine = _engine(args)
         try:
             result = run_dur(engine, args.year, rules, products_file=args.products)
+            if args.profiles:
+                from pharmacy.profiles import pharmacy_profiles, prescriber_profiles
+
+                result["prescriber_outliers"] = [r for r in prescriber_profiles(engine, args.year) if r["outlier"]]
+                result["pharmacy_outliers"] = [r for r in pharmacy_profiles(engine, args.year) if r["outlier"]]
+            if args.survey_ffy:
+                from pharmacy.survey import write_survey
+
+                result["survey_file"] = str(write_survey(engine, args.survey_ffy, args.out))
         finally:
             engine.dispose()
     except errors as exc:
@@ -77,6 +86,12 @@ def add_commands(subparsers) -> None:
     p.add_argument("--products", metavar="FILE",
                    help="CSV of NDC products (ndc, ingredient, strength, strength_unit, dose_form) extending the "
                         "shipped reference")
+    p.add_argument("--profiles", action="store_true",
+                   help="add prescriber and pharmacy outliers against specialty peers (pharmacy/profiles.py)")
+    p.add_argument("--survey-ffy", type=int, metavar="FFY",
+                   help="also write the DUR survey SUPPORT Act counts for this federal fiscal year (needs the "
+                        "calendar years FFY-1 and FFY reviewed)")
+    p.add_argument("--out", default=".icm/exports/dur", help="folder for the survey file (default .icm/exports/dur)")
     p.add_argument("--warehouse", metavar="URL", help="SQLAlchemy URL (default: $WAREHOUSE_URL or .icm/warehouse.duckdb)")
     p.set_defaults(func=cmd_dur)
 
