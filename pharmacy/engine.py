@@ -28,7 +28,7 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import (Float, Integer, String, and_, case, cast, column, delete, func, insert, literal, null,
-                        or_, select, values)
+                        select, values)
 from sqlalchemy.engine import Engine
 
 from measures.blocks import RX, flag

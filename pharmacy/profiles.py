@@ -13,15 +13,15 @@ MIN_PATIENTS patients (n < 30 is reported but never flagged) and the peer group 
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import case, delete, exists, func, insert, select
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import case, exists, func, select
 
 from measures.blocks import PROV, RX
+from pharmacy.inputs import InputFileError, load_rows
 from pharmacy.tables import dur_alert, dur_alert_trace, dur_intervention, dur_run
 
 MIN_PATIENTS = 30
@@ -92,28 +92,12 @@ class Intervention(BaseModel):
     outcome: str | None = None
 
 
-class InterventionFileError(ValueError):
-    """An intervention file that cannot be loaded; names the file, the row and the field."""
+InterventionFileError = InputFileError
 
 
 def load_interventions(engine, path: str | Path) -> int:
     """Validate every row of the CSV, then replace those interventions (by id) in one transaction."""
-    path = Path(path)
-    rows = []
-    with open(path, newline="", encoding="utf-8") as fh:
-        for n, raw in enumerate(csv.DictReader(fh), start=2):
-            try:
-                rows.append(Intervention.model_validate({k: (v or None) for k, v in raw.items()}).model_dump())
-            except ValidationError as exc:
-                err = exc.errors()[0]
-                raise InterventionFileError(f"{path}: line {n}: invalid {'.'.join(map(str, err['loc']))}: "
-                                            f"{err['msg']}") from exc
-    with engine.begin() as conn:
-        if rows:
-            conn.execute(delete(dur_intervention).where(
-                dur_intervention.c.intervention_id.in_([r["intervention_id"] for r in rows])))
-            conn.execute(insert(dur_intervention), rows)
-    return len(rows)
+    return load_rows(engine, path, Intervention, dur_intervention, "intervention_id")
 
 
 def intervention_status(engine, year: int) -> list[dict]:

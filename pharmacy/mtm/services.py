@@ -7,15 +7,15 @@ numerator = >= 1 CMR in the year. The rate is not reported when the denominator 
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import Integer, case, cast, delete, exists, func, insert, literal, select
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import Integer, case, cast, exists, func, literal, select
 
 from measures.blocks import MM, P
 from measures.sqlfuncs import age_at, days_between
+from pharmacy.inputs import InputFileError, load_rows
 from pharmacy.tables import mtm_service
 
 MIN_DENOMINATOR = 31
@@ -38,26 +38,12 @@ class ServiceRecord(BaseModel):
         return self
 
 
-class ServiceFileError(ValueError):
-    """A service-record file that cannot be loaded; names the file, line and field."""
+ServiceFileError = InputFileError
 
 
 def load_services(engine, path: str | Path) -> int:
-    path = Path(path)
-    rows = []
-    with open(path, newline="", encoding="utf-8") as fh:
-        for n, raw in enumerate(csv.DictReader(fh), start=2):
-            try:
-                rows.append(ServiceRecord.model_validate({k: (v or None) for k, v in raw.items()}).model_dump())
-            except ValidationError as exc:
-                err = exc.errors()[0]
-                field = ".".join(map(str, err["loc"])) or "row"
-                raise ServiceFileError(f"{path}: line {n}: invalid {field}: {err['msg']}") from exc
-    with engine.begin() as conn:
-        if rows:
-            conn.execute(delete(mtm_service).where(mtm_service.c.record_id.in_([r["record_id"] for r in rows])))
-            conn.execute(insert(mtm_service), rows)
-    return len(rows)
+    """Validate every row of the service-record CSV, then replace those records (by id) in one transaction."""
+    return load_rows(engine, path, ServiceRecord, mtm_service, "record_id")
 
 
 def cmr_rate(engine, year: int) -> dict:

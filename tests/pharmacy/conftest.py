@@ -13,14 +13,19 @@ TABLES = MEASURE_TABLES + ("dur_alert", "dur_alert_trace", "dur_mme_person", "du
                           "mtm_eligible", "mtm_service")
 
 
-@pytest.fixture
-def warehouse_url(_module_warehouse) -> str:  # noqa: F811
-    eng = make_engine(_module_warehouse)
+def empty_warehouse(url: str) -> str:
+    """Delete every row the DUR scenarios write (the module's warehouse is reused by its tests)."""
+    eng = make_engine(url)
     with eng.begin() as conn:
         for t in TABLES:
             conn.execute(text(f"DELETE FROM {t}"))
     eng.dispose()
-    return _module_warehouse
+    return url
+
+
+@pytest.fixture
+def warehouse_url(_module_warehouse) -> str:  # noqa: F811
+    return empty_warehouse(_module_warehouse)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import datetime as dt
 import itertools
 from pathlib import Path
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from pharmacy.engine import run_dur
 from pharmacy.tables import dur_alert, dur_alert_trace, dur_mme_person

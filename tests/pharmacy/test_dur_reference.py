@@ -1,5 +1,5 @@
 """The SQL engine against the independent pandas reference (tests/pharmacy/reference_pandas.py) on a random state
-of 240 persons with regimens of every drug class: every rule fires for the same persons."""
+of 160 persons with regimens of every drug class: every rule fires for the same persons."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,13 +7,11 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import text
 
 from pharmacy.config import load_rules
 from tests.pharmacy import scenario as S
-from tests.pharmacy.conftest import TABLES
+from tests.pharmacy.conftest import empty_warehouse
 from tests.pharmacy.reference_pandas import reference_alerts
-from warehouse.engine import make_engine
 
 DRUGS = [S.HYDROCODONE_10, S.OXYCODONE_10, S.OXYCODONE_30, S.FENTANYL_PATCH_25, S.METHADONE_10, S.BUPRENORPHINE,
          S.ALPRAZOLAM, S.LORAZEPAM, S.CLONAZEPAM, S.RISPERIDONE, S.ARIPIPRAZOLE, S.QUETIAPINE, S.GABAPENTIN,
@@ -30,7 +28,7 @@ PROFILES = [(0.45, [8, 15, 17, 30, 45, 64, 66, 72, 80], DRUGS, (1, 5), 3),
             (0.1, [50, 70], [S.SIMVASTATIN, S.CLARITHROMYCIN, S.ALPRAZOLAM, S.LORAZEPAM], (2, 3), 2)]
 
 
-def random_state(n_persons=240, seed=11):
+def random_state(n_persons=160, seed=11):
     rng = np.random.default_rng(seed)
     persons, fills = [], []
     for i in range(n_persons):
@@ -60,11 +58,7 @@ def random_state(n_persons=240, seed=11):
 
 @pytest.fixture(scope="module")
 def state(_module_warehouse):
-    eng = make_engine(_module_warehouse)
-    with eng.begin() as conn:
-        for t in TABLES:
-            conn.execute(text(f"DELETE FROM {t}"))
-    eng.dispose()
+    empty_warehouse(_module_warehouse)
     persons, fills = random_state()
     w = S.RxWarehouse(_module_warehouse)
     w.members_bulk([(p.person_id, p.birth_date, p.group) for p in persons.itertuples()])

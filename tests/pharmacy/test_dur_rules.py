@@ -3,15 +3,13 @@ named test per boundary: 89.9 vs 90 MME, 14 vs 15 days, age 17 vs 18, 3 vs 4 pre
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
 
-from tests.pharmacy.conftest import TABLES
+from tests.pharmacy.conftest import empty_warehouse
 from tests.pharmacy.scenario import (ALPRAZOLAM, ARIPIPRAZOLE, BUPRENORPHINE, CLARITHROMYCIN, CLONAZEPAM, D,
                                      DIPHENHYDRAMINE, FENTANYL_BUCCAL_200, FENTANYL_PATCH_25, GABAPENTIN,
                                      HYDROCODONE_10, LORAZEPAM, METHADONE_10, OXYBUTYNIN, OXYCODONE_10, OXYCODONE_30,
                                      OXYCODONE_BAD_STRENGTH, QUETIAPINE, RISPERIDONE, SERTRALINE, SIMVASTATIN,
                                      ZOLPIDEM, RxWarehouse)
-from warehouse.engine import make_engine
 
 OLD = D(1950, 3, 1)  # 75 in 2025
 
@@ -97,11 +95,7 @@ def _plant(w: RxWarehouse) -> None:
 
 @pytest.fixture(scope="module")
 def planted(_module_warehouse):
-    eng = make_engine(_module_warehouse)
-    with eng.begin() as conn:
-        for t in TABLES:
-            conn.execute(text(f"DELETE FROM {t}"))
-    eng.dispose()
+    empty_warehouse(_module_warehouse)
     w = RxWarehouse(_module_warehouse)
     _plant(w)
     w.report = w.dur()
