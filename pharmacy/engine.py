@@ -41,7 +41,7 @@ from pharmacy.tables import dur_alert, dur_alert_trace, dur_mme_person, dur_run
 log = logging.getLogger(__name__)
 
 
-def _values(name: str, cols: list[tuple[str, object]], rows: list[tuple]):
+def inline_values(name: str, cols: list[tuple[str, object]], rows: list[tuple]):
     """A small inline reference table (VALUES) with literal, validated reference data."""
     v = values(*[column(n, t) for n, t in cols], name=name, literal_binds=True)
     return v.data(rows or [tuple(None for _ in cols)])
@@ -58,7 +58,6 @@ class RunContext:
     fill_day: object = None
     class_day: object = None
     person_day: object = None
-    classes: object = None
 
     @property
     def start(self):
@@ -83,9 +82,9 @@ def _reference_tables(rules: RuleSet, products_file):
     prod_rows = [(n, ing, s, f, st if ing in opioids else "not_opioid")
                  for n, ing, s, f, st in ref.product_rows(products)]
     class_rows = sorted(set(classes) | {(i, "cns") for i in cns})
-    return (_values("dur_ndc_ref", [("ndc", String), ("ingredient", String), ("strength", Float), ("factor", Float),
-                                     ("mme_status", String)], prod_rows),
-            _values("dur_class_ref", [("ingredient", String), ("drug_class", String)], class_rows),
+    return (inline_values("dur_ndc_ref", [("ndc", String), ("ingredient", String), ("strength", Float),
+                                          ("factor", Float), ("mme_status", String)], prod_rows),
+            inline_values("dur_class_ref", [("ingredient", String), ("drug_class", String)], class_rows),
             opioids)
 
 
@@ -116,7 +115,7 @@ def build_base(rc: RunContext, products_file=None) -> None:
         cast(daily_mme, Float).label("daily_mme"))
         .select_from(src.outerjoin(ndc_ref, ndc_ref.c.ndc == src.c.ndc)))
     span = (dt.date(rc.year, 12, 31) - (dt.date(rc.year, 1, 1) - dt.timedelta(days=rc.rules.lookback_days))).days
-    offsets = _values("dur_offsets", [("n", Integer)], [(i,) for i in range(span + 1)])
+    offsets = inline_values("dur_offsets", [("n", Integer)], [(i,) for i in range(span + 1)])
     f = rc.fills
     day = add_days(f.c.fill_date, offsets.c.n)
     rc.fill_day = rc.temp("fill_day", select(
@@ -130,7 +129,6 @@ def build_base(rc: RunContext, products_file=None) -> None:
     rc.person_day = rc.temp("person_day", select(
         fd.c.person_id, fd.c.day, func.coalesce(func.sum(fd.c.daily_mme), 0.0).label("mme"),
         func.max(fd.c.is_opioid).label("opioid")).group_by(fd.c.person_id, fd.c.day))
-    rc.classes = class_ref
 
 
 def mme_person_select(rc: RunContext):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from measures.defs.pharmacy import REF as MEASURES_NDC_REF
@@ -92,9 +93,10 @@ def load_factors() -> dict[str, dict[str, dict]]:
     return out
 
 
-def load_classes() -> list[tuple[str, str]]:
+@lru_cache(maxsize=1)
+def load_classes() -> tuple[tuple[str, str], ...]:
     """(ingredient, class) pairs."""
-    return [(r["ingredient"], r["drug_class"]) for r in _read_csv(HERE / "drug_classes.csv")]
+    return tuple((r["ingredient"], r["drug_class"]) for r in _read_csv(HERE / "drug_classes.csv"))
 
 
 def load_ddi_ingredient_pairs() -> list[tuple[str, str, str]]:

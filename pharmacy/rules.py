@@ -15,6 +15,7 @@ from sqlalchemy import Float, String, and_, cast, exists, func, insert, literal,
 from measures.blocks import MM, P, in_list
 from measures.sqlfuncs import add_days, age_at, days_between, month_start
 from pharmacy import config as C
+from pharmacy.engine import inline_values
 from pharmacy import reference as ref
 from pharmacy.tables import dur_alert, dur_alert_trace
 
@@ -159,13 +160,13 @@ def older_polypharmacy(rc, r: C.OlderPolypharmacy) -> RuleQuery:
 
 def early_refill(rc, r: C.EarlyRefill) -> RuleQuery:
     f = rc.fills
-    order = (f.c.fill_date, f.c.claim_id)
-    w = (select(f.c.person_id, f.c.claim_id, f.c.data_source, f.c.fill_date,
-                func.lag(f.c.fill_date).over(partition_by=(f.c.person_id, f.c.ingredient), order_by=order).label("prev_date"),
-                func.lag(f.c.days_supply).over(partition_by=(f.c.person_id, f.c.ingredient), order_by=order).label("prev_ds"),
-                func.lag(f.c.claim_id).over(partition_by=(f.c.person_id, f.c.ingredient), order_by=order).label("prev_claim_id"),
-                func.lag(f.c.data_source).over(partition_by=(f.c.person_id, f.c.ingredient), order_by=order)
-                .label("prev_data_source"))
+
+    def previous(col, name):  # the same person's previous fill of the same ingredient
+        return func.lag(col).over(partition_by=(f.c.person_id, f.c.ingredient),
+                                  order_by=(f.c.fill_date, f.c.claim_id)).label(name)
+    w = (select(f.c.person_id, f.c.claim_id, f.c.data_source, f.c.fill_date, previous(f.c.fill_date, "prev_date"),
+                previous(f.c.days_supply, "prev_ds"), previous(f.c.claim_id, "prev_claim_id"),
+                previous(f.c.data_source, "prev_data_source"))
          .where(f.c.usable == 1, in_list(f.c.ingredient, members(rc, r.drug_classes)))).cte(f"dur_{r.id}_lag")
     elapsed = cast(days_between(w.c.prev_date, w.c.fill_date), Float) / cast(w.c.prev_ds, Float)
     # early: refilled before min_elapsed_share of the previous fill's days supply of the same ingredient elapsed
@@ -195,8 +196,7 @@ def therapeutic_duplication(rc, r: C.TherapeuticDuplication) -> RuleQuery:
 
 
 def interaction(rc, r: C.Interaction) -> RuleQuery:
-    from pharmacy.engine import _values
-    pairs = _values("dur_ddi_pairs", [("pair_id", String), ("ing_a", String), ("ing_b", String)],
+    pairs = inline_values("dur_ddi_pairs", [("pair_id", String), ("ing_a", String), ("ing_b", String)],
                     ref.load_ddi_ingredient_pairs())
     fd = rc.fill_day
     a, b = fd.alias("dur_ddi_a"), fd.alias("dur_ddi_b")

@@ -26,7 +26,7 @@ from measures.blocks import MM, RX, claim_dx
 from measures.definition import BuildContext
 from measures.sqlfuncs import add_days
 from pharmacy import reference as ref
-from pharmacy.engine import _values
+from pharmacy.engine import inline_values
 from pharmacy.tables import mtm_eligible
 
 HERE = Path(__file__).resolve().parent
@@ -81,14 +81,14 @@ def _ctx(year: int, dialect: str):
 
 
 def eligible_select(year: int, preset: Preset, preset_name: str, dialect: str):
-    mv = _values("mtm_month_values", [("month_start", String), ("month_end", String), ("month_no", Integer)],
+    mv = inline_values("mtm_month_values", [("month_start", String), ("month_end", String), ("month_no", Integer)],
                  [(str(dt.date(year, m, 1)), str(dt.date(year + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1)), m)
                   for m in range(1, 13)])
     # literal dates render as strings inside VALUES: cast them once here
     months = select(cast(mv.c.month_start, Date).label("month_start"), cast(mv.c.month_end, Date).label("month_end"),
                     mv.c.month_no).cte("mtm_months")
-    dis = _values("mtm_disease_ref", [("disease", String), ("prefix", String)], _disease_rows(preset.diseases))
-    products = _values("mtm_ndc_ref", [("ndc", String), ("ingredient", String)],
+    dis = inline_values("mtm_disease_ref", [("disease", String), ("prefix", String)], _disease_rows(preset.diseases))
+    products = inline_values("mtm_ndc_ref", [("ndc", String), ("ingredient", String)],
                        [(p.ndc, p.ingredient) for p in ref.load_products().values()])
     enrolled = (select(MM.c.person_id, MM.c.month_start).where(MM.c.month_start.between(dt.date(year, 1, 1),
                                                                                           dt.date(year, 12, 1)))
