@@ -14,6 +14,9 @@ DEFAULT_RULES = Path(__file__).resolve().parent / "rules" / "dur_rules.yaml"
 MME_DEFINITIONS = ("daily_sum", "episode", "calendar")
 
 
+Exemption = Literal["hospice", "palliative", "cancer", "sickle_cell", "long_term_care"]
+
+
 class _Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -21,6 +24,9 @@ class _Rule(BaseModel):
     title: str
     citation: str
     enabled: bool = True
+    # persons exempt from the rule in the year (SSA 1902(oo)(3) [K]; PQA OHD/COB exclusions), from the measures'
+    # exclusion blocks: hospice services or flag, palliative-care / cancer / sickle-cell dx, institutional LTC
+    exempt: tuple[Exemption, ...] = ()
 
 
 class HighDose(_Rule):

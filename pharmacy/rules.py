@@ -219,10 +219,39 @@ BUILDERS = {"high_dose": high_dose, "concurrent": concurrent, "multiple_provider
             "therapeutic_duplication": therapeutic_duplication, "interaction": interaction}
 
 
+def exempt_persons(rc, exempt: tuple[str, ...]):
+    """Persons exempt in the year, from the measures' exclusion blocks (one definition of hospice, cancer, ...)."""
+    from types import SimpleNamespace
+
+    from measures import blocks as B
+    from measures.definition import BuildContext
+    from measures.valuesets import default_registry
+
+    ctx = BuildContext(rc.year, default_registry(), SimpleNamespace(params={}, id="DUR"), rc.conn.dialect.name)
+    parts = {"hospice": lambda: B.hospice_persons(ctx),
+             "palliative": lambda: B.persons_with_dx(ctx, "palliative_care", 0, 0),
+             "cancer": lambda: B.persons_with_dx(ctx, "cancer", 0, 0),
+             "sickle_cell": lambda: B.persons_with_dx(ctx, "sickle_cell", 0, 0),
+             "long_term_care": lambda: B.ltc_persons(ctx)}
+    return union(*[select(parts[e]().c.person_id) for e in sorted(set(exempt))])
+
+
+def exempt_person_ids(engine, year: int, exempt: tuple[str, ...]) -> set[str]:
+    """The exempt persons of a year as a set (for reports and for the tests' independent reference)."""
+    from types import SimpleNamespace
+
+    with engine.connect() as conn:
+        rc = SimpleNamespace(year=year, conn=conn)
+        return {r[0] for r in conn.execute(exempt_persons(rc, exempt))} if exempt else set()
+
+
 def write_rule(conn, rc, rule, builder, now) -> int:
     """Insert the rule's alerts and trace for the year; returns the number of alerts."""
     rq: RuleQuery = builder(rc, rule)
     q = rc.temp(f"q_{rule.id}", rq.qual)
+    if rule.exempt:
+        ex = rc.temp("exempt_" + "_".join(sorted(set(rule.exempt))), exempt_persons(rc, rule.exempt))
+        q = select(q).where(q.c.person_id.notin_(select(ex.c.person_id))).subquery(f"dur_{rule.id}_q")
     n_days = func.count(func.distinct(q.c.day))
     value = {"max": func.max(q.c.value), "min": func.min(q.c.value), "days": n_days}[rq.value_agg]
     alerts = (select(literal(rc.year).label("year"), literal(rule.id).label("rule_id"),

@@ -34,9 +34,11 @@ def _product_table(products_file) -> pd.DataFrame:
 
 
 def reference_alerts(fills: pd.DataFrame, persons: pd.DataFrame, foster_months: set, rules: RuleSet, year: int,
-                     products_file) -> dict[str, set[str]]:
+                     products_file, exempt: dict[str, set[str]] | None = None) -> dict[str, set[str]]:
     """fills: claim_id, person_id, fill_date, ndc, days_supply, quantity, prescriber, pharmacy.
-    persons: person_id, birth_date. foster_months: {(person_id, month_start)} with the foster-care group."""
+    persons: person_id, birth_date. foster_months: {(person_id, month_start)} with the foster-care group.
+    exempt: rule id -> persons exempt from it (hospice, cancer, ... as the warehouse's exclusion blocks find them;
+    those definitions are the measures' and tested there)."""
     classes = pd.read_csv(ref.HERE / "drug_classes.csv")
     members = classes.groupby("drug_class").ingredient.apply(set).to_dict()
     members["cns"] = set().union(*(members[c] for c in rules.cns_classes))
@@ -61,7 +63,7 @@ def reference_alerts(fills: pd.DataFrame, persons: pd.DataFrame, foster_months: 
     pdays = fd.groupby(["person_id", "day"]).agg(mme=("mme", "sum"), opioid=("opioid", "max")).reset_index()
     out: dict[str, set[str]] = {}
     for r in rules.enabled():
-        out[r.id] = _rule(r, f, fd, in_year, pdays, members, foster_months, y0, y1)
+        out[r.id] = _rule(r, f, fd, in_year, pdays, members, foster_months, y0, y1) - (exempt or {}).get(r.id, set())
     return out
 
 

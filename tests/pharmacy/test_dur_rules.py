@@ -83,6 +83,12 @@ def _plant(w: RxWarehouse) -> None:
     # high-priority interaction (simvastatin + strong CYP3A4 inhibitor)
     f(m("ddi"), SIMVASTATIN, D(2025, 7, 1), 30, 30)
     f("ddi", CLARITHROMYCIN, D(2025, 7, 10), 10, 20)
+    # exempt populations (SUPPORT Act / PQA): hospice, cancer; same 180 MME/day fill as presc_4's
+    w.person("hospice_pt")
+    w.enroll("hospice_pt", D(2024, 1, 1), D(2025, 12, 31), hospice=True)
+    f("hospice_pt", OXYCODONE_30, D(2025, 3, 1), 30, 120)
+    f(m("cancer_pt"), OXYCODONE_30, D(2025, 3, 1), 30, 120)
+    w.claim("cancer_pt", D(2025, 2, 1), dx=("C50911",))
     # bad input next to a valid high-dose fill: never guessed, never a crash, flagged on the trace
     f(m("bad"), OXYCODONE_30, D(2025, 8, 1), 30, 120)
     f("bad", HYDROCODONE_10, D(2025, 8, 5), None, 30)          # no days supply
@@ -193,6 +199,12 @@ def test_therapeutic_duplication_30_vs_29_days(planted):
 def test_drug_interaction(planted):
     assert planted.fired("drug_interaction") == {"ddi"}
     assert {t["ingredient"] for t in planted.trace("drug_interaction")} == {"simvastatin", "clarithromycin"}
+
+
+def test_hospice_and_cancer_are_exempt_from_opioid_rules(planted):
+    for rule in ("high_dose_90", "long_term_opioid"):
+        assert not {"hospice_pt", "cancer_pt"} & planted.fired(rule), rule
+    assert float(planted.mme("cancer_pt")["max_daily_mme"]) == pytest.approx(180.0)  # MME is still reported
 
 
 def test_bad_input_counted_and_flagged_never_guessed(planted):

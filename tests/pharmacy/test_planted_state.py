@@ -10,6 +10,7 @@ import pandas as pd
 
 from pharmacy.config import load_rules
 from pharmacy.engine import run_dur
+from pharmacy.rules import exempt_person_ids
 from pharmacy.tables import dur_alert
 from warehouse import pipeline
 from warehouse.derive import rebuild_final_action, rebuild_member_months
@@ -53,7 +54,9 @@ def _pandas_reference(engine):
         foster = {(r.person_id, r.month_start) for r in conn.execute(
             select(mm.c.person_id, mm.c.month_start).where(mm.c.eligibility_group == "foster_care"))}
     fills["quantity"] = fills["quantity"].astype(float)
-    return reference_alerts(fills, persons, foster, load_rules(), YEAR, None)
+    rules = load_rules()
+    exempt = {r.id: exempt_person_ids(engine, YEAR, r.exempt) for r in rules.enabled()}
+    return reference_alerts(fills, persons, foster, rules, YEAR, None, exempt)
 
 
 def test_planted_cases_fire_and_near_misses_do_not(generated):
