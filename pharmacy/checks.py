@@ -43,6 +43,16 @@ def suite_dur_mme_person(dialect: str) -> list:
     ]
 
 
+def suite_mtm_eligible(dialect: str) -> list:
+    e = _gx()
+    return [
+        e.ExpectCompoundColumnsToBeUnique(column_list=["year", "preset", "month_start", "person_id"]),
+        e.ExpectColumnValuesToBeBetween(column="chronic_diseases", min_value=1),
+        e.ExpectColumnValuesToBeBetween(column="drugs", min_value=1),
+        e.ExpectColumnValuesToBeBetween(column="annualized_drug_cost", min_value=0),
+    ]
+
+
 SUITES = {"dur_alert": suite_dur_alert, "dur_alert_trace": suite_dur_alert_trace,
           "dur_mme_person": suite_dur_mme_person}
 
@@ -50,3 +60,8 @@ SUITES = {"dur_alert": suite_dur_alert, "dur_alert_trace": suite_dur_alert_trace
 def run_dur_checks(url: str) -> list[CheckOutcome]:
     dialect = make_url(url).get_backend_name()
     return [validate_table(url, table, build(dialect), name=f"{table}_valid") for table, build in SUITES.items()]
+
+
+def run_mtm_checks(url: str) -> list[CheckOutcome]:
+    dialect = make_url(url).get_backend_name()
+    return [validate_table(url, "mtm_eligible", suite_mtm_eligible(dialect), name="mtm_eligible_valid")]

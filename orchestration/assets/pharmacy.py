@@ -1,4 +1,5 @@
-"""Pharmacy assets (group `pharmacy`): retrospective DUR alerts for one year, with GX checks on the result tables.
+"""Pharmacy assets (group `pharmacy`): retrospective DUR alerts and MTM targeting for one year, with GX checks on
+the result tables.
 
 Metadata carries counts only (alerts per rule, NDC coverage), never member ids."""
 import dagster as dg
@@ -50,8 +51,46 @@ def dur_alerts(context: dg.AssetExecutionContext, config: DurConfig, warehouse: 
                               metadata={"opioid_fills": cov["opioid_fills"], "share": share})
 
 
-ASSETS = [dur_alerts]
+MTM_KEY = dg.AssetKey(["pharmacy", "mtm_eligible"])
+MTM_VALID = "mtm_eligible_valid"
+
+
+class MtmConfig(dg.Config):
+    preset: str | None = None  # default part_d_<year> (pharmacy/mtm/presets.yaml)
+    threshold: str | None = None  # annual drug cost threshold overriding the preset's
+
+
+@dg.asset(key=MTM_KEY, group_name="pharmacy", partitions_def=yearly, deps=[final_action_claims, member_months],
+          pool=DUCKDB_POOL, kinds={"duckdb", "postgres"},
+          description="MTM targeting: persons meeting the preset's criteria per month, with the CMR completion "
+                      "rate from the MTM service record.",
+          check_specs=[dg.AssetCheckSpec(MTM_VALID, asset=MTM_KEY, blocking=True,
+                                         description="one row per year x preset x month x person, counts >= 1 (GX)")])
+def mtm_eligible(context: dg.AssetExecutionContext, config: MtmConfig, warehouse: WarehouseResource):
+    from decimal import Decimal
+
+    from pharmacy.checks import run_mtm_checks
+    from pharmacy.mtm.eligibility import default_preset_for, run_eligibility
+    from pharmacy.mtm.services import cmr_rate
+
+    year = int(context.partition_key)
+    engine = warehouse.get_engine()
+    preset = config.preset or default_preset_for(year)
+    threshold = Decimal(config.threshold) if config.threshold else None
+    result = run_eligibility(engine, year, preset, threshold)
+    cmr = cmr_rate(engine, year)
+    yield dg.MaterializeResult(metadata={
+        "year": year, "preset": preset, "eligible_persons": result["eligible_persons"],
+        "eligible_by_month": dg.MetadataValue.json(result["eligible_by_month"]),
+        "cmr_denominator": cmr["denominator"], "cmr_rate": cmr["rate"], "cmr_status": cmr["status"]})
+    outcomes = run_mtm_checks(warehouse.url)
+    yield dg.AssetCheckResult(check_name=MTM_VALID, passed=all(o.passed for o in outcomes),
+                              severity=dg.AssetCheckSeverity.ERROR,
+                              metadata={f"{o.name}.{k}": v for o in outcomes for k, v in o.metadata().items()})
+
+
+ASSETS = [dur_alerts, mtm_eligible]
 CHECKS: list = []
 pharmacy_job = dg.define_asset_job("pharmacy_job", selection=dg.AssetSelection.groups("pharmacy"),
-                                   partitions_def=yearly, description="Retrospective DUR for one year.")
+                                   partitions_def=yearly, description="Retrospective DUR and MTM targeting for one year.")
 JOBS = [pharmacy_job]
