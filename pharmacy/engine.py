@@ -9,7 +9,8 @@ Order of operations for one year Y (every step is one INSERT/CREATE ... SELECT; 
    Nothing is guessed: a fill without days supply covers no day; an opioid fill without computable MME covers its
    days (it counts for overlap rules) but adds no MME. All are counted in the coverage report and appear on the
    trace of alerts of their drug classes with role `not_counted`.
-2. `fill_day`: one row per fill and covered day (fill date .. fill date + days supply - 1, cut at 31 Dec Y), with
+2. `fill_day`: one row per fill of a drug some rule looks at (a classed ingredient or one of an interaction pair)
+   and covered day (fill date .. fill date + days supply - 1, cut at 31 Dec Y), with
    the fill's daily MME = strength x quantity / days supply x factor (CDC analytic-file formula; fentanyl patches
    use mcg/hr per patch-day, see reference/PROVENANCE.md). Overlapping refills of one drug are NOT shifted forward.
 3. `class_day`: fill_day x drug classes of the ingredient (`cns` = union of the rule set's CNS classes).
@@ -31,7 +32,7 @@ from sqlalchemy import (Float, Integer, String, and_, case, cast, column, delete
                         select, values)
 from sqlalchemy.engine import Engine
 
-from measures.blocks import RX, flag
+from measures.blocks import RX, flag, in_list
 from measures.scratch import Scratch
 from measures.sqlfuncs import add_days
 from pharmacy import reference as ref
@@ -118,10 +119,12 @@ def build_base(rc: RunContext, products_file=None) -> None:
     offsets = inline_values("dur_offsets", [("n", Integer)], [(i,) for i in range(span + 1)])
     f = rc.fills
     day = add_days(f.c.fill_date, offsets.c.n)
+    # only drugs some rule looks at are expanded to days (classes and interaction pairs): most fills are not
+    needed = {i for i, _ in ref.load_classes()} | {i for _, a, b in ref.load_ddi_ingredient_pairs() for i in (a, b)}
     rc.fill_day = rc.temp("fill_day", select(
         f.c.person_id, day.label("day"), f.c.claim_id, f.c.data_source, f.c.ingredient, f.c.is_opioid, f.c.daily_mme)
         .select_from(f.join(offsets, offsets.c.n < f.c.days_supply))
-        .where(f.c.usable == 1, day <= rc.end))
+        .where(f.c.usable == 1, day <= rc.end, in_list(f.c.ingredient, needed)))
     fd = rc.fill_day
     rc.class_day = rc.temp("class_day", select(
         fd.c.person_id, fd.c.day, class_ref.c.drug_class, fd.c.ingredient, fd.c.claim_id, fd.c.data_source)
