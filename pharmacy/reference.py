@@ -77,8 +77,10 @@ def load_products(user_file: str | Path | None = None) -> dict[str, Product]:
         path = Path(user_file)
         rows = _read_csv(path)
         need = {"ndc", "ingredient", "strength", "strength_unit", "dose_form"}
-        missing = need - set(rows[0] if rows else need)
-        if not rows or missing:
+        if not rows:
+            raise ProductTableError(f"{path}: product table has no rows (columns {sorted(need)})")
+        missing = need - set(rows[0])
+        if missing:
             raise ProductTableError(f"{path}: product table needs columns {sorted(need)}; missing {sorted(missing)}")
         for r in rows:
             out[r["ndc"]] = Product(r["ndc"], r["ingredient"].strip().lower(), _num(r["strength"]),
