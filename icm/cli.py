@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "exports",
     "ui",
     "bench",
+    "dur",
 )
 
 

@@ -1,0 +1,118 @@
+"""`icm dur --year Y` (retrospective DUR alerts) and `icm mtm --year Y` (MTM eligibility and CMR rate); JSON.
+
+Both write their result tables (dur_*, mtm_*), so they open the warehouse for writing, never migrating it.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from decimal import Decimal
+
+from icm.errors import UserError
+from icm.options import year
+from icm.warehouse_access import add_warehouse_option, open_warehouse
+
+
+def _package_errors() -> tuple[type[Exception], ...]:
+    from pharmacy.config import RuleFileError
+    from pharmacy.inputs import InputFileError
+    from pharmacy.mtm.eligibility import PresetError
+    from pharmacy.reference import ProductTableError
+
+    return RuleFileError, ProductTableError, PresetError, InputFileError
+
+
+def _run(args, work) -> int:
+    """work(engine) on an existing warehouse at head that holds enrollment in the year; the user's file and option
+    errors become one-line user errors."""
+    from icm.years import require_year_with_enrollment
+
+    engine = open_warehouse(args, read_only=False)
+    try:
+        require_year_with_enrollment(engine, args.year)
+        result = work(engine)
+    except _package_errors() as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        engine.dispose()
+    _print(result)
+    return 0
+
+
+def _print(result) -> None:
+    json.dump(result, sys.stdout, indent=1, default=str)
+    sys.stdout.write("\n")
+
+
+def cmd_dur(args) -> int:
+    from pharmacy.config import load_rules
+    from pharmacy.engine import run_dur
+
+    def work(engine):
+        result = run_dur(engine, args.year, load_rules(args.rules), products_file=args.products)
+        if args.profiles:
+            from pharmacy.profiles import pharmacy_profiles, prescriber_profiles
+
+            result["prescriber_outliers"] = [r for r in prescriber_profiles(engine, args.year) if r["outlier"]]
+            result["pharmacy_outliers"] = [r for r in pharmacy_profiles(engine, args.year) if r["outlier"]]
+        if args.survey_ffy:
+            from pharmacy.survey import write_survey
+
+            result["survey_file"] = str(write_survey(engine, args.survey_ffy, args.out))
+        return result
+    return _run(args, work)
+
+
+def cmd_mtm(args) -> int:
+    """Eligible list for the year under the preset (part_d_<year> by default), CMR completion rate and, with
+    --evaluate, the difference-in-differences of enrolled versus eligible-not-enrolled."""
+    from pharmacy.mtm.eligibility import default_preset_for, run_eligibility
+    from pharmacy.mtm.evaluation import evaluate_targeting
+    from pharmacy.mtm.services import cmr_rate, load_services
+
+    preset = args.preset or default_preset_for(args.year)
+
+    def work(engine):
+        if args.services:
+            load_services(engine, args.services)
+        result = {"eligibility": run_eligibility(engine, args.year, preset, args.threshold),
+                  "cmr_completion": cmr_rate(engine, args.year)}
+        if args.evaluate:
+            result["evaluation"] = evaluate_targeting(engine, args.year, preset)
+        return result
+    return _run(args, work)
+
+
+def add_commands(subparsers) -> None:
+    p = add_warehouse_option(subparsers.add_parser(
+        "dur", help="retrospective drug utilization review: alerts, traces and MME for a year",
+        description="Run the DUR rule set on a calendar year's pharmacy claims (pharmacy/): alerts with the fills "
+                    "that fired them, daily MME, an NDC coverage report; optionally prescriber/pharmacy outliers "
+                    "and the CMS DUR survey counts of a federal fiscal year."))
+    p.add_argument("--year", type=year, required=True, help="calendar year of the review; must hold enrollment")
+    p.add_argument("--rules", metavar="FILE", help="rule set YAML (default: pharmacy/rules/dur_rules.yaml)")
+    p.add_argument("--products", metavar="FILE",
+                   help="CSV of NDC products (ndc, ingredient, strength, strength_unit, dose_form) extending the "
+                        "shipped reference")
+    p.add_argument("--profiles", action="store_true",
+                   help="add prescriber and pharmacy outliers against specialty peers (pharmacy/profiles.py)")
+    p.add_argument("--survey-ffy", type=int, metavar="FFY",
+                   help="also write the DUR survey SUPPORT Act counts for this federal fiscal year (needs the "
+                        "calendar years FFY-1 and FFY reviewed)")
+    p.add_argument("--out", default=".icm/exports/dur", help="folder for the survey file (default .icm/exports/dur)")
+    p.set_defaults(func=cmd_dur)
+
+    p = add_warehouse_option(subparsers.add_parser(
+        "mtm", help="medication therapy management: monthly eligible list, CMR completion rate, targeting evaluation",
+        description="MTM eligibility by contract year under a targeting preset (pharmacy/mtm/presets.yaml), the "
+                    "CMR completion rate from loaded MTM service records and, with --evaluate, a difference-in-"
+                    "differences of enrolled versus eligible-not-enrolled."))
+    p.add_argument("--year", type=year, required=True, help="contract (calendar) year; must hold enrollment")
+    p.add_argument("--preset", help="targeting preset in pharmacy/mtm/presets.yaml (default part_d_<year>; "
+                                    "e.g. minnesota_medicaid)")
+    p.add_argument("--threshold", type=Decimal, help="annual drug cost threshold in dollars, overriding the preset's")
+    p.add_argument("--services", metavar="FILE", help="MTM service record CSV to load first (record_id, person_id, "
+                                                      "record_type, start_date, end_date, provider_npi)")
+    p.add_argument("--evaluate", action="store_true",
+                   help="difference-in-differences of enrolled vs eligible-not-enrolled (needs the year before)")
+    p.set_defaults(func=cmd_mtm)
