@@ -137,6 +137,16 @@ CASES = [
      "attribution.min_enrolment_monthz"),
     ("completion-missing-warehouse", "completion --year 2017 --warehouse duckdb:///{T}/w.duckdb", "no warehouse at"),
     ("completion-no-year", "completion --warehouse {W}", "--year"),
+    # --- dur, mtm
+    ("dur-year-1800", "dur --year 1800 --warehouse {W}", "holds 2016-2018"),
+    ("dur-missing-warehouse", "dur --year 2017 --warehouse duckdb:///{T}/w.duckdb", "no warehouse at"),
+    ("dur-broken-rules", "dur --year 2017 --rules {I}/broken.yaml --warehouse {W}", "broken.yaml"),
+    ("dur-rules-unknown-key", "dur --year 2017 --rules {I}/unknown_top.yaml --warehouse {W}", "unknown_top.yaml"),
+    ("dur-survey-ffy-text", "dur --year 2017 --survey-ffy next --warehouse {W}", "--survey-ffy"),
+    ("mtm-year-1800", "mtm --year 1800 --warehouse {W}", "holds 2016-2018"),
+    ("mtm-unknown-preset", "mtm --year 2017 --preset no_such_preset --warehouse {W}", "no_such_preset"),
+    ("mtm-threshold-text", "mtm --year 2017 --threshold lots --warehouse {W}", "--threshold"),
+    ("mtm-services-missing", "mtm --year 2017 --services {T}/services.csv --warehouse {W}", "services.csv"),
     # --- settle-table
     ("table-binary-csv", "settle-table --preset mssp-2018 {I}/binary.csv {T}/out.csv", "binary"),
     ("table-latin1-csv", "settle-table --preset mssp-2018 {I}/latin1.csv {T}/out.csv", "UTF-8"),

@@ -4,13 +4,13 @@ core_set_status says whether the measure is in the Core Set of the FFY the measu
 or only computed because states still use it; lookback_status says whether the warehouse holds the measure's whole
 look-back ("full") or only part of it ("partial: ..."). Both are NULL on rows written before this revision.
 
-Revision ID: 0007_measure_status
+Revision ID: 0007
 Revises: 0006
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0007_measure_status'
+revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None

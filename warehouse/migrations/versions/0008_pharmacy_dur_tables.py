@@ -4,14 +4,14 @@ dur_alert, dur_alert_trace, dur_mme_person and mtm_eligible have no primary key 
 construction, as 0004-0006); dur_run (one row per reviewed year), dur_intervention (the state's record of letters
 and calls) and mtm_service (the MTM program's service record, an input) are keyed.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0007'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
