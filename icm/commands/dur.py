@@ -44,12 +44,35 @@ def _print(result) -> None:
     sys.stdout.write("\n")
 
 
+def _checked(load):
+    """load() with the package's own input errors as one-line user errors (before the warehouse is opened)."""
+    try:
+        return load()
+    except _package_errors() as exc:
+        raise UserError(str(exc)) from None
+
+
+def _dollars(text: str) -> Decimal:
+    import argparse
+    from decimal import InvalidOperation
+
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"expected an amount in dollars, got {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"expected an amount of 0 dollars or more, got {text!r}")
+    return value
+
+
 def cmd_dur(args) -> int:
     from pharmacy.config import load_rules
     from pharmacy.engine import run_dur
 
+    rules = _checked(lambda: load_rules(args.rules))
+
     def work(engine):
-        result = run_dur(engine, args.year, load_rules(args.rules), products_file=args.products)
+        result = run_dur(engine, args.year, rules, products_file=args.products)
         if args.profiles:
             from pharmacy.profiles import pharmacy_profiles, prescriber_profiles
 
@@ -70,7 +93,10 @@ def cmd_mtm(args) -> int:
     from pharmacy.mtm.evaluation import evaluate_targeting
     from pharmacy.mtm.services import cmr_rate, load_services
 
+    from pharmacy.mtm.eligibility import load_preset
+
     preset = args.preset or default_preset_for(args.year)
+    _checked(lambda: load_preset(preset, args.threshold))
 
     def work(engine):
         if args.services:
@@ -110,7 +136,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("--year", type=year, required=True, help="contract (calendar) year; must hold enrollment")
     p.add_argument("--preset", help="targeting preset in pharmacy/mtm/presets.yaml (default part_d_<year>; "
                                     "e.g. minnesota_medicaid)")
-    p.add_argument("--threshold", type=Decimal, help="annual drug cost threshold in dollars, overriding the preset's")
+    p.add_argument("--threshold", type=_dollars, help="annual drug cost threshold in dollars, overriding the preset's")
     p.add_argument("--services", metavar="FILE", help="MTM service record CSV to load first (record_id, person_id, "
                                                       "record_type, start_date, end_date, provider_npi)")
     p.add_argument("--evaluate", action="store_true",
