@@ -170,19 +170,19 @@ def _events(ctx: BuildContext, cfg: UtilizationConfig):
             .group_by(ev.c.person_id, m).cte("util_month_events")), visits
 
 
-def _band(value, cuts, labels):
+def band(value, cuts, labels):
     whens = [(value < cut, literal(label)) for cut, label in zip(cuts[1:], labels)]
     return case(*whens, else_=literal(labels[-1])) if whens else literal(labels[-1])
 
 
-def _labels(cuts, fmt) -> list[str]:
+def band_labels(cuts, fmt) -> list[str]:
     return [f"{fmt(a)}-{fmt(b)}" for a, b in zip(cuts, cuts[1:])] + [f"{fmt(cuts[-1])}+"]
 
 
 def stratum_expression(cfg: UtilizationConfig, mm, risk):
     """The stratum of a person-month: age band | sex | eligibility group | dual | risk band (as configured)."""
     s = cfg.standardisation
-    parts = [_band(mm.c.age_at_month_start, s.age_bands, _labels(s.age_bands, str))]
+    parts = [band(mm.c.age_at_month_start, s.age_bands, band_labels(s.age_bands, str))]
     if s.by_sex:
         parts.append(func.coalesce(mm.c.sex, "U"))
     if s.by_eligibility_group:
@@ -192,7 +192,7 @@ def stratum_expression(cfg: UtilizationConfig, mm, risk):
     if s.risk_model:
         cuts = [0.0, *s.risk_bands]
         parts.append(case((risk.c.normalized_score.is_(None), literal("unscored")),
-                          else_=_band(risk.c.normalized_score, cuts, _labels(cuts, lambda x: f"{x:g}"))))
+                          else_=band(risk.c.normalized_score, cuts, band_labels(cuts, lambda x: f"{x:g}"))))
     out = parts[0]
     for p in parts[1:]:
         out = out + literal("|") + p
@@ -271,7 +271,7 @@ def _unit_attributes(year: int, cfg: UtilizationConfig):
     practice_size = (select(rows.c.practice_id, func.count(distinct(rows.c.billing_npi)).label("npis"))
                      .where(rows.c.practice_id.is_not(None)).group_by(rows.c.practice_id).cte("util_practice_size"))
     bands = cfg.practice_size_bands
-    size_band = _band(practice_size.c.npis, bands, _labels(bands, str))
+    size_band = band(practice_size.c.npis, bands, band_labels(bands, str))
 
     def region(col):
         return func.coalesce(col if cfg.region == "county" else func.substr(col, 1, 2), "unknown")

@@ -20,7 +20,7 @@ from sqlalchemy import insert
 
 from savings.tables import risk_score
 from warehouse.engine import make_engine
-from warehouse.models import MedicalClaimFinal, MedicalClaimLineFinal, MemberMonth, Person, PharmacyClaimFinal, Provider
+from warehouse.models import EnrollmentSpan, MedicalClaimFinal, MedicalClaimLineFinal, MemberMonth, Person, PharmacyClaimFinal, Provider
 
 YEAR = 2025
 LOW, HIGH = 0.8, 2.5
@@ -47,7 +47,7 @@ def spread(j: int, rate: float, offset: float = 0.0) -> int:
 
 class Builder:
     def __init__(self):
-        self.rows: dict = {t: [] for t in (Person, Provider, MemberMonth, MedicalClaimFinal, MedicalClaimLineFinal,
+        self.rows: dict = {t: [] for t in (Person, EnrollmentSpan, Provider, MemberMonth, MedicalClaimFinal, MedicalClaimLineFinal,
                                            PharmacyClaimFinal)}
         self.risk: list[dict] = []
         self._claims = 0
@@ -59,6 +59,11 @@ class Builder:
     def member(self, pid, birth=dt.date(1980, 6, 15), sex="F", county="27053", months=range(1, 13), year=YEAR,
                payer="medicaid_ffs", entity="E1", eligibility="adult", dual="00"):
         self.rows[Person].append(dict(person_id=pid, birth_date=birth, sex=sex, state="MN", county_fips=county))
+        first, last = dt.date(year, min(months), 1), dt.date(year + (max(months) == 12), max(months) % 12 + 1, 1)
+        self.rows[EnrollmentSpan].append(dict(
+            span_id=f"S{pid}", person_id=pid, member_id=f"M{pid}", data_source="test", payer=payer, plan="p",
+            payer_type="medicaid", start_date=first, end_date=last - dt.timedelta(days=1), eligibility_group=eligibility,
+            dual_status_code=dual, delivery_system="FFS", health_home_program_id="HH1", icm_entity_id=entity))
         for m in months:
             start = dt.date(year, m, 1)
             age = start.year - birth.year - ((start.month, start.day) < (birth.month, birth.day))
