@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench)
 
     # Domain packages add their own commands (measures, settle-table, settle).
-    for module in ("measures.cli", "savings.cli", "savings.settle_cli"):
+    for module in ("measures.cli", "savings.cli", "savings.settle_cli", "icm.commands.utilization"):
         try:
             mod = importlib.import_module(module)
         except ImportError:

@@ -6,7 +6,8 @@ and the rule with its parameters. Notation: O observed, E expected (indirect sta
 
 Methods (sources: shared/spec/pharmacy-and-utilization.md section 6; what was checked is in utilization/README.md):
   percentile    PEPPER-style on the unadjusted rate: high at or above the 80th percentile of the assessable peers,
-                low at or below the 20th (CMS PEPPER FAQ). Not risk-adjusted on purpose: it shows what a raw rule flags.
+                low at or below the 20th (CMS PEPPER FAQ); a rate equal to both (no spread) is neither. Not
+                risk-adjusted on purpose: it shows what a raw rule flags.
   zscore        standardised score of SR among the peers, (SR - peer mean) / peer SD (QRUR-style); |z| >= threshold.
   poisson_ci    exact (Garwood) Poisson interval of O, divided by E: L = chi2(a/2; 2O)/2, U = chi2(1-a/2; 2O+2)/2;
                 high when L/E > 1, low when U/E < 1. Counts only.
@@ -122,7 +123,9 @@ def judge_group(units: list[dict], cfg: OutlierConfig) -> list[dict]:
     rule_z = f"|SR - peer mean {mean:.4f}| / peer SD {sd:.4f} >= {cfg.z_threshold:g}"
     for i, u in enumerate(ok):
         pct_rank = float(np.mean(rate <= rate[i]))
-        verdict = "high" if rate[i] >= p_hi else "low" if rate[i] <= p_lo else "within"
+        # ties: a rate equal to both percentiles (no spread among the peers) is neither high nor low
+        verdict = ("high" if rate[i] >= p_hi and rate[i] > p_lo else "low" if rate[i] <= p_lo and rate[i] < p_hi
+                   else "within")
         out.append(_row(u, "percentile", verdict, pct_rank, p_lo, p_hi, rule_pct))
         z = (sr[i] - mean) / sd if sd > 0 else 0.0
         out.append(_row(u, "zscore", "high" if z >= cfg.z_threshold else "low" if z <= -cfg.z_threshold else "within",

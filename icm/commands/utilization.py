@@ -1,0 +1,127 @@
+"""`icm utilization`, `icm sample`, `icm no-utilization`, `icm feedback`: utilization management commands. They call
+the same functions as the Dagster assets (utilization/)."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def _home() -> Path:
+    return Path(os.environ.get("ICM_HOME", ".icm"))
+
+
+def _print(obj) -> int:
+    json.dump(obj, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+    return 0
+
+
+def _user_errors(fn):
+    """Errors a user can fix in the command's input (a month, a results file, a config value) as one line."""
+    def wrapper(args):
+        from icm.cli import UserError
+
+        try:
+            return fn(args)
+        except ValueError as exc:
+            if type(exc).__name__ == "ValidationError":   # pydantic: icm.cli names the field
+                raise
+            raise UserError(str(exc).splitlines()[0]) from None
+    return wrapper
+
+
+@_user_errors
+def cmd_utilization(args) -> int:
+    from icm.cli import _engine
+    from utilization.run import run_year
+
+    engine = _engine(args)
+    try:
+        return _print(run_year(engine, args.year, args.config))
+    finally:
+        engine.dispose()
+
+
+@_user_errors
+def cmd_sample(args) -> int:
+    from icm.cli import _engine
+    from utilization.sample import draw_sample, export_mailing, import_results, monthly_report, parse_month
+
+    month = parse_month(args.month)
+    engine = _engine(args)
+    try:
+        if args.import_results:
+            return _print(import_results(engine, Path(args.import_results)))
+        if args.report:
+            return _print(monthly_report(engine, month))
+        out = draw_sample(engine, month, args.config)
+        target = Path(args.out or _home() / "utilization" / f"verification_sample_{month:%Y-%m}.csv")
+        out["export"] = export_mailing(engine, month, target)
+        return _print(out)
+    finally:
+        engine.dispose()
+
+
+@_user_errors
+def cmd_no_utilization(args) -> int:
+    from icm.cli import _engine
+    from utilization.no_use import load_outreach, no_utilization_report
+
+    engine = _engine(args)
+    try:
+        loaded = load_outreach(engine, Path(args.outreach)) if args.outreach else None
+        out_dir = Path(args.out or _home() / "utilization" / str(args.year))
+        report = no_utilization_report(engine, args.year, out_dir, args.config)
+        if loaded:
+            report["outreach_loaded"] = loaded
+        return _print(report)
+    finally:
+        engine.dispose()
+
+
+@_user_errors
+def cmd_feedback(args) -> int:
+    from icm.cli import _engine
+    from utilization.feedback import write_feedback
+
+    engine = _engine(args)
+    try:
+        return _print(write_feedback(engine, args.year, Path(args.out), args.config, pdf=args.pdf))
+    finally:
+        engine.dispose()
+
+
+def add_commands(sub) -> None:
+    def common(p):
+        p.add_argument("--warehouse", metavar="URL", help="SQLAlchemy URL (default: $WAREHOUSE_URL or .icm/warehouse.duckdb)")
+        p.add_argument("--config", help="utilization configuration YAML (default: utilization/default.yaml)")
+        return p
+
+    p = common(sub.add_parser("utilization", help="utilization per person-month and per provider, risk-adjusted norms "
+                                                  "and outlier flags of every method for a year"))
+    p.add_argument("--year", type=int, required=True)
+    p.set_defaults(func=cmd_utilization)
+
+    p = common(sub.add_parser("sample", help="monthly service-verification sample (>= 500 enrollees, seeded), its "
+                                             "mailing export, results import and report"))
+    p.add_argument("--month", required=True, help="YYYY-MM")
+    p.add_argument("--out", help="mailing CSV (default: $ICM_HOME/utilization/verification_sample_YYYY-MM.csv)")
+    p.add_argument("--import-results", metavar="CSV", help="import verification results instead of drawing")
+    p.add_argument("--report", action="store_true", help="print the month's results report instead of drawing")
+    p.set_defaults(func=cmd_sample)
+
+    p = common(sub.add_parser("no-utilization", help="annual report of enrollees enrolled all year with no claim, "
+                                                     "with the outreach made to each"))
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--outreach", metavar="CSV", help="load outreach records (person_id, outreach_date, "
+                                                     "outreach_method, outcome) first")
+    p.add_argument("--out", help="folder for the CSV files (default: $ICM_HOME/utilization/YEAR)")
+    p.set_defaults(func=cmd_no_utilization)
+
+    p = common(sub.add_parser("feedback", help="practice peer-comparison pages (HTML, one per practice, and an index)"))
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--pdf", action="store_true", help="also write PDFs (needs WeasyPrint)")
+    p.set_defaults(func=cmd_feedback)
