@@ -1,7 +1,6 @@
 """Utilization-management assets (group `utilization`): yearly profiles with outlier verdicts, the monthly
 service-verification sample (monthly partitions: the contract's review is monthly), the annual no-utilization
 report and the practice feedback pages. Thin wrappers over utilization/."""
-from __future__ import annotations
 
 import os
 from pathlib import Path

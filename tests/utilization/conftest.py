@@ -16,7 +16,7 @@ def _backends():
     return [pytest.param("duckdb", id="duckdb"), pytest.param("postgres", id="postgres")]
 
 
-@pytest.fixture(scope="module", params=_backends())
+@pytest.fixture(scope="session", params=_backends())
 def planted_url(request, tmp_path_factory):
     from tests.utilization.scenario import planted
     from utilization.metrics import build_person_months, build_unit_metrics
@@ -47,7 +47,7 @@ def planted_url(request, tmp_path_factory):
         admin.dispose()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def planted_engine(planted_url):
     from warehouse.engine import make_engine
 
