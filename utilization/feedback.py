@@ -162,7 +162,7 @@ def write_feedback(engine: Engine, year: int, out_dir: Path, config=None, pdf: b
         pages.append(page)
     index = out_dir / "index.html"
     index.write_text(_index(year, index_rows))
-    pdfs = _pdfs(pages + [index]) if pdf else []
+    pdfs = write_pdfs(pages + [index]) if pdf else []
     return {"year": year, "pages": len(pages), "index": str(index), "pdfs": len(pdfs)}
 
 
@@ -235,7 +235,7 @@ def _index(year, rows) -> str:
 </body></html>"""
 
 
-def _pdfs(pages: list[Path]) -> list[Path]:
+def write_pdfs(pages: list[Path]) -> list[Path]:
     try:
         from weasyprint import HTML
     except (ImportError, OSError) as exc:

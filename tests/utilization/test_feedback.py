@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 
 from measures.tables import measure_detail, measure_result
 from tests.utilization.scenario import PRACTICES
-from utilization.feedback import write_feedback
+from utilization.feedback import write_feedback, write_pdfs
 from warehouse.models import MemberMonth
 
 
@@ -84,3 +84,12 @@ def test_page_renders_in_headless_chromium_with_plots(pages, tmp_path):
     subprocess.run([*args, f"--screenshot={shot}", "--window-size=1200,1600", page.as_uri()],
                    capture_output=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 20_000
+
+
+def test_pdf_of_a_page_through_weasyprint(pages, tmp_path):
+    pytest.importorskip("weasyprint", exc_type=ImportError)
+    out_dir, _ = pages
+    page = tmp_path / "one.html"
+    page.write_text(sorted(out_dir.glob("practice_*.html"))[0].read_text())
+    (pdf,) = write_pdfs([page])
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 5_000

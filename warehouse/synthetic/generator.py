@@ -65,6 +65,7 @@ import pyarrow.csv as pcsv
 
 from warehouse import canonical
 from warehouse.synthetic import codes as C
+from warehouse.synthetic import utilization_cases
 
 DEFAULT_FIRST_YEAR = 2023
 DEFAULT_YEARS = 3
@@ -1317,10 +1318,12 @@ def generate(out_dir: str | Path, members: int = 20_000, seed: int = 42, first_y
     st.build_persons()
     st.build_enrollment()
     st.build_providers()
+    utilization_cases.plant_panels(st)
     st.everyday()
     st.patterns()
     summary = {"params": dict(members=members, seed=seed, first_year=first_year, years=years), "files": {},
                "members_per_payer": {}, "dirty": {}, "adjustments": dict(families=0, replacement_versions=0, void_versions=0)}
+    summary["utilization_cases"] = utilization_cases.plant_events(st)
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET enable_progress_bar = false")
