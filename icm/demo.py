@@ -65,7 +65,7 @@ def run_demo(members: int = 20_000, seed: int = 42, warehouse_url: str | None = 
     runs = [execute_job("ingest_job", url, landing)]
     from orchestration import definitions
 
-    for extra in ("measures_job", "savings_job", "reporting_job"):
+    for extra in ("measures_job", "savings_job", "reporting_job", "utilization_job"):
         if any(j.name == extra for j in definitions.JOBS) and runs[-1]["success"]:
             year = str(demo_measurement_year())
             runs.append(execute_job(extra, url, landing, partition_key=year))

@@ -74,7 +74,7 @@ class UtilizationConfig(_Model):
     unit_types: list[Literal["billing_npi", "practice", "icm_entity", "payer"]] = Field(
         default_factory=lambda: list(UNIT_TYPES))
     peer_groups: dict[str, list[Literal["specialty", "region", "practice_size", "program", "all"]]] = Field(
-        default_factory=lambda: {"billing_npi": ["specialty", "region"], "practice": ["practice_size"],
+        default_factory=lambda: {"billing_npi": ["specialty"], "practice": ["practice_size"],
                                  "icm_entity": ["program"], "payer": ["all"]})
     practice_size_bands: list[int] = Field(default_factory=lambda: [1, 3, 8])   # lower bounds of billing NPIs
     region: Literal["county", "state"] = "county"
