@@ -158,9 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--members", default="200000", type=_member_counts,
                    help="members, or a comma list (e.g. 1000000,2000000) to also report the scaling ratios")
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--parts", default="load,measures,settle,sweep",
-                   help="comma list of load, measures, settle (warehouse settlement path), sweep (1,000 entities "
-                        "x 1,000 parameter sets)")
+    p.add_argument("--parts", default="load,measures,settle,utilization,sweep",
+                   help="comma list of load, measures, settle (warehouse settlement path), utilization (profiling "
+                        "run of a year), sweep (1,000 entities x 1,000 parameter sets)")
     p.set_defaults(func=cmd_bench)
 
     # Domain packages add their own commands (measures, settle-table, settle).

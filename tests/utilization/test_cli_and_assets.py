@@ -59,3 +59,13 @@ def test_profiles_asset_materializes_with_passing_gx_check(planted_url, tmp_path
     assert checks and all(c.passed for c in checks)
     result = dg.materialize([verification_sample], partition_key="2025-03-01", resources=resources)
     assert result.success and all(c.passed for c in result.get_asset_check_evaluations())
+
+
+def test_bench_part_reports_each_step_and_the_ratio_to_the_measure_suite(planted_url):
+    from utilization.bench import run
+
+    out = run(planted_url, 2025, measure_suite_seconds=10.0)
+    assert set(out["seconds"]) == {"person_months", "unit_metrics", "outliers", "verification_sample",
+                                   "no_utilization"}
+    assert out["ratio_to_measure_suite"] == round(out["total_seconds"] / 10.0, 2)
+    assert out["figures"]["person_months"]["person_months"] == 14 * 40 * 12
