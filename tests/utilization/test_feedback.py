@@ -93,3 +93,26 @@ def test_pdf_of_a_page_through_weasyprint(pages, tmp_path):
     page.write_text(sorted(out_dir.glob("practice_*.html"))[0].read_text())
     (pdf,) = write_pdfs([page])
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 5_000
+
+
+def test_methods_notebook_executes_on_a_small_warehouse(tmp_path, monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    from pathlib import Path
+
+    from tests.utilization.scenario import planted
+    from utilization.run import run_year
+    from warehouse.engine import upgrade
+
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    upgrade(url)
+    engine = planted(url).write(url)
+    run_year(engine, 2025)
+    engine.dispose()
+    monkeypatch.setenv("WAREHOUSE_URL", url)
+    nb = nbformat.read(Path(__file__).resolve().parents[2] / "notebooks" / "utilization_methods.ipynb", as_version=4)
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=600,
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    text = "\n".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "14 units, 14 assessable, " in text
+    assert any("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
