@@ -11,6 +11,10 @@ enrollment are not counted, as in IU-HH):
   discharges_without_followup  acute discharges alive (disposition not 20) with no outpatient E&M visit on days
                            1..followup_days after discharge (under-use)
   ed_visits                ED visits of measures/blocks.ed_visits_all (one per person-date)
+  ed_<class>               NYU/Johnston classification of each ED visit by the principal diagnosis of its first
+                           claim (utilization/reference): sums of the probabilities non-emergent, primary-care
+                           treatable, preventable, not preventable; injury; behavioral (psych, alcohol or drug);
+                           unclassified (code not in the table, e.g. ICD-9 or blank)
   outpatient_visits        person-dates with an office/outpatient E&M or preventive code (CPT 99202-99215,
                            99241-99245, 99381-99397, G0438/G0439)
   primary_care_visits      those billed by a provider whose provider_type is pcp
@@ -33,6 +37,9 @@ out-of-area for members or providers without a county, and whether an in_network
 """
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 from sqlalchemy import (
     Double, Engine, Integer, and_, case, cast, delete, distinct, exists, func, insert, literal, or_, select,
     union_all,
@@ -48,11 +55,14 @@ from savings.population.cost import _claim_amounts
 from savings.tables import risk_score
 from utilization.config import UtilizationConfig
 from utilization.tables import (
-    COUNT_METRICS, MONEY, PAID_METRICS, PERSON_METRICS, utilization_person_month as UPM, utilization_unit_metric as UUM,
+    COUNT_METRICS, ED_CLASS_METRICS, MONEY, PAID_METRICS, PERSON_METRICS, VALUE, ref_ed_classification as EDC,
+    utilization_person_month as UPM, utilization_unit_metric as UUM,
 )
 from warehouse.models import IcmEntity
 
-ALL_METRICS = COUNT_METRICS + PAID_METRICS + PERSON_METRICS
+EVENT_METRICS = COUNT_METRICS + ED_CLASS_METRICS + PAID_METRICS
+ALL_METRICS = EVENT_METRICS + PERSON_METRICS
+ED_REFERENCE = Path(__file__).parent / "reference" / "ed_classification_johnston_icd10.csv"
 EM_OUTPATIENT = tuple(str(c) for c in [*range(99202, 99206), *range(99211, 99216), *range(99241, 99246)])
 PREVENTIVE = tuple(str(c) for c in [*range(99381, 99388), *range(99391, 99398)]) + ("G0438", "G0439")
 UNIT_KEYS = {"billing_npi": UPM.c.billing_npi, "practice": UPM.c.practice_id, "icm_entity": UPM.c.icm_entity_id,
@@ -75,10 +85,11 @@ def metric_kind(metric: str) -> str:
 
 def _event(person_id, event_date, **values):
     """Select list of one event source: every count and paid column, zero where the source has none."""
-    unknown = set(values) - set(COUNT_METRICS + PAID_METRICS)
+    unknown = set(values) - set(EVENT_METRICS)
     assert not unknown, unknown
     return [person_id.label("person_id"), cast(event_date, B.H.c.claim_start_date.type).label("event_date"),
             *[cast(values.get(m, 0), Integer).label(m) for m in COUNT_METRICS],
+            *[cast(values.get(m, 0), VALUE).label(m) for m in ED_CLASS_METRICS],
             *[cast(values.get(m, 0), MONEY).label(m) for m in PAID_METRICS]]
 
 
@@ -130,7 +141,16 @@ def _events(ctx: BuildContext, cfg: UtilizationConfig):
     visit_ev = select(*_event(per_day.c.person_id, per_day.c.visit_date, outpatient_visits=1,
                               primary_care_visits=per_day.c.pcp, preventive_visits=per_day.c.prev))
     ed = B.ed_visits_all(ctx)
-    ed_ev = select(*_event(ed.c.person_id, ed.c.visit_date, ed_visits=1))
+    ed_claim = B.ed_claims(ctx)
+    edc = EDC.alias("edc")
+    zero = literal(0)
+    ed_ev = select(*_event(
+        ed.c.person_id, ed.c.visit_date, ed_visits=1, ed_nonemergent=func.coalesce(edc.c.noner, zero),
+        ed_primary_care_treatable=func.coalesce(edc.c.epct, zero), ed_preventable=func.coalesce(edc.c.edcnpa, zero),
+        ed_not_preventable=func.coalesce(edc.c.edcnnpa, zero), ed_injury=func.coalesce(edc.c.injury, zero),
+        ed_behavioral=func.coalesce(func.greatest(edc.c.psych, edc.c.alcohol, edc.c.drug), zero),
+        ed_unclassified=B.flag(edc.c.icd10.is_(None)))
+    ).select_from(ed.join(ed_claim, ed_claim.c.claim_id == ed.c.claim_id).outerjoin(edc, edc.c.icd10 == ed_claim.c.pdx))
     sv = B.services(ctx)
     code = func.coalesce(sv.c.hcpcs, "")
     lab = or_(_code_between(code, "80047", "89398"), _rev_prefix(sv.c.rev, "030", "031"))
@@ -165,7 +185,7 @@ def _events(ctx: BuildContext, cfg: UtilizationConfig):
                    paid_ev).subquery("util_events")
     m = month_start(ev.c.event_date)
     return (select(ev.c.person_id, m.label("month_start"),
-                   *[func.sum(ev.c[c]).label(c) for c in COUNT_METRICS + PAID_METRICS])
+                   *[func.sum(ev.c[c]).label(c) for c in EVENT_METRICS])
             .where(ev.c.event_date.between(year_first, year_last))
             .group_by(ev.c.person_id, m).cte("util_month_events")), visits
 
@@ -216,10 +236,24 @@ def ensure_risk_scores(engine: Engine, cfg: UtilizationConfig, year: int) -> str
     return f"scored {year} with the savings engine's CMS-HCC blend"
 
 
+def load_ed_reference(engine: Engine) -> int:
+    """Load the shipped NYU/Johnston table into ref_ed_classification once (utilization/reference/PROVENANCE.md)."""
+    with engine.begin() as conn:
+        have = conn.execute(select(func.count()).select_from(EDC)).scalar_one()
+        if have:
+            return have
+        with open(ED_REFERENCE, newline="") as fh:
+            rows = [{k: (v if k == "icd10" else float(v)) for k, v in r.items()} for r in csv.DictReader(fh)]
+        for i in range(0, len(rows), 10000):
+            conn.execute(insert(EDC), rows[i:i + 10000])
+        return len(rows)
+
+
 def build_person_months(engine: Engine, year: int, config=None) -> dict:
     """Rebuild utilization_person_month for `year` (one statement)."""
     cfg = UtilizationConfig.load(config)
     risk_note = ensure_risk_scores(engine, cfg, year)
+    load_ed_reference(engine)
     with engine.begin() as conn:
         ctx = build_context(conn, year)
         conn.execute(delete(UPM).where(UPM.c.year == year))
@@ -239,7 +273,7 @@ def build_person_months(engine: Engine, year: int, config=None) -> dict:
                 .where(risk_score.c.year == year,
                        risk_score.c.model_version == (cfg.standardisation.risk_model or "")).cte("util_risk"))
         PROV = B.PROV
-        counts = {m: func.coalesce(ev.c[m], 0) for m in COUNT_METRICS + PAID_METRICS}
+        counts = {m: func.coalesce(ev.c[m], 0) for m in EVENT_METRICS}
         months = func.count().over(partition_by=mm.c.person_id)
         last = func.row_number().over(partition_by=mm.c.person_id, order_by=mm.c.month_start.desc()) == 1
         anchor = and_(last, months >= cfg.min_months_for_person_measures)
@@ -250,7 +284,7 @@ def build_person_months(engine: Engine, year: int, config=None) -> dict:
             func.coalesce(mm.c.health_home_program_id, mm.c.icm_program_id).label("program_id"),
             assigned.c.billing_npi, func.coalesce(PROV.c.tin, assigned.c.billing_npi).label("practice_id"),
             stratum_expression(cfg, mm, risk).label("stratum"), B.flag(anchor).label("person_anchor"),
-            *[counts[m].label(m) for m in COUNT_METRICS + PAID_METRICS],
+            *[counts[m].label(m) for m in EVENT_METRICS],
             B.flag(and_(anchor, year_pc == 0)).label("persons_without_primary_care"),
             B.flag(and_(anchor, year_prev == 0)).label("persons_without_preventive"),
         ).select_from(
@@ -258,7 +292,7 @@ def build_person_months(engine: Engine, year: int, config=None) -> dict:
             .outerjoin(assigned, assigned.c.person_id == mm.c.person_id)
             .outerjoin(PROV, PROV.c.npi == assigned.c.billing_npi)
             .outerjoin(risk, risk.c.person_id == mm.c.person_id))
-        cols = [c.name for c in UPM.columns]
+        cols = [c.name for c in rows.selected_columns]   # insert by name: the select lists metrics in its own order
         conn.execute(insert(UPM).from_select(cols, rows))
         n = conn.execute(select(func.count()).select_from(UPM).where(UPM.c.year == year)).scalar_one()
     return {"year": year, "person_months": n, "risk": risk_note}

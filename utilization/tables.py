@@ -11,6 +11,7 @@ verification_sample       the monthly service-verification sample with its seed,
 verification_result       imported verification results, one row per sampled enrollee (re-import replaces).
 verification_import_row   every row of every import, accepted or rejected with its reason (nothing dropped).
 enrollee_outreach         input: outreach made to enrollees (for the annual no-utilization report).
+ref_ed_classification     the NYU/Johnston ED classification per ICD-10-CM code (utilization/reference/).
 """
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ COUNT_METRICS = (
 PAID_METRICS = ("paid_inpatient", "paid_outpatient", "paid_professional", "paid_pharmacy", "paid_behavioral_health",
                 "paid_ltss", "paid_ed", "paid_other")
 PERSON_METRICS = ("persons_without_primary_care", "persons_without_preventive")
+# NYU/Johnston ED classification: expected visits of each class (sums of per-visit probabilities)
+ED_CLASS_METRICS = ("ed_nonemergent", "ed_primary_care_treatable", "ed_preventable", "ed_not_preventable",
+                    "ed_injury", "ed_behavioral", "ed_unclassified")
 
 utilization_person_month = Table(
     "utilization_person_month", metadata,
@@ -45,6 +49,7 @@ utilization_person_month = Table(
     *[Column(m, Integer, nullable=False) for m in COUNT_METRICS],
     *[Column(m, MONEY, nullable=False) for m in PAID_METRICS],
     *[Column(m, Integer, nullable=False) for m in PERSON_METRICS],
+    *[Column(m, VALUE, nullable=False) for m in ED_CLASS_METRICS],
 )
 
 utilization_unit_metric = Table(
@@ -112,6 +117,13 @@ verification_import_row = Table(
     Column("status", String, nullable=False),          # accepted | rejected
     Column("reason", String),
     Column("imported_at", DateTime, nullable=False),
+)
+
+ref_ed_classification = Table(
+    "ref_ed_classification", metadata,       # utilization/reference/ed_classification_johnston_icd10.csv
+    Column("icd10", String, nullable=False),
+    *[Column(c, VALUE, nullable=False) for c in ("edcnnpa", "edcnpa", "epct", "noner", "injury", "psych", "alcohol",
+                                                 "drug")],
 )
 
 enrollee_outreach = Table(

@@ -85,3 +85,20 @@ def test_pandas_reference_reproduces_counts_and_oe(planted_engine, reference, me
         assert float(r.expected) == pytest.approx(ref.loc[r.unit_id, "e"], rel=1e-6)
         assert float(r.observed) / float(r.expected) == pytest.approx(ref.loc[r.unit_id, "o"] / ref.loc[r.unit_id, "e"],
                                                                       rel=1e-6)
+
+
+def test_ed_visits_classified_by_the_nyu_johnston_table(planted_engine):
+    # every planted ED visit has principal diagnosis R10.9: epct 0.6697247706, edcnnpa 0.3302752294 in the table
+    with planted_engine.connect() as conn:
+        rows = conn.execute(select(UUM.c.unit_id, UUM.c.metric, UUM.c.observed).where(
+            UUM.c.unit_type == "billing_npi", UUM.c.year == 2025,
+            UUM.c.metric.in_(("ed_visits", "ed_nonemergent", "ed_primary_care_treatable", "ed_not_preventable",
+                              "ed_unclassified")))).all()
+    by_unit: dict = {}
+    for r in rows:
+        by_unit.setdefault(r.unit_id, {})[r.metric] = float(r.observed)
+    for unit, m in by_unit.items():
+        assert m["ed_primary_care_treatable"] == pytest.approx(0.6697247706 * m["ed_visits"], abs=1e-3), unit
+        assert m["ed_nonemergent"] == 0
+        assert m["ed_not_preventable"] == pytest.approx(0.3302752294 * m["ed_visits"], abs=1e-3), unit
+        assert m["ed_unclassified"] == 0

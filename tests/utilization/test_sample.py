@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from tests.utilization.scenario import planted
 from utilization.sample import draw_sample, export_mailing, import_results, monthly_report, sample_fingerprint
@@ -51,25 +49,15 @@ def test_same_seed_same_sample_other_seed_other_sample(planted_engine):
 
 @pytest.mark.skipif(os.environ.get("ICM_SKIP_PG") == "1" or not os.environ.get("PG_URL"), reason="needs PostgreSQL")
 def test_sample_identical_on_duckdb_and_postgresql(tmp_path):
-    duck = f"duckdb:///{tmp_path / 'w.duckdb'}"
-    base = make_url(os.environ["PG_URL"])
-    name = "s_" + uuid.uuid4().hex[:12]
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    pg = base.set(database=name).render_as_string(hide_password=False)
+    from tests.conftest import new_pg_database
+
     prints = []
-    try:
-        for url in (duck, pg):
-            upgrade(url)
-            engine = planted(url).write(url)
-            draw_sample(engine, MARCH)
-            prints.append(sample_fingerprint(engine, MARCH))
-            engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    for url in (f"duckdb:///{tmp_path / 'w.duckdb'}", new_pg_database()):
+        upgrade(url)
+        engine = planted(url).write(url)
+        draw_sample(engine, MARCH)
+        prints.append(sample_fingerprint(engine, MARCH))
+        engine.dispose()
     assert prints[0] == prints[1]
 
 

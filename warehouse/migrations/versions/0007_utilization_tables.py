@@ -1,5 +1,5 @@
 """utilization management tables: person-month utilization, unit metrics, outlier flags, verification sample and
-results, enrollee outreach
+results, enrollee outreach, NYU/Johnston ED classification reference
 
 No PRIMARY KEY constraints (as 0004-0006): the tables are rebuilt per year or month by set-based statements that
 are unique by construction, and the utilization checks verify the keys.
@@ -16,7 +16,7 @@ branch_labels = None
 depends_on = None
 
 TABLES = ('utilization_person_month', 'utilization_unit_metric', 'utilization_outlier_flag', 'verification_sample',
-          'verification_result', 'verification_import_row', 'enrollee_outreach')
+          'verification_result', 'verification_import_row', 'enrollee_outreach', 'ref_ed_classification')
 
 
 def upgrade() -> None:
@@ -58,6 +58,13 @@ def upgrade() -> None:
         sa.Column('paid_other', sa.Numeric(14, 2), nullable=False),
         sa.Column('persons_without_primary_care', sa.Integer(), nullable=False),
         sa.Column('persons_without_preventive', sa.Integer(), nullable=False),
+        sa.Column('ed_nonemergent', sa.Numeric(18, 6), nullable=False),
+        sa.Column('ed_primary_care_treatable', sa.Numeric(18, 6), nullable=False),
+        sa.Column('ed_preventable', sa.Numeric(18, 6), nullable=False),
+        sa.Column('ed_not_preventable', sa.Numeric(18, 6), nullable=False),
+        sa.Column('ed_injury', sa.Numeric(18, 6), nullable=False),
+        sa.Column('ed_behavioral', sa.Numeric(18, 6), nullable=False),
+        sa.Column('ed_unclassified', sa.Numeric(18, 6), nullable=False),
     )
     op.create_table(
         'utilization_unit_metric',
@@ -127,6 +134,18 @@ def upgrade() -> None:
         sa.Column('outreach_date', sa.Date(), nullable=False),
         sa.Column('outreach_method', sa.String(), nullable=False),
         sa.Column('outcome', sa.String(), nullable=True),
+    )
+    op.create_table(
+        'ref_ed_classification',
+        sa.Column('icd10', sa.String(), nullable=False),
+        sa.Column('edcnnpa', sa.Numeric(18, 6), nullable=False),
+        sa.Column('edcnpa', sa.Numeric(18, 6), nullable=False),
+        sa.Column('epct', sa.Numeric(18, 6), nullable=False),
+        sa.Column('noner', sa.Numeric(18, 6), nullable=False),
+        sa.Column('injury', sa.Numeric(18, 6), nullable=False),
+        sa.Column('psych', sa.Numeric(18, 6), nullable=False),
+        sa.Column('alcohol', sa.Numeric(18, 6), nullable=False),
+        sa.Column('drug', sa.Numeric(18, 6), nullable=False),
     )
 
 
