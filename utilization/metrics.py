@@ -221,14 +221,17 @@ def stratum_expression(cfg: UtilizationConfig, mm, risk):
 
 def ensure_risk_scores(engine: Engine, cfg: UtilizationConfig, year: int) -> str:
     """The risk scores of the year come from the savings engine (savings/population/risk.py); when the year has
-    none and the configuration allows, score it there with the CMS-HCC blend. Returns what was done."""
+    no scores at all and the configuration allows, score it there with the CMS-HCC blend. Returns what was done."""
     s = cfg.standardisation
     if not s.risk_model:
         return "no risk band"
     with engine.connect() as conn:
         have = conn.execute(select(func.count()).select_from(risk_score)
                             .where(risk_score.c.year == year, risk_score.c.model_version == s.risk_model)).scalar_one()
-    if have or not s.score_missing_risk:
+        any_model = conn.execute(select(func.count()).select_from(risk_score)
+                                 .where(risk_score.c.year == year)).scalar_one()
+    # score_year replaces every score of the year: never run it over another model's scores (e.g. a custom one)
+    if have or any_model or not s.score_missing_risk:
         return f"{have} existing {s.risk_model} scores"
     from savings.population.risk import score_year
 
