@@ -58,6 +58,7 @@ from utilization.tables import (
     COUNT_METRICS, ED_CLASS_METRICS, MONEY, PAID_METRICS, PERSON_METRICS, VALUE, ref_ed_classification as EDC,
     utilization_person_month as UPM, utilization_unit_metric as UUM,
 )
+from warehouse.engine import is_duckdb
 from warehouse.models import IcmEntity
 
 EVENT_METRICS = COUNT_METRICS + ED_CLASS_METRICS + PAID_METRICS
@@ -245,11 +246,16 @@ def load_ed_reference(engine: Engine) -> int:
         have = conn.execute(select(func.count()).select_from(EDC)).scalar_one()
         if have:
             return have
-        with open(ED_REFERENCE, newline="") as fh:
-            rows = [{k: (v if k == "icd10" else float(v)) for k, v in r.items()} for r in csv.DictReader(fh)]
-        for i in range(0, len(rows), 10000):
-            conn.execute(insert(EDC), rows[i:i + 10000])
-        return len(rows)
+        if is_duckdb(engine):   # DuckDB's executemany takes 12 s for these 47,132 rows; its CSV reader, 0.1 s
+            cols = ", ".join(c.name for c in EDC.columns)
+            conn.exec_driver_sql(f"INSERT INTO {EDC.name} ({cols}) SELECT {cols} FROM read_csv('{ED_REFERENCE}', "
+                                 "header=true)")
+        else:
+            with open(ED_REFERENCE, newline="") as fh:
+                rows = [{k: (v if k == "icd10" else float(v)) for k, v in r.items()} for r in csv.DictReader(fh)]
+            for i in range(0, len(rows), 10000):
+                conn.execute(insert(EDC), rows[i:i + 10000])
+        return conn.execute(select(func.count()).select_from(EDC)).scalar_one()
 
 
 def build_person_months(engine: Engine, year: int, config=None) -> dict:
