@@ -31,7 +31,8 @@ from utilization.tables import utilization_outlier_flag as FLAG, utilization_per
     utilization_unit_metric as UUM
 
 HEADLINE = ("ed_visits", "ip_admissions", "readmissions", "primary_care_visits")
-TABLE_METRICS = HEADLINE + ("ip_days", "outpatient_visits", "bh_ip_admissions", "bh_op_visits", "lab_services",
+TABLE_METRICS = HEADLINE + ("ed_nonemergent", "ed_primary_care_treatable", "ed_preventable", "ip_days",
+                            "outpatient_visits", "bh_ip_admissions", "bh_op_visits", "lab_services",
                             "imaging_services", "rx_fills", "discharges_without_followup",
                             "persons_without_primary_care", "persons_without_preventive", "paid_inpatient",
                             "paid_outpatient", "paid_professional", "paid_pharmacy", "paid_ed")

@@ -32,65 +32,59 @@ def _user_errors(fn):
     return wrapper
 
 
-@_user_errors
-def cmd_utilization(args) -> int:
+def _on_warehouse(args, work) -> int:
+    """Open the warehouse (migrated), print work(engine) as JSON, release the warehouse."""
     from icm.cli import _engine
-    from utilization.run import run_year
 
     engine = _engine(args)
     try:
-        return _print(run_year(engine, args.year, args.config))
+        return _print(work(engine))
     finally:
         engine.dispose()
+
+
+@_user_errors
+def cmd_utilization(args) -> int:
+    from utilization.run import run_year
+
+    return _on_warehouse(args, lambda engine: run_year(engine, args.year, args.config))
 
 
 @_user_errors
 def cmd_sample(args) -> int:
-    from icm.cli import _engine
     from utilization.sample import draw_sample, export_mailing, import_results, monthly_report, parse_month
 
     month = parse_month(args.month)
-    engine = _engine(args)
-    try:
+
+    def work(engine):
         if args.import_results:
-            return _print(import_results(engine, Path(args.import_results)))
+            return import_results(engine, Path(args.import_results))
         if args.report:
-            return _print(monthly_report(engine, month))
+            return monthly_report(engine, month)
         out = draw_sample(engine, month, args.config)
         target = Path(args.out or _home() / "utilization" / f"verification_sample_{month:%Y-%m}.csv")
-        out["export"] = export_mailing(engine, month, target)
-        return _print(out)
-    finally:
-        engine.dispose()
+        return {**out, "export": export_mailing(engine, month, target)}
+    return _on_warehouse(args, work)
 
 
 @_user_errors
 def cmd_no_utilization(args) -> int:
-    from icm.cli import _engine
     from utilization.no_use import load_outreach, no_utilization_report
 
-    engine = _engine(args)
-    try:
+    def work(engine):
         loaded = load_outreach(engine, Path(args.outreach)) if args.outreach else None
-        out_dir = Path(args.out or _home() / "utilization" / str(args.year))
-        report = no_utilization_report(engine, args.year, out_dir, args.config)
-        if loaded:
-            report["outreach_loaded"] = loaded
-        return _print(report)
-    finally:
-        engine.dispose()
+        report = no_utilization_report(engine, args.year, Path(args.out or _home() / "utilization" / str(args.year)),
+                                       args.config)
+        return {**report, "outreach_loaded": loaded} if loaded else report
+    return _on_warehouse(args, work)
 
 
 @_user_errors
 def cmd_feedback(args) -> int:
-    from icm.cli import _engine
     from utilization.feedback import write_feedback
 
-    engine = _engine(args)
-    try:
-        return _print(write_feedback(engine, args.year, Path(args.out), args.config, pdf=args.pdf))
-    finally:
-        engine.dispose()
+    return _on_warehouse(args, lambda engine: write_feedback(engine, args.year, Path(args.out), args.config,
+                                                             pdf=args.pdf))
 
 
 def add_commands(sub) -> None:
