@@ -114,7 +114,7 @@ def run_one(members: int, seed: int, wanted: set[str]) -> dict:
     year = DEFAULT_FIRST_YEAR + DEFAULT_YEARS - 1
     out: dict = {}
     with tempfile.TemporaryDirectory(prefix="icm-bench-") as tmp:
-        if wanted & {"load", "measures", "settle", "dur"}:
+        if wanted & {"load", "measures", "settle", "dur", "utilization"}:
             out["load"], url = bench_load(members, seed, Path(tmp))
             _progress(members, "load", out["load"])
             if "measures" in wanted:
@@ -128,6 +128,11 @@ def run_one(members: int, seed: int, wanted: set[str]) -> dict:
             if "settle" in wanted:
                 out["settlement_warehouse_path"] = bench_settlement(url, year)
                 _progress(members, "settle", out["settlement_warehouse_path"])
+            if "utilization" in wanted:
+                from utilization.bench import run as run_utilization
+
+                out["utilization"] = run_utilization(url, year, out.get("measures", {}).get("total_seconds"))
+                _progress(members, "utilization", out["utilization"])
             if "dur" in wanted:
                 from pharmacy.bench import run as run_dur_mtm
 
@@ -139,7 +144,7 @@ def run_one(members: int, seed: int, wanted: set[str]) -> dict:
     return out
 
 
-def run_bench(members: str | int = "200000", seed: int = 7, parts: str = "load,measures,settle,sweep,dur") -> dict:
+def run_bench(members: str | int = "200000", seed: int = 7, parts: str = "load,measures,settle,utilization,sweep,dur") -> dict:
     """Benchmarks for each member count in `members` (comma list); with two or more sizes, the time ratios of
     each size to the previous one (doubling members should cost <= 2.2x)."""
     wanted = {p.strip() for p in parts.split(",") if p.strip()}

@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "ui",
     "bench",
     "dur",
+    "utilization",
 )
 
 

@@ -52,7 +52,7 @@ def execute_job(job_name: str, warehouse_url: str, landing: Path, partition_key:
             "failed_steps": failures}
 
 
-DEMO_JOBS = ("ingest_job", "measures_job", "savings_job", "reporting_job", "pharmacy_job")
+DEMO_JOBS = ("ingest_job", "measures_job", "savings_job", "reporting_job", "pharmacy_job", "utilization_job")
 
 
 def run_demo(members: int = 20_000, seed: int = 42, warehouse_url: str | None = None) -> dict:

@@ -394,14 +394,14 @@ MM_DEDUP_COLS = ("person_id", "month_start", "payer", "delivery_system", "health
                  "icm_entity_id", "long_term_institutional_flag", "age_at_month_start", "sex", "county_fips")
 
 
-def _ranked_member_months(ctx: BuildContext, name: str, *conditions):
+def _ranked_member_months(ctx: BuildContext, name: str, *conditions, columns: tuple[str, ...] = MM_DEDUP_COLS):
     """One member-month per person and month (the plan with most enrolled days wins) among the months measures
     read (Jan of MY - 1 to Dec of MY), for the rows that also meet `conditions`."""
     rn = func.row_number().over(partition_by=(MM.c.person_id, MM.c.month_start),
                                 order_by=(MM.c.days_enrolled.desc(), MM.c.payer, MM.c.plan, MM.c.data_source))
-    q = (select(*[MM.c[c] for c in MM_DEDUP_COLS], rn.label("rn"))
+    q = (select(*[MM.c[c] for c in columns], rn.label("rn"))
          .where(MM.c.month_start.between(ctx.ymd(-1, 1, 1), ctx.my_end), *conditions).cte(f"{name}_rank"))
-    return select(*[q.c[c] for c in MM_DEDUP_COLS]).where(q.c.rn == 1).cte(name)
+    return select(*[q.c[c] for c in columns]).where(q.c.rn == 1).cte(name)
 
 
 @_shared
@@ -409,6 +409,13 @@ def member_months_dedup(ctx: BuildContext):
     """One member-month per person and month for the whole population, for the months measures read: ranking the
     whole history cost seconds per measure on a large state."""
     return _ranked_member_months(ctx, "mm_dedup")
+
+
+@_shared
+def member_months_dedup_with(ctx: BuildContext, extra_columns: tuple[str, ...]):
+    """member_months_dedup carrying further member_month columns (e.g. eligibility group and dual status for the
+    strata of utilization norms); the measures keep the narrow default."""
+    return _ranked_member_months(ctx, "mm_dedup_with", columns=MM_DEDUP_COLS + tuple(extra_columns))
 
 
 def member_months_dedup_for(ctx: BuildContext, persons, name: str):

@@ -11,6 +11,7 @@ import dagster as dg
 
 from orchestration.assets import exports as export_assets, ingest, measures as measure_assets, savings as savings_assets
 from orchestration.assets import pharmacy as pharmacy_assets
+from orchestration.assets import utilization as utilization_assets
 from orchestration.resources import LandingResource, WarehouseResource
 
 # Great Expectations logs its own progress at INFO; run steps (also in subprocesses) keep it at WARNING.
@@ -25,7 +26,7 @@ ingest_job = dg.define_asset_job(
     description="Landing files -> staged -> warehouse -> final-action claims -> member-months, with GX checks.")
 JOBS.append(ingest_job)
 
-for module in (measure_assets, savings_assets, export_assets, pharmacy_assets):
+for module in (measure_assets, savings_assets, export_assets, pharmacy_assets, utilization_assets):
     ASSETS += module.ASSETS
     CHECKS += module.CHECKS
     JOBS += module.JOBS

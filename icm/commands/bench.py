@@ -30,7 +30,8 @@ def add_commands(subparsers) -> None:
     p.add_argument("--members", default="200000", type=member_counts,
                    help="members, or a comma list (e.g. 1000000,2000000) to also report the scaling ratios")
     p.add_argument("--seed", type=non_negative_int, default=7, help="random seed of the synthetic state (default 7)")
-    p.add_argument("--parts", default="load,measures,settle,sweep,dur",
+    p.add_argument("--parts", default="load,measures,settle,utilization,sweep,dur",
                    help="comma list of load, measures, settle (warehouse settlement path), sweep (1,000 entities "
-                        "x 1,000 parameter sets), dur (DUR + MTM for the last year, with a pandas ratio)")
+                        "x 1,000 parameter sets), utilization (profiles and outlier methods of the last year), dur "
+                        "(DUR + MTM for the last year, with a pandas ratio)")
     p.set_defaults(func=cmd_bench)

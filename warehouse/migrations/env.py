@@ -6,7 +6,7 @@ from sqlalchemy import engine_from_config, pool
 from warehouse.models import metadata
 
 # Result tables of the measure and savings engines live on the same metadata, defined in their packages.
-for _module in ("measures.tables", "savings.work_tables", "pharmacy.tables"):
+for _module in ("measures.tables", "savings.work_tables", "pharmacy.tables", "utilization.tables"):
     try:
         __import__(_module)
     except ImportError:

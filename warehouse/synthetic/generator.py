@@ -69,6 +69,7 @@ from warehouse.synthetic.paid_lag import planted_paid_dates
 from warehouse.synthetic.calibration import (CHRONIC_OPIOID_PRODUCT_P, FOLLOWUP_CATEGORY_P,
                                            PQI_ASTHMA_ADMISSIONS_PER_YEAR, SAA_ADHERENCE_BANDS, SAA_BAND_P)
 from warehouse.synthetic import pharmacy_cases
+from warehouse.synthetic import utilization_cases
 
 DEFAULT_FIRST_YEAR = 2023
 DEFAULT_YEARS = 3
@@ -1322,11 +1323,13 @@ def generate(out_dir: str | Path, members: int = 20_000, seed: int = 42, first_y
     st.build_persons()
     st.build_enrollment()
     st.build_providers()
+    utilization_cases.plant_panels(st)
     st.everyday()
     st.patterns()
     summary = {"params": dict(members=members, seed=seed, first_year=first_year, years=years), "files": {},
                "members_per_payer": {}, "dirty": {}, "adjustments": dict(families=0, replacement_versions=0, void_versions=0)}
     summary["pharmacy_cases"] = pharmacy_cases.plant(st)  # planted DUR cases and near misses (their manifest)
+    summary["utilization_cases"] = utilization_cases.plant_events(st)
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET enable_progress_bar = false")
