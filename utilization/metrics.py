@@ -52,7 +52,7 @@ from measures.valuesets import default_registry
 from savings.population.common import is_dual
 from savings.population.config import PopulationConfig
 from savings.population.cost import _claim_amounts
-from savings.tables import risk_score
+from savings.work_tables import risk_score
 from utilization.config import UtilizationConfig
 from utilization.tables import (
     COUNT_METRICS, ED_CLASS_METRICS, MONEY, PAID_METRICS, PERSON_METRICS, VALUE, ref_ed_classification as EDC,

@@ -18,7 +18,7 @@ import math
 
 from sqlalchemy import insert
 
-from savings.tables import risk_score
+from savings.work_tables import risk_score
 from warehouse.engine import make_engine
 from warehouse.models import EnrollmentSpan, MedicalClaimFinal, MedicalClaimLineFinal, MemberMonth, Person, PharmacyClaimFinal, Provider
 

@@ -31,7 +31,7 @@ def test_cli_utilization_sample_no_utilization_feedback(planted_url, tmp_path, c
 
 @pytest.mark.parametrize("argv, message", [
     (("sample", "--month", "2025-13"), "month must be YYYY-MM"),
-    (("feedback", "--year", "2019", "--out", "x"), "no utilization results for 2019"),
+    (("feedback", "--year", "2019", "--out", "x"), "no enrollment in 2019"),
 ])
 def test_cli_user_errors_are_one_line_exit_2(planted_url, capsys, argv, message):
     code, _, err = _run(capsys, *argv, "--warehouse", planted_url)

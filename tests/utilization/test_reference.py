@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from savings.tables import risk_score
+from savings.work_tables import risk_score
 from utilization.tables import utilization_unit_metric as UUM
 from warehouse.models import MedicalClaimFinal, MedicalClaimLineFinal, MemberMonth, PharmacyClaimFinal, Provider
 
