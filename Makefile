@@ -7,13 +7,13 @@ MEMBERS ?= 20000
 SEED    ?= 42
 BENCH_MEMBERS ?= 200000   # a comma list (e.g. 1000000,2000000) also reports the scaling ratios
 
-.PHONY: install demo test ui bench clean postgres-binaries notebooks notebooks-run
+.PHONY: install demo test ui bench clean postgres-binaries browser-and-pdf-libs notebooks notebooks-run
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev,pdf]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -22,8 +22,10 @@ demo: install
 	$(BIN)/icm demo --members $(MEMBERS) --seed $(SEED)
 
 # The suite runs on DuckDB and on PostgreSQL. Without PG_URL, tests/conftest.py starts a throwaway
-# server on 127.0.0.1 from the PostgreSQL server binaries (installed here with apt when missing).
-test: install postgres-binaries
+# server on 127.0.0.1 from the PostgreSQL server binaries (installed here with apt when missing). The practice
+# feedback pages are opened in headless Chromium and printed to PDF with WeasyPrint (Pango): both come from
+# Debian's packages, installed here when missing.
+test: install postgres-binaries browser-and-pdf-libs
 	$(BIN)/python -m pytest -q
 
 postgres-binaries:
@@ -31,6 +33,14 @@ postgres-binaries:
 	  echo "PostgreSQL server binaries not found; installing the 'postgresql' package with apt"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/dev/null || \
 	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/dev/null; \
+	fi
+
+browser-and-pdf-libs:
+	@if ! command -v chromium >/dev/null 2>&1 || ! ldconfig -p | grep -q libpangoft2; then \
+	  echo "Chromium or the Pango library not found; installing 'chromium' and 'libpangoft2-1.0-0' with apt"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium libpangoft2-1.0-0) >/dev/null || \
+	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium libpangoft2-1.0-0) >/dev/null || \
+	  echo "warning: could not install chromium/libpangoft2-1.0-0; the browser and PDF tests will be skipped"; \
 	fi
 
 ui: install
