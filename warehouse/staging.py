@@ -125,6 +125,8 @@ class SourceFile:
     transform_sql: str | None = None
 
     def __post_init__(self):
+        if self.target not in TARGETS:
+            raise LoadError(f"{self.path}: unknown target table {str(self.target)[:40]!r}")
         problem = source_field_problem("data_source", self.data_source) or \
             source_field_problem("date_format", self.date_format) or \
             source_field_problem("delimiter", self.delimiter) or source_field_problem("payer", self.payer)
@@ -148,6 +150,7 @@ class StagedFile:
     quarantine_reasons: dict[str, int]
     paid_amount_read: float | None
     table: str = ""   # the relation holding the staged rows in `con`
+    quarantine_table: str = "quarantined"   # the relation holding the rows that failed staging
     # True when `con` is the target DuckDB warehouse's own connection (staged there in temp tables)
     in_target: bool = False
 
@@ -804,8 +807,8 @@ def _spread_to_group(con, table: str, group_col: str, header_fields: list[str], 
       CREATE OR REPLACE TEMP TABLE _group_verdict AS
       SELECT gid, gds, why, why IS NULL AND partly_blank AS fill
       FROM (SELECT {group_col} AS gid, data_source AS gds,
-                   CASE WHEN bool_or(_reason IS NOT NULL) THEN '{reason_bad_member}'
-                        WHEN {distinct} THEN '{reason_inconsistent}' END AS why,
+                   CASE WHEN bool_or(_reason IS NOT NULL) THEN {_sql_str(reason_bad_member)}
+                        WHEN {distinct} THEN {_sql_str(reason_inconsistent)} END AS why,
                    {partly_blank} AS partly_blank
             FROM {table} WHERE {group_col} IS NOT NULL GROUP BY {group_col}, data_source)
       WHERE why IS NOT NULL OR partly_blank""")
@@ -917,7 +920,7 @@ def drop_staging(con: duckdb.DuckDBPyConnection) -> None:
     for name, kind in con.execute(
             "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE temporary UNION ALL "
             "SELECT view_name, 'VIEW' FROM duckdb_views() WHERE temporary AND NOT internal").fetchall():
-        if name in _STAGING_OBJECTS or name.startswith("raw_"):
+        if name in _STAGING_OBJECTS or name.startswith(("raw_", "staged_", "quarantined_")):
             con.execute(f"DROP {kind} IF EXISTS temp.main.{_q(name)}")
 
 
