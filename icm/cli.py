@@ -42,12 +42,15 @@ def cmd_load(args) -> int:
         preflight(source)
     engine = _engine(args)
     reports = load_sources(engine, sources, require_enrollment=not args.no_enrollment_check)
-    derived = {}
-    if not args.no_derive:
+    derived, note = {}, None
+    if not args.no_derive and not any(r.status == "loaded" for r in reports):
+        note = "skipped: every file was already loaded, the derived tables are current"
+    elif not args.no_derive:
         from warehouse.derive import rebuild_final_action, rebuild_member_months
 
         derived = {**rebuild_final_action(engine), **rebuild_member_months(engine)}
-    json.dump({"files": [r.as_dict() for r in reports], "derived_rows": derived}, sys.stdout, indent=2, default=str)
+    json.dump({"files": [r.as_dict() for r in reports], "derived_rows": derived, **({"derived": note} if note else {})},
+              sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")
     return 0
 
