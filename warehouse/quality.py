@@ -91,7 +91,8 @@ def masked(value) -> str | int | float | None:
     if isinstance(value, (list, tuple)):
         return "(" + ", ".join(str(masked(v)) for v in value) + ")"
     text = str(value)
-    shape = re.sub(r"[A-Z]", "A", re.sub(r"[a-z]", "a", re.sub(r"[0-9]", "9", text[:12])))
+    shape = "".join("9" if ch.isdigit() else ("A" if ch.isupper() else "a") if ch.isalpha() else ch
+                    for ch in text[:12])
     return shape + (f"... ({len(text)} chars)" if len(text) > 12 else "")
 
 

@@ -97,8 +97,8 @@ def source_field_problem(name: str, value) -> str | None:
         return f"{name} must be text"
     if name == "data_source" and not re.fullmatch(DATA_SOURCE_PATTERN, value):
         return f"invalid {name} {value[:40]!r} (letters, digits, _ . - only, at most 64)"
-    if name == "date_format" and not re.fullmatch(DATE_FORMAT_PATTERN, value):
-        return f"invalid {name} {value[:40]!r} (strftime directives such as %Y %m %d and separators - / . , : only)"
+    if name == "date_format" and not (re.fullmatch(DATE_FORMAT_PATTERN, value) and re.search("%[Yy]", value)):
+        return f"invalid {name} {value[:40]!r} (strftime directives with a year, such as %m/%d/%Y; separators - / . , : only)"
     if name == "delimiter" and not (len(value) == 1 and value not in "\"'\r\n\x00"):
         return f"invalid {name} {value[:10]!r} (one character, not a quote or line end)"
     if name == "payer" and (len(value) > 200 or any(ord(ch) < 32 for ch in value)):
@@ -323,9 +323,9 @@ def _header_delimiter(header: str) -> str:
 
 def _dialect(con, path: Path, text: TextFile, delimiter: str | None) -> str:
     """read_csv options that spell out the file's dialect and columns (all VARCHAR, header row, strict) with
-    detection off. The delimiter comes from the header line (or the layout); the quote and escape characters from
-    DuckDB's sniffer told that delimiter, no comment lines (a line starting with # is data) and no skipped rows.
-    When the sniffer stops at a malformed line in its sample, RFC 4180 quoting is assumed. Spelled out once: left
+    detection off. The delimiter comes from the header line (or the layout); quoting is RFC 4180 (") unless DuckDB's
+    sniffer, told that delimiter, finds another quote character (it reports "no quote" for a sample with a single
+    quoted value, which would split that value); no comment lines (a line starting with # is data), no skipped rows. Spelled out once: left
     to detect, every bind of the view over the file (DESCRIBE, the canonical view, the staging query) sniffs it
     again, ~0.2 s each."""
     delim = delimiter or _header_delimiter(text.header)
@@ -334,7 +334,8 @@ def _dialect(con, path: Path, text: TextFile, delimiter: str | None) -> str:
     try:
         sniffed = con.execute(f"SELECT Quote, Escape FROM sniff_csv(?, {base}, delim=?, comment='', skip=0)",
                               [str(path), delim]).fetchone()
-        quote, escape = ("" if v == "(empty)" else v for v in sniffed)
+        if sniffed[0] not in ("(empty)", '"'):   # another quote character, e.g. '
+            quote, escape = ("" if v == "(empty)" else v for v in sniffed)
     except duckdb.Error:
         pass
     names = ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in _header_columns(text.header, delim, quote))
@@ -452,8 +453,13 @@ def _project_canonical(con, source: SourceFile) -> None:
     else:
         ordinal = _rowid_ordinal(con, "raw")
     as_read = ", ".join(f"{_q(c)} := raw.{_q(c)}" for c in raw_cols)
-    con.execute(f"""CREATE OR REPLACE TEMP VIEW canon AS
-        SELECT {ordinal} AS _row, struct_pack({as_read}) AS _source, {', '.join(exprs)} FROM raw""")
+    try:
+        con.execute(f"""CREATE OR REPLACE TEMP VIEW canon AS
+            SELECT {ordinal} AS _row, struct_pack({as_read}) AS _source, {', '.join(exprs)} FROM raw""")
+    except duckdb.BinderException as exc:   # a layout names a column the file does not have
+        missing = re.search(r'column "?([^"\n]{1,80})"? not found', str(exc))
+        name = f" {missing.group(1)!r}" if missing else ""
+        raise LoadError(f"{source.path}: the layout names a column{name} that is not in the file's header") from None
 
 
 def _date(col: str, fmt: str) -> str:
