@@ -908,7 +908,7 @@ def stage_file(source: SourceFile, threads: int | None = None,
     has_rejects = con.execute("SELECT count(*) FROM raw_rejects").fetchone()[0] > 0
     if has_rejects and not source.transform_sql:  # ordinals -> file data-row numbers
         for t in (table, "quarantined"):
-            con.execute(f"UPDATE {t} SET _row = {data_row_sql('_row')}")
+            con.execute(f"UPDATE {t} SET _row = {data_row_sql(f'{t}._row')}")
     con.execute("INSERT INTO quarantined SELECT _row, reason, raw_line FROM raw_rejects")
     staged = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     reasons = dict(con.execute("SELECT reason, count(*) FROM quarantined GROUP BY reason ORDER BY 2 DESC").fetchall())
