@@ -304,6 +304,7 @@ def _load_batch(conn: Connection, staged: StagedFile, started: dt.datetime, *,
                  Column("_reason", String), prefixes=["TEMPORARY"])
     qinc.create(conn)
     _copy_into(conn, staged, qsel, qinc, names=[c.name for c in qinc.columns])
+    _fault_point("after_copy")
     if source.target in _RULES:
         rules, insert_rows = _RULES[source.target]
         rules(conn, inc, require_enrollment)
@@ -365,6 +366,7 @@ def _stage_all_in_warehouse(con, sources: list[SourceFile]) -> list[StagedFile]:
             con.execute(f"ALTER TABLE temp.main.{old} RENAME TO {new}")
         staged.table, staged.quarantine_table = f"staged_{i}_{source.target}", f"quarantined_{i}"
         staged_files.append(staged)
+        _fault_point(f"after_staging:{Path(source.path).name}")
     return staged_files
 
 

@@ -473,9 +473,12 @@ def _date(col: str, fmt: str) -> str:
 def _bind_source(con, source: SourceFile) -> None:
     """The file's user-supplied values, bound as DuckDB variables that the staging SQL reads (getvariable):
     they never become SQL text."""
-    for name, value in (("icm_data_source", source.data_source), ("icm_payer", source.payer),
-                        ("icm_date_format", source.date_format)):
+    values = (source.data_source, source.payer, source.date_format)
+    for name, value in zip(_SOURCE_VARIABLES, values):
         con.execute(f"SET VARIABLE {name} = CAST(? AS VARCHAR)", [value])
+
+
+_SOURCE_VARIABLES = ("icm_data_source", "icm_payer", "icm_date_format")
 
 
 def _bad_date(col: str, fmt: str) -> str:
@@ -928,6 +931,8 @@ def drop_staging(con: duckdb.DuckDBPyConnection) -> None:
             "SELECT view_name, 'VIEW' FROM duckdb_views() WHERE temporary AND NOT internal").fetchall():
         if name in _STAGING_OBJECTS or name.startswith(("raw_", "staged_", "quarantined_")):
             con.execute(f"DROP {kind} IF EXISTS temp.main.{_q(name)}")
+    for name in _SOURCE_VARIABLES:
+        con.execute(f"RESET VARIABLE {name}")
 
 
 _STAGING_OBJECTS = {"raw", "_parsed", "canon", "quarantined", *(f"staged_{t}" for t in TARGETS)}

@@ -199,6 +199,7 @@ class Tally:
     partial_loads: int = 0
     messages_not_one_line: int = 0
     accounting_breaks: int = 0
+    seconds: int = 0
     failures: list[Outcome] = field(default_factory=list)
 
     def figures(self) -> dict:
@@ -273,6 +274,9 @@ def run_mutant(folder: Path, url: str, ids: set[str], mutant: str, derive: bool)
 
 
 def run_campaign(work: Path, n: int, seed: int, derive_every: int = 10) -> Tally:
+    import time
+
+    started = time.time()
     """Load `n` seeded mutants, each into a fresh copy of an empty migrated DuckDB warehouse."""
     from warehouse.engine import upgrade
 
@@ -310,4 +314,5 @@ def run_campaign(work: Path, n: int, seed: int, derive_every: int = 10) -> Tally
         shutil.rmtree(folder, ignore_errors=True)
         db.unlink(missing_ok=True)
         Path(str(db) + ".wal").unlink(missing_ok=True)
+    tally.seconds = round(time.time() - started)
     return tally
