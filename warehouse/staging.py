@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import mmap
-import os
 import re
 import tempfile
 from dataclasses import dataclass, field

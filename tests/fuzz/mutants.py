@@ -311,6 +311,9 @@ def run_campaign(work: Path, n: int, seed: int, derive_every: int = 10) -> Tally
                 tally.accounting_breaks += 1
         if outcome.problems:
             tally.failures.append(outcome)
+            print("fuzz failure:", outcome.mutant, outcome.problems, flush=True)
+        if (k + 1) % 50 == 0:
+            print(f"fuzz progress: {tally.figures()}", flush=True)
         shutil.rmtree(folder, ignore_errors=True)
         db.unlink(missing_ok=True)
         Path(str(db) + ".wal").unlink(missing_ok=True)

@@ -8,31 +8,21 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from icm.cli import main
 from tests.conftest import FIXTURES
-from tests.warehouse.helpers import MEDICAL_COLUMNS, eligibility_row, medical_row, write_feed
-from warehouse import models
+from tests.warehouse.helpers import eligibility_row, medical_row, write_feed
+from tests.warehouse.test_reliability import counts
 from warehouse.engine import make_engine, upgrade
 from warehouse.formats import discover
 from warehouse.loading import load_sources
 from warehouse.staging import SourceFile, stage_file
 
-CORE = ("person", "enrollment_span", "medical_claim", "medical_claim_line", "pharmacy_claim", "load_batch",
-        "quarantine")
 RAW_DATABASE_TEXT = ("Traceback", "Exception", "Error:", "duckdb", "psycopg", "sqlalchemy", "IntegrityError")
 
 PAYLOADS = ["'", '"', ";", "--", "'); DROP TABLE person; --", "x' || (SELECT string_agg(person_id, ',') FROM person) || '",
             "read_text('/etc/passwd')", "' || read_text('/etc/passwd') || '", "back\\slash\\' \\\"", "ünïcødé ‘’ ; --"]
-
-
-def counts(url: str) -> dict:
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        out = {t: conn.execute(select(func.count()).select_from(models.metadata.tables[t])).scalar_one() for t in CORE}
-    engine.dispose()
-    return out
 
 
 def run_cli(capsys, *args) -> tuple[int, str, str]:
