@@ -750,6 +750,9 @@ def _stage_eligibility(con, source: SourceFile) -> None:
         {_date('birth_date', f)} AS birth_date, {_date('death_date', f)} AS death_date,
         {sex} AS sex, race, ethnicity, state, county_fips, zip_code""")
     _mark_duplicates(con, "staged_eligibility", ["person_id", "data_source", "payer", "plan", "start_date"])
+    # the span's key in the warehouse (loading._span_id_expr) uses member_id: two persons sharing a member id
+    # and a start date would collide there (found by the fault-injection tests: swapped header names)
+    _mark_duplicates(con, "staged_eligibility", ["member_id", "data_source", "payer", "plan", "start_date"])
     # Spans of one person with one payer must not overlap: keep the earliest, quarantine the overlapping one.
     con.execute("""
       UPDATE staged_eligibility SET _reason = 'overlaps an earlier enrollment span of the same payer'

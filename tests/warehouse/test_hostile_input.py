@@ -333,3 +333,15 @@ def test_failing_check_metadata_shows_counts_and_masked_examples_only(tmp_path):
     assert not outcome.passed and "unexpected_count[" in metadata
     assert "MBR-" not in metadata and "Jane" not in metadata
     assert "AAA-9" in metadata                      # the shape of a failing value still shows
+
+
+def test_two_persons_sharing_a_member_id_and_start_date_are_quarantined_not_an_integrity_error(tmp_path):
+    """Found by the fault-injection run (eligibility with swapped header names): the warehouse keys a span by
+    member id, staging checked duplicates by person id only."""
+    folder = write_feed(tmp_path / "feed", eligibility=[eligibility_row("P1", member_id="20"),
+                                                        eligibility_row("P2", member_id="20")])
+    engine = make_engine(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    upgrade(str(engine.url))
+    report = load_sources(engine, discover(folder, "tuva"))[0]
+    assert (report.rows_loaded, report.quarantine_reasons) == (1, {"duplicate of an earlier row in this file (same key)": 1})
+    engine.dispose()
