@@ -7,7 +7,7 @@ MEMBERS ?= 20000
 SEED    ?= 42
 BENCH_MEMBERS ?= 200000   # a comma list (e.g. 1000000,2000000) also reports the scaling ratios
 
-.PHONY: install demo test ui bench clean postgres-binaries browser-and-pdf-libs notebooks notebooks-run
+.PHONY: install demo test ui bench clean postgres-binaries browser-and-pdf-libs notebooks notebooks-run fuzz
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11"; exit 1; }
@@ -58,6 +58,11 @@ notebooks: $(NOTEBOOK_STAMP)
 
 notebooks-run: $(NOTEBOOK_STAMP)
 	$(BIN)/jupyter nbconvert --to html --execute --output-dir .icm/notebooks notebooks/*.ipynb
+
+# Full fault-injection run of the loader (the suite runs a seeded 200 mutants and 5 kills); figures in .icm/fuzz.json
+fuzz: install
+	mkdir -p .icm && ICM_FUZZ_MUTANTS=1000 ICM_FUZZ_KILLS=20 ICM_FUZZ_TIMED_KILLS=1 ICM_FUZZ_REPORT=.icm/fuzz.json \
+	  ICM_SKIP_PG=1 $(BIN)/python -m pytest -q -s tests/fuzz
 
 bench: install
 	$(BIN)/icm bench --members $(BENCH_MEMBERS)

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 
 from warehouse import models
-from warehouse.staging import LoadError, SourceFile, StagedFile, drop_staging, stage_file
+from warehouse.staging import LoadError, SourceFile, StagedFile, _sql_str, drop_staging, stage_file
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def _copy_into(conn: Connection, staged: StagedFile, sql_select: str, table: Tab
     with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as tmp:
         path = tmp.name
     try:
-        staged.con.execute(f"COPY ({query}) TO '{path}' (FORMAT csv, HEADER true)")
+        staged.con.execute(f"COPY ({query}) TO {_sql_str(path)} (FORMAT csv, HEADER true)")
         with driver.cursor() as cur, open(path, "rb") as fh:
             with cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv, HEADER true)") as cp:
                 while chunk := fh.read(1 << 20):
@@ -258,10 +258,16 @@ def _key_text(inc: Table):
 
 
 def load_staged(engine: Engine, staged: StagedFile, *, require_enrollment: bool = True) -> FileReport:
-    started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     with engine.begin() as conn:
-        report = _load_batch(conn, staged, started, require_enrollment=require_enrollment)
+        report = load_into(conn, staged, require_enrollment=require_enrollment)
     return _logged(report)
+
+
+def load_into(conn: Connection, staged: StagedFile, *, require_enrollment: bool = True) -> FileReport:
+    """Load one staged file as a batch inside the caller's open transaction (a batch already loaded, also earlier
+    in that transaction, is reported as such). Log with _logged after the commit."""
+    started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return _load_batch(conn, staged, started, require_enrollment=require_enrollment)
 
 
 def _logged(report: FileReport) -> FileReport:
@@ -293,11 +299,12 @@ def _load_batch(conn: Connection, staged: StagedFile, started: dt.datetime, *,
     if not _adopt_staged_table(conn, staged, inc):
         _copy_into(conn, staged, f"SELECT * FROM {staged.table}", inc)
     # rows that failed in staging go through the same temp table, already carrying their reason
-    qsel = "SELECT _row, _raw, reason AS _reason FROM quarantined"
+    qsel = f"SELECT _row, _raw, reason AS _reason FROM {staged.quarantine_table}"
     qinc = Table("_incoming_quarantine", md, Column("_row", BigInteger), Column("_raw", String),
                  Column("_reason", String), prefixes=["TEMPORARY"])
     qinc.create(conn)
     _copy_into(conn, staged, qsel, qinc, names=[c.name for c in qinc.columns])
+    _fault_point("after_copy")
     if source.target in _RULES:
         rules, insert_rows = _RULES[source.target]
         rules(conn, inc, require_enrollment)
@@ -330,6 +337,7 @@ def _load_batch(conn: Connection, staged: StagedFile, started: dt.datetime, *,
     inc.drop(conn)
     qinc.drop(conn)
     _fault_point("before_commit")
+    _fault_point(f"after_file:{Path(source.path).name}")
     return FileReport(str(source.path), source.target, batch_id, "loaded", staged.rows_read, n_loaded,
                       n_quarantined, dict(sorted(reasons.items(), key=lambda kv: -kv[1])))
 
@@ -346,41 +354,24 @@ def _duckdb_connection(conn: Connection):
     return getattr(driver, "_ConnectionWrapper__c", driver)
 
 
-def _load_in_warehouse(engine: Engine, source: SourceFile, require_enrollment: bool) -> FileReport:
-    """DuckDB warehouse: stage in the warehouse's own connection (temporary tables only, committed as they are
-    made: staging inside the open load transaction made DuckDB's transaction-local storage ~40 % slower), then
-    load in one transaction that reads the staged rows in place (no copy across DuckDB instances). Staging
-    never touches the warehouse's tables, so a LoadError, a fault or a killed process leaves it unchanged;
-    the temp tables are dropped in every case (and vanish with the process anyway)."""
-    started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    with engine.connect() as conn:
-        con = _duckdb_connection(conn)   # no SQLAlchemy statement yet: autocommit, outside any transaction
-        try:
-            staged = stage_file(source, con=con)
-            with conn.begin():
-                report = _load_batch(conn, staged, started, require_enrollment=require_enrollment)
-        except BaseException:
-            try:
-                drop_staging(con)
-            except Exception:  # noqa: BLE001 - never hide the load's own error behind a cleanup error
-                pass
-            raise
-        drop_staging(con)
-    return _logged(report)
+def _stage_all_in_warehouse(con, sources: list[SourceFile]) -> list[StagedFile]:
+    """Stage every file in the DuckDB warehouse's own connection (temporary tables only, committed as they are
+    made: staging inside the open load transaction made DuckDB's transaction-local storage ~40 % slower). Each
+    file's staged and quarantined rows are renamed apart so that all of a load's files wait for its one
+    transaction."""
+    staged_files = []
+    for i, source in enumerate(sources, 1):
+        staged = stage_file(source, con=con)
+        for old, new in ((staged.table, f"staged_{i}_{source.target}"), (staged.quarantine_table, f"quarantined_{i}")):
+            con.execute(f"ALTER TABLE temp.main.{old} RENAME TO {new}")
+        staged.table, staged.quarantine_table = f"staged_{i}_{source.target}", f"quarantined_{i}"
+        staged_files.append(staged)
+        _fault_point(f"after_staging:{Path(source.path).name}")
+    return staged_files
 
 
 def load_file(engine: Engine, source: SourceFile, *, require_enrollment: bool = True) -> FileReport:
-    with engine.connect() as conn:
-        existing = _existing(conn, batch_id_for(source))
-    if existing:
-        return FileReport(str(source.path), source.target, batch_id_for(source), "already_loaded", *existing)
-    if engine.dialect.name == "duckdb":
-        return _load_in_warehouse(engine, source, require_enrollment)
-    staged = stage_file(source)
-    try:
-        return load_staged(engine, staged, require_enrollment=require_enrollment)
-    finally:
-        staged.con.close()
+    return load_sources(engine, [source], require_enrollment=require_enrollment)[0]
 
 
 TARGET_ORDER = {"icm_program": 0, "icm_entity": 1, "provider": 2, "eligibility": 3, "medical_claim": 4,
@@ -388,12 +379,44 @@ TARGET_ORDER = {"icm_program": 0, "icm_entity": 1, "provider": 2, "eligibility":
 
 
 def load_sources(engine: Engine, sources: list[SourceFile], *, require_enrollment: bool = True) -> list[FileReport]:
-    """Load files in dependency order (reference, enrollment, then claims). Stops at the first unloadable file;
-    files loaded before it stay loaded (each file is its own atomic batch)."""
-    reports = []
-    for source in sorted(sources, key=lambda s: (TARGET_ORDER[s.target], str(s.path))):
-        reports.append(load_file(engine, source, require_enrollment=require_enrollment))
-    return reports
+    """Load files in dependency order (reference, enrollment, then claims) as ONE unit: every file is its own batch,
+    and all batches commit in one transaction or none does (a failure in any file, or a killed process, leaves
+    the warehouse as it was). Files whose batch is already loaded are reported as such and not read.
+
+    PostgreSQL: each file is staged in a private DuckDB and copied into the open transaction. DuckDB: all files are
+    staged first in the warehouse's own connection (temporary tables), then loaded in one transaction that reads
+    them in place; the temporary tables are dropped in every case (and vanish with the process anyway)."""
+    ordered = sorted(sources, key=lambda s: (TARGET_ORDER[s.target], str(s.path)))
+    started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    with engine.connect() as conn:
+        existing = {id(s): _existing(conn, batch_id_for(s)) for s in ordered}
+    to_load = [s for s in ordered if not existing[id(s)]]
+    loaded: dict[int, FileReport] = {}
+    if to_load and engine.dialect.name == "duckdb":
+        with engine.connect() as conn:
+            con = _duckdb_connection(conn)   # no SQLAlchemy statement yet: autocommit, outside any transaction
+            try:
+                staged_files = _stage_all_in_warehouse(con, to_load)
+                with conn.begin():
+                    for staged in staged_files:
+                        loaded[id(staged.source)] = _load_batch(conn, staged, started,
+                                                                require_enrollment=require_enrollment)
+            finally:
+                try:
+                    drop_staging(con)
+                except Exception:  # noqa: BLE001 - never hide the load's own error behind a cleanup error
+                    pass
+    elif to_load:
+        with engine.begin() as conn:
+            for source in to_load:
+                staged = stage_file(source)
+                try:
+                    loaded[id(source)] = _load_batch(conn, staged, started, require_enrollment=require_enrollment)
+                finally:
+                    staged.con.close()
+    reports = [loaded.get(id(s)) or FileReport(str(s.path), s.target, batch_id_for(s), "already_loaded",
+                                                *existing[id(s)]) for s in ordered]
+    return [_logged(r) for r in reports]
 
 
-__all__ = ["FileReport", "LoadError", "load_file", "load_sources", "load_staged", "batch_id_for"]
+__all__ = ["FileReport", "LoadError", "load_file", "load_into", "load_sources", "load_staged", "batch_id_for"]

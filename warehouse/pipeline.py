@@ -11,17 +11,22 @@ folder -> {format, layout, payer} explicitly.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import replace
 from pathlib import Path
 
-from warehouse import duck
+from typing import Literal
+
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import Engine
 
+from warehouse import duck
+
 from warehouse.formats import discover, discover_tuva
-from warehouse.formats.layout import LAYOUT_DIR, load_layout
-from warehouse.loading import TARGET_ORDER, FileReport, already_loaded, batch_id_for, load_staged
-from warehouse.staging import LoadError, SourceFile, StagedFile, stage_file
+from warehouse.formats.layout import LAYOUT_DIR, NAME_PATTERN, load_layout
+from warehouse.loading import TARGET_ORDER, FileReport, _logged, already_loaded, batch_id_for, load_into
+from warehouse.staging import LoadError, SourceFile, StagedFile, _sql_str, source_field_problem, stage_file
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +35,13 @@ def discover_landing(landing: str | Path) -> list[SourceFile]:
     landing = Path(landing)
     if not landing.is_dir():
         raise LoadError(f"{landing}: landing folder not found")
-    pinned = {}
-    if (landing / "sources.yaml").exists():
-        pinned = yaml.safe_load((landing / "sources.yaml").read_text()) or {}
+    pinned = read_sources_yaml(landing / "sources.yaml")
     sources: list[SourceFile] = []
     for folder in sorted(p for p in landing.iterdir() if p.is_dir()):
         spec = pinned.get(folder.name)
         if spec:
-            fmt = spec["format"] if not spec.get("layout") else f"layout:{spec['layout']}"
-            sources += discover(folder, fmt, payer=spec.get("payer"))
+            fmt = spec.format if not spec.layout else f"layout:{spec.layout}"
+            sources += discover(folder, fmt, payer=spec.payer)
             continue
         found = discover_tuva(folder)
         if not found:
@@ -51,6 +54,44 @@ def discover_landing(landing: str | Path) -> list[SourceFile]:
             log.warning("landing folder %s: no recognised files, skipped", folder.name)
         sources += found
     return sorted(sources, key=lambda s: (TARGET_ORDER[s.target], str(s.path)))
+
+
+class PinnedFolder(BaseModel):
+    """One entry of landing/sources.yaml. The landing folder is written by the people who deliver files, so its
+    sources.yaml is validated like a layout: a layout is named, not given as a path (layouts live in
+    warehouse/layouts or are passed with --layout by the operator)."""
+    model_config = ConfigDict(extra="forbid")
+    format: Literal["tuva", "desynpuf", "synthea", "layout"] = "tuva"
+    layout: str | None = Field(default=None, pattern=NAME_PATTERN)
+    payer: str | None = None
+
+    @field_validator("payer")
+    @classmethod
+    def _payer(cls, value):
+        problem = source_field_problem("payer", value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+def read_sources_yaml(path: Path) -> dict[str, PinnedFolder]:
+    if not path.exists():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise LoadError(f"{path}: not a readable YAML file ({type(exc).__name__})") from None
+    if not isinstance(data, dict):
+        raise LoadError(f"{path}: expected a mapping of folder name -> {{format, layout, payer}}")
+    out = {}
+    for folder, spec in data.items():
+        try:
+            out[str(folder)] = PinnedFolder.model_validate(spec or {})
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in (folder, *err["loc"]))
+            raise LoadError(f"{path}: invalid entry at {where}: {err['msg']}") from None
+    return out
 
 
 # --- staging database: staged rows of files not yet loaded, one batch per file -----------------------
@@ -101,41 +142,33 @@ def stage_landing(engine: Engine, sources: list[SourceFile], staging_db: str | P
 
 def load_staged_batches(engine: Engine, sources: list[SourceFile], staging_db: str | Path,
                         *, require_enrollment: bool = True) -> list[FileReport]:
-    """Load every staged batch of `sources` into the warehouse, in dependency order, one transaction each."""
+    """Load every staged batch of `sources` into the warehouse, in dependency order, in ONE transaction: all
+    batches commit or none does (as `icm load` of a folder)."""
     reports = []
     staging_db = Path(staging_db)
-    for source in sorted(sources, key=lambda s: (TARGET_ORDER[s.target], str(s.path))):
-        bid = batch_id_for(source)
-        if already_loaded(engine, source):
-            reports.append(_existing_report(engine, source))
-            continue
-        con = duck.connect(staging_db)
-        try:
-            row = con.execute("SELECT rows_read, rows_staged, rows_quarantined, paid_amount_read FROM staged_batch "
-                              "WHERE batch_id = ?", [bid]).fetchone()
-            if row is None:
-                raise LoadError(f"{source.path}: not staged yet (run the staging step first)")
-            con.execute(f"CREATE TEMP VIEW batch_rows AS SELECT * EXCLUDE (_batch_id) "
-                        f"FROM main.staged_{source.target} WHERE _batch_id = '{bid}'")
-            con.execute(f"CREATE TEMP VIEW quarantined AS SELECT * EXCLUDE (_batch_id) FROM main.staged_quarantine "
-                        f"WHERE _batch_id = '{bid}'")
-            staged = StagedFile(source, con, row[0], row[1], row[2], {}, row[3], table="batch_rows")
-            reports.append(load_staged(engine, staged, require_enrollment=require_enrollment))
-        finally:
-            con.close()
-    return reports
-
-
-def _existing_report(engine: Engine, source: SourceFile) -> FileReport:
-    from sqlalchemy import select
-
-    from warehouse.models import LoadBatch
-
-    lb = LoadBatch.__table__
-    with engine.connect() as conn:
-        row = conn.execute(select(lb.c.rows_read, lb.c.rows_loaded, lb.c.rows_quarantined)
-                           .where(lb.c.batch_id == batch_id_for(source))).one()
-    return FileReport(str(source.path), source.target, batch_id_for(source), "already_loaded", *row)
+    with engine.begin() as conn:
+        for source in sorted(sources, key=lambda s: (TARGET_ORDER[s.target], str(s.path))):
+            bid = batch_id_for(source)
+            con = duck.connect(staging_db)
+            try:
+                row = con.execute("SELECT rows_read, rows_staged, rows_quarantined, paid_amount_read "
+                                  "FROM staged_batch WHERE batch_id = ?", [bid]).fetchone()
+                if row is None and not already_loaded(engine, source):
+                    raise LoadError(f"{source.path}: not staged yet (run the staging step first)")
+                row = row or (0, 0, 0, None)
+                # a view takes no bound parameter: the batch id is checked to be the hex digest batch_id_for made
+                batch = _sql_str(bid) if re.fullmatch(r"[0-9a-f]{24}", bid) else "NULL"
+                for view, table in (("batch_rows", f"staged_{source.target}"), ("quarantined", "staged_quarantine")):
+                    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
+                                         [table]).fetchone()[0]
+                    body = (f"SELECT * EXCLUDE (_batch_id) FROM main.{table} WHERE _batch_id = {batch}" if exists
+                            else "SELECT NULL::BIGINT AS _row WHERE FALSE")
+                    con.execute(f"CREATE TEMP VIEW {view} AS {body}")
+                staged = StagedFile(source, con, row[0], row[1], row[2], {}, row[3], table="batch_rows")
+                reports.append(load_into(conn, staged, require_enrollment=require_enrollment))
+            finally:
+                con.close()
+    return [_logged(r) for r in reports]
 
 
 def clear_staging(staging_db: str | Path) -> None:

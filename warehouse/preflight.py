@@ -9,7 +9,9 @@ import shutil
 
 import duckdb
 
-from warehouse.staging import LoadError, SourceFile, _check_text_file, _project_canonical, read_source
+from warehouse.staging import (
+    LoadError, SourceFile, _project_canonical, inspect_text_file, read_source, release_copies,
+)
 
 
 def preflight(source: SourceFile) -> None:
@@ -19,7 +21,7 @@ def preflight(source: SourceFile) -> None:
     if path.stat().st_size == 0:
         raise LoadError(f"{path}: file is empty (0 bytes)")
     if path.suffix.lower() != ".parquet":
-        _check_text_file(path)
+        inspect_text_file(path)
     con = duckdb.connect()
     sample = _sample(source)
     try:
@@ -30,6 +32,7 @@ def preflight(source: SourceFile) -> None:
         raise LoadError(str(exc).replace(str(sample.path), str(source.path))) from None
     finally:
         con.close()
+        release_copies(sample)
         if sample.path != source.path:
             shutil.rmtree(sample.path.parent, ignore_errors=True)
 

@@ -60,15 +60,18 @@ def cmd_load(args) -> int:
         try:
             with stages.stage("load"):
                 reports = load_sources(engine, sources, require_enrollment=not args.no_enrollment_check)
-            derived = {}
-            if not args.no_derive:
+            derived, note = {}, None
+            if not args.no_derive and not any(r.status == "loaded" for r in reports):
+                note = "skipped: every file was already loaded, the derived tables are current"
+            elif not args.no_derive:
                 from warehouse.derive import rebuild_final_action, rebuild_member_months
 
                 with stages.stage("derive"):
                     derived = {**rebuild_final_action(engine), **rebuild_member_months(engine)}
         finally:
             engine.dispose()
-    print_json({"files": [r.as_dict() for r in reports], "derived_rows": derived, "stage_seconds": stages.seconds})
+    print_json({"files": [r.as_dict() for r in reports], "derived_rows": derived, **({"derived": note} if note else {}),
+                "stage_seconds": stages.seconds})
     print_timings(stages)
     return 0
 

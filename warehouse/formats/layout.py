@@ -16,10 +16,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+import math
+import re
 
-from warehouse.staging import LoadError, SourceFile
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from warehouse.staging import LoadError, SourceFile, source_field_problem
+
+# Every string of a layout is validated here; the few that reach SQL (column names, map values, constants)
+# enter it only as quoted identifiers or quoted literals of the canonical view (a view cannot take bound
+# parameters), the file's data_source / payer / date format only as bound variables (warehouse.staging).
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+def _printable(value: str, what: str) -> str:
+    if any(ord(ch) < 32 and ch != "\t" for ch in value):
+        raise ValueError(f"{what} must not contain control characters")
+    return value
 
 LAYOUT_DIR = Path(__file__).resolve().parent.parent / "layouts"
 
@@ -30,6 +44,20 @@ class ColumnSpec(BaseModel):
     map: dict[str, Any] | None = None
     scale: float | None = None
     const: Any = None
+
+    @field_validator("column")
+    @classmethod
+    def _column_name(cls, value):
+        if value is not None and not value.strip():
+            raise ValueError("column name must not be blank")
+        return value if value is None else _printable(value, "column name")
+
+    @field_validator("scale")
+    @classmethod
+    def _finite(cls, value):
+        if value is not None and not math.isfinite(value):
+            raise ValueError("scale must be a finite number")
+        return value
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -43,6 +71,21 @@ class FileSpec(BaseModel):
     pattern: str
     columns: dict[str, str | ColumnSpec]
 
+    @field_validator("pattern")
+    @classmethod
+    def _inside_the_folder(cls, value):
+        if not value.strip() or value.startswith(("/", "\\")) or ".." in Path(value).parts:
+            raise ValueError("pattern must name files inside the feed's folder (no absolute path, no '..')")
+        return _printable(value, "pattern")
+
+    @field_validator("columns")
+    @classmethod
+    def _plain_column_specs(cls, value):
+        for spec in value.values():
+            if isinstance(spec, str):
+                ColumnSpec(column=spec)
+        return value
+
 
 class Layout(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -53,6 +96,21 @@ class Layout(BaseModel):
     date_format: str = "%Y-%m-%d"
     files: dict[Literal["eligibility", "medical_claim", "pharmacy_claim"], FileSpec] = Field(min_length=1)
 
+    @field_validator("layout")
+    @classmethod
+    def _layout_name(cls, value):
+        if not re.fullmatch(NAME_PATTERN, value):
+            raise ValueError("layout name: letters, digits, _ . - only, at most 64")
+        return value
+
+    @field_validator("data_source", "delimiter", "date_format")
+    @classmethod
+    def _source_fields(cls, value, info):
+        problem = source_field_problem(info.field_name, value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
 
 def load_layout(name_or_path: str) -> Layout:
     path = Path(name_or_path)
@@ -62,7 +120,9 @@ def load_layout(name_or_path: str) -> Layout:
         known = sorted(p.stem for p in LAYOUT_DIR.glob("*.yaml"))
         raise LoadError(f"unknown layout {name_or_path!r} (known: {', '.join(known) or 'none'})")
     try:
-        return Layout.model_validate(yaml.safe_load(path.read_text()))
+        return Layout.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise LoadError(f"{path}: not a readable YAML file ({type(exc).__name__})") from None
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
