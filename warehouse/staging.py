@@ -37,14 +37,17 @@ class LoadError(Exception):
 
 
 # --- code formats (documented in README "Quarantine reasons") -------------------------------------
-ICD10CM = r"^[A-TV-Z][0-9][0-9A-Z]([0-9A-Z]{0,4})$"
+# ICD-10-CM (CDC/NCHS): a letter (U included: U07.1 COVID-19, U09.9), a digit, then up to 5 alphanumerics
+ICD10CM = r"^[A-Z][0-9][0-9A-Z]([0-9A-Z]{0,4})$"
 ICD9CM = r"^([0-9]{3,5}|V[0-9]{2,4}|E[0-9]{3,4})$"
 ICD10PCS = r"^[0-9A-HJ-NP-Z]{7}$"
 HCPCS = r"^[0-9A-Z][0-9]{3}[0-9A-Z]$"
 NDC11 = r"^[0-9]{11}$"
 NPI = r"^[0-9]{10}$"
 REVENUE = r"^[0-9]{4}$"
-BILL_TYPE = r"^[0-9]{3,4}$"
+# NUBC type of bill: optional leading 0, facility type 1-9, bill classification 0-9, frequency code 0-9 or an
+# alphanumeric code (e.g. 13I, 13G, 11I, 0131)
+BILL_TYPE = r"^0?[1-9][0-9][0-9A-Z]$"
 POS = r"^[0-9]{2}$"
 
 DATE_FORMATS_ISO = ("%Y-%m-%d",)
@@ -123,6 +126,11 @@ class SourceFile:
     # Optional SQL over `raw` (and raw_<name>) that reshapes rows before mapping (e.g. unpivoting 13 carrier
     # line groups). It must return `_row` numbered 1..N and `_raw`-worthy columns; N is then the row count.
     transform_sql: str | None = None
+    # What the load report says about the file beyond row counts (format version, columns mapped/ignored, ...).
+    # count_sql: note name -> a count query over `raw` (the file as read, before the transform), e.g. rows a
+    # format's transform leaves out because they are not data rows; the count is added to `notes`.
+    notes: dict = field(default_factory=dict)
+    count_sql: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         if self.target not in TARGETS:
@@ -855,6 +863,8 @@ def read_source(con, source: SourceFile, *, in_place: bool = False) -> int | Non
     rows_read = read_raw(con, source)
     for name, path in source.extra_sources.items():
         read_raw(con, source, table=f"raw_{name}", path=path)
+    for name, query in source.count_sql.items():
+        source.notes[name] = con.execute(query).fetchone()[0]
     if source.transform_sql:
         try:
             con.execute(f"CREATE OR REPLACE TEMP TABLE raw_transformed AS {source.transform_sql}")
