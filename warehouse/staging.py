@@ -582,6 +582,9 @@ def _adjustment_rules() -> list[tuple[str, str]]:
     ]
 
 
+NEGATIVE_PAID = "negative paid_amount on a claim that is not a void"
+
+
 def _stage_medical(con, source: SourceFile) -> None:
     f = source.date_format
     dx_rules = [(f"({_q(c)} IS NOT NULL AND {_dx_pattern_case(_dx(_q(c)))})", f"malformed {c}") for c in DX_COLS]
@@ -607,8 +610,6 @@ def _stage_medical(con, source: SourceFile) -> None:
         *[(_bad_money(m), f"non-numeric {m}") for m in money],
         ("service_unit_quantity IS NOT NULL AND TRY_CAST(service_unit_quantity AS DECIMAL(12,3)) IS NULL", "non-numeric service_unit_quantity"),
         *_adjustment_rules(),
-        (f"{_money('paid_amount')} < 0 AND coalesce(lower(claim_adjustment_type), 'original') <> 'void'",
-         "negative paid_amount on a claim that is not a void"),
         (_fmt_violation(f"CASE WHEN coalesce(lower(service_code_type), 'hcpcs') = 'hcpcs' THEN upper(hcpcs_code) END", HCPCS),
          "malformed hcpcs_code"),
         (_fmt_violation(_lpad_digits("revenue_center_code", 4), REVENUE), "malformed revenue_center_code"),
@@ -666,6 +667,13 @@ def _stage_medical(con, source: SourceFile) -> None:
         {_money('paid_amount')} AS paid_amount, {_money('allowed_amount')} AS allowed_amount,
         {_money('charge_amount')} AS charge_amount, {_money('coinsurance_amount')} AS coinsurance_amount,
         {_money('copayment_amount')} AS copayment_amount, {_money('deductible_amount')} AS deductible_amount""")
+    # A negative line of a claim that is not a void is a credit line (CMS claim files carry them): it is part of
+    # the claim's net paid amount. Only a claim whose lines net below zero is quarantined.
+    con.execute(f"""
+      UPDATE staged_medical_claim SET _reason = {_sql_str(NEGATIVE_PAID)}
+      FROM (SELECT claim_id AS c, data_source AS d FROM staged_medical_claim WHERE _reason IS NULL
+            GROUP BY 1, 2 HAVING sum(paid_amount) < 0 AND bool_and(adjustment_type <> 'void')) n
+      WHERE claim_id = n.c AND data_source = n.d AND _reason IS NULL""")
     # claim-level verdicts first, so an exact duplicate line does not quarantine the claim it duplicates
     _spread_to_group(con, "staged_medical_claim", "claim_id", header_fields,
                      "another line of this claim was quarantined",
@@ -693,7 +701,7 @@ def _stage_pharmacy(con, source: SourceFile) -> None:
         *[(_bad_money(m), f"non-numeric {m}") for m in money],
         *_adjustment_rules(),
         (f"{_money('paid_amount')} < 0 AND coalesce(lower(claim_adjustment_type), 'original') <> 'void'",
-         "negative paid_amount on a claim that is not a void"),
+         NEGATIVE_PAID),
         (_fmt_violation("prescribing_provider_npi", NPI), "malformed prescribing_provider_npi"),
     ]
     _create_staged(con, source, rules, f"""

@@ -37,7 +37,8 @@ def discover_tuva(folder: Path, payer: str | None = None, data_source: str | Non
 
         header = read_header(path)   # the release of the input layer the file follows, and its legacy columns
         sources.append(SourceFile(path=path, target=target, file_format="tuva", data_source=ds, payer=payer,
-                                  select_sql=legacy_select_sql(header), notes=column_notes(target, header, payer)))
+                                  select_sql=legacy_select_sql(header),
+                                  notes=column_notes(target, header, payer) if header else {}))
     return sources
 
 

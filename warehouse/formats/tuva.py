@@ -68,6 +68,14 @@ def detect_version(target: str, header: list[str]) -> str:
 
 
 def read_header(path: Path) -> list[str]:
+    """The file's column names; [] when it cannot be read (staging then names the problem in its own words)."""
+    try:
+        return _read_header(path)
+    except (LoadError, OSError, ValueError):
+        return []
+
+
+def _read_header(path: Path) -> list[str]:
     if path.suffix.lower() == ".parquet":
         con = duckdb.connect()
         try:
