@@ -30,10 +30,14 @@ def _stage(tmp_path, target, rows, field="claim_id"):
     return reasons, values
 
 
-def _medical_verdicts(tmp_path, field, codes):
+def _assert_rule(tmp_path, field, reason, valid, invalid):
+    """Each code is its own claim: the valid ones pass, each invalid one is quarantined with `reason`."""
+    codes = valid + invalid
     rows = [medical_row(claim=f"C{i}", claim_type="institutional", **{field: code}) for i, code in enumerate(codes)]
     reasons, _ = _stage(tmp_path, "medical_claim", rows)
-    return {code: reasons.get(f"C{i}") for i, code in enumerate(codes)}
+    verdicts = {code: reasons.get(f"C{i}") for i, code in enumerate(codes)}
+    assert {c: verdicts[c] for c in valid} == {c: None for c in valid}
+    assert {c: verdicts[c] for c in invalid} == {c: reason for c in invalid}
 
 
 def _stage_medical_values(tmp_path, field, codes):
@@ -44,43 +48,33 @@ def _stage_medical_values(tmp_path, field, codes):
 
 
 def test_type_of_bill_with_alphanumeric_frequency_codes_is_valid(tmp_path):
-    valid = ["13I", "13G", "11I", "0131", "0111", "111", "0327", "081A", "0210"]
-    invalid = ["11", "00111", "0011", "1A1", "1311", "0X11"]
-    verdicts = _medical_verdicts(tmp_path, "bill_type_code", valid + invalid)
-    assert {c: verdicts[c] for c in valid} == {c: None for c in valid}
-    assert {c: verdicts[c] for c in invalid} == {c: "malformed bill_type_code" for c in invalid}
+    _assert_rule(tmp_path, "bill_type_code", "malformed bill_type_code",
+                 valid=["13I", "13G", "11I", "0131", "0111", "111", "0327", "081A", "0210"],
+                 invalid=["11", "00111", "0011", "1A1", "1311", "0X11"])
 
 
 def test_revenue_codes_from_0001_to_3999_are_valid(tmp_path):
-    valid = ["0001", "450", "0450", "3101", "0999", "1000"]
-    invalid = ["45A0", "04500", "R450"]
-    verdicts = _medical_verdicts(tmp_path, "revenue_center_code", valid + invalid)
-    assert {c: verdicts[c] for c in valid} == {c: None for c in valid}
-    assert {c: verdicts[c] for c in invalid} == {c: "malformed revenue_center_code" for c in invalid}
+    _assert_rule(tmp_path, "revenue_center_code", "malformed revenue_center_code",
+                 valid=["0001", "450", "0450", "3101", "0999", "1000"],
+                 invalid=["45A0", "04500", "R450"])
 
 
 def test_place_of_service_one_digit_is_padded_and_two_digits_are_valid(tmp_path):
-    valid = ["1", "02", "99", "11"]
-    invalid = ["1A", "111", "O2"]
-    verdicts = _medical_verdicts(tmp_path, "place_of_service_code", valid + invalid)
-    assert {c: verdicts[c] for c in valid} == {c: None for c in valid}
-    assert {c: verdicts[c] for c in invalid} == {c: "malformed place_of_service_code" for c in invalid}
+    _assert_rule(tmp_path, "place_of_service_code", "malformed place_of_service_code",
+                 valid=["1", "02", "99", "11"],
+                 invalid=["1A", "111", "O2"])
 
 
 def test_hcpcs_category_ii_iii_level_ii_and_cdt_codes_are_valid(tmp_path):
-    valid = ["99213", "0042T", "1036F", "G0008", "J3490", "D0120", "U0003", "g0008"]
-    invalid = ["9921", "99213X", "G00O8", "0042-T"]
-    verdicts = _medical_verdicts(tmp_path, "hcpcs_code", valid + invalid)
-    assert {c: verdicts[c] for c in valid} == {c: None for c in valid}
-    assert {c: verdicts[c] for c in invalid} == {c: "malformed hcpcs_code" for c in invalid}
+    _assert_rule(tmp_path, "hcpcs_code", "malformed hcpcs_code",
+                 valid=["99213", "0042T", "1036F", "G0008", "J3490", "D0120", "U0003", "g0008"],
+                 invalid=["9921", "99213X", "G00O8", "0042-T"])
 
 
 def test_icd10cm_emergency_u_codes_are_valid(tmp_path):
-    valid = ["U07.1", "U071", "U09.9", "Z20.822", "S72.001A", "A00"]
-    invalid = ["1234", "U0712345", "I1"]
-    verdicts = _medical_verdicts(tmp_path, "dx", valid + invalid)
-    assert {c: verdicts[c] for c in valid} == {c: None for c in valid}
-    assert {c: verdicts[c] for c in invalid} == {c: "malformed diagnosis_code_1" for c in invalid}
+    _assert_rule(tmp_path, "dx", "malformed diagnosis_code_1",
+                 valid=["U07.1", "U071", "U09.9", "Z20.822", "S72.001A", "A00"],
+                 invalid=["1234", "U0712345", "I1"])
 
 
 def test_drg_and_discharge_status_are_padded_not_quarantined(tmp_path):
