@@ -113,8 +113,7 @@ def _medical(folder: Path) -> SourceFile:
                            TRY_CAST({_col('e', ecols, 'PAYER_COVERAGE')} AS DOUBLE) AS claim_paid
                     FROM raw c LEFT JOIN raw_encounters e ON e."Id" = c."APPOINTMENTID")"""
     # the encounter's payer (2.x/3.x encounters carry PAYER); else the claim's primary insurance (a payer Id)
-    payer_id = " , ".join(x for x in (_col("e", ecols, "PAYER"), _col("cl", ccols, "PRIMARYPATIENTINSURANCEID"))
-                          if x != "NULL::VARCHAR") or "NULL::VARCHAR"
+    payer_id = ", ".join((_col("e", ecols, "PAYER"), _col("cl", ccols, "PRIMARYPATIENTINSURANCEID")))
     transform = f"""
       WITH {lines.strip()},
       claim_lines AS (
