@@ -62,3 +62,15 @@ EXTRA_ELIGIBILITY_COLUMNS = {
 # Reference files (our own, no Tuva equivalent): icm_program.csv, icm_entity.csv, provider.csv,
 # with exactly the columns of the warehouse tables of the same names (minus batch_id).
 REFERENCE_FILES = ("icm_program", "icm_entity", "provider")
+
+# Input-layer columns accepted but not kept by the warehouse (no field for them: file lineage, personal
+# identifiers and eligibility details no measure uses). The load report lists them as ignored.
+_LINEAGE = {"file_name", "file_date", "ingest_datetime"}
+NOT_STORED = {
+    "medical_claim": _LINEAGE | {"total_cost_amount"},
+    "pharmacy_claim": _LINEAGE,
+    "eligibility": _LINEAGE | {
+        "subscriber_id", "death_flag", "original_reason_entitlement_code", "group_id", "group_name", "name_suffix",
+        "first_name", "middle_name", "last_name", "social_security_number", "subscriber_relation", "address", "city",
+        "phone", "email", "enrollment_status", "institutional_snp_flag"},
+}

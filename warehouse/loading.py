@@ -45,6 +45,7 @@ class FileReport:
     rows_loaded: int
     rows_quarantined: int
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    notes: dict = field(default_factory=dict)   # the format's notes on the file (SourceFile.notes)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -339,7 +340,8 @@ def _load_batch(conn: Connection, staged: StagedFile, started: dt.datetime, *,
     _fault_point("before_commit")
     _fault_point(f"after_file:{Path(source.path).name}")
     return FileReport(str(source.path), source.target, batch_id, "loaded", staged.rows_read, n_loaded,
-                      n_quarantined, dict(sorted(reasons.items(), key=lambda kv: -kv[1])))
+                      n_quarantined, dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
+                      dict(source.notes))
 
 
 def already_loaded(engine: Engine, source: SourceFile) -> bool:

@@ -36,14 +36,17 @@ class LoadError(Exception):
 
 
 # --- code formats (documented in README "Quarantine reasons") -------------------------------------
-ICD10CM = r"^[A-TV-Z][0-9][0-9A-Z]([0-9A-Z]{0,4})$"
+# ICD-10-CM (CDC/NCHS): a letter (U included: U07.1 COVID-19, U09.9), a digit, then up to 5 alphanumerics
+ICD10CM = r"^[A-Z][0-9][0-9A-Z]([0-9A-Z]{0,4})$"
 ICD9CM = r"^([0-9]{3,5}|V[0-9]{2,4}|E[0-9]{3,4})$"
 ICD10PCS = r"^[0-9A-HJ-NP-Z]{7}$"
 HCPCS = r"^[0-9A-Z][0-9]{3}[0-9A-Z]$"
 NDC11 = r"^[0-9]{11}$"
 NPI = r"^[0-9]{10}$"
 REVENUE = r"^[0-9]{4}$"
-BILL_TYPE = r"^[0-9]{3,4}$"
+# NUBC type of bill: optional leading 0, facility type 1-9, bill classification 0-9, frequency code 0-9 or an
+# alphanumeric code (e.g. 13I, 13G, 11I, 0131)
+BILL_TYPE = r"^0?[1-9][0-9][0-9A-Z]$"
 POS = r"^[0-9]{2}$"
 
 DATE_FORMATS_ISO = ("%Y-%m-%d",)
@@ -122,6 +125,11 @@ class SourceFile:
     # Optional SQL over `raw` (and raw_<name>) that reshapes rows before mapping (e.g. unpivoting 13 carrier
     # line groups). It must return `_row` numbered 1..N and `_raw`-worthy columns; N is then the row count.
     transform_sql: str | None = None
+    # What the load report says about the file beyond row counts (format version, columns mapped/ignored, ...).
+    # count_sql: note name -> a count query over `raw` (the file as read, before the transform), e.g. rows a
+    # format's transform leaves out because they are not data rows; the count is added to `notes`.
+    notes: dict = field(default_factory=dict)
+    count_sql: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         if self.target not in TARGETS:
@@ -573,6 +581,9 @@ def _adjustment_rules() -> list[tuple[str, str]]:
     ]
 
 
+NEGATIVE_PAID = "negative paid_amount on a claim that is not a void"
+
+
 def _stage_medical(con, source: SourceFile) -> None:
     f = source.date_format
     dx_rules = [(f"({_q(c)} IS NOT NULL AND {_dx_pattern_case(_dx(_q(c)))})", f"malformed {c}") for c in DX_COLS]
@@ -598,8 +609,6 @@ def _stage_medical(con, source: SourceFile) -> None:
         *[(_bad_money(m), f"non-numeric {m}") for m in money],
         ("service_unit_quantity IS NOT NULL AND TRY_CAST(service_unit_quantity AS DECIMAL(12,3)) IS NULL", "non-numeric service_unit_quantity"),
         *_adjustment_rules(),
-        (f"{_money('paid_amount')} < 0 AND coalesce(lower(claim_adjustment_type), 'original') <> 'void'",
-         "negative paid_amount on a claim that is not a void"),
         (_fmt_violation(f"CASE WHEN coalesce(lower(service_code_type), 'hcpcs') = 'hcpcs' THEN upper(hcpcs_code) END", HCPCS),
          "malformed hcpcs_code"),
         (_fmt_violation(_lpad_digits("revenue_center_code", 4), REVENUE), "malformed revenue_center_code"),
@@ -657,6 +666,13 @@ def _stage_medical(con, source: SourceFile) -> None:
         {_money('paid_amount')} AS paid_amount, {_money('allowed_amount')} AS allowed_amount,
         {_money('charge_amount')} AS charge_amount, {_money('coinsurance_amount')} AS coinsurance_amount,
         {_money('copayment_amount')} AS copayment_amount, {_money('deductible_amount')} AS deductible_amount""")
+    # A negative line of a claim that is not a void is a credit line (CMS claim files carry them): it is part of
+    # the claim's net paid amount. Only a claim whose lines net below zero is quarantined.
+    con.execute(f"""
+      UPDATE staged_medical_claim SET _reason = {_sql_str(NEGATIVE_PAID)}
+      FROM (SELECT claim_id AS c, data_source AS d FROM staged_medical_claim WHERE _reason IS NULL
+            GROUP BY 1, 2 HAVING sum(paid_amount) < 0 AND bool_and(adjustment_type <> 'void')) n
+      WHERE claim_id = n.c AND data_source = n.d AND _reason IS NULL""")
     # claim-level verdicts first, so an exact duplicate line does not quarantine the claim it duplicates
     _spread_to_group(con, "staged_medical_claim", "claim_id", header_fields,
                      "another line of this claim was quarantined",
@@ -684,7 +700,7 @@ def _stage_pharmacy(con, source: SourceFile) -> None:
         *[(_bad_money(m), f"non-numeric {m}") for m in money],
         *_adjustment_rules(),
         (f"{_money('paid_amount')} < 0 AND coalesce(lower(claim_adjustment_type), 'original') <> 'void'",
-         "negative paid_amount on a claim that is not a void"),
+         NEGATIVE_PAID),
         (_fmt_violation("prescribing_provider_npi", NPI), "malformed prescribing_provider_npi"),
     ]
     _create_staged(con, source, rules, f"""
@@ -857,6 +873,8 @@ def read_source(con, source: SourceFile, *, in_place: bool = False) -> int | Non
     rows_read = read_raw(con, source)
     for name, path in source.extra_sources.items():
         read_raw(con, source, table=f"raw_{name}", path=path)
+    for name, query in source.count_sql.items():
+        source.notes[name] = con.execute(query).fetchone()[0]
     if source.transform_sql:
         try:
             con.execute(f"CREATE OR REPLACE TEMP TABLE raw_transformed AS {source.transform_sql}")

@@ -82,3 +82,28 @@ def test_ten_thousand_bene_sample(shared_data, tmp_path):
     for r in reports:
         assert r.rows_loaded + r.rows_quarantined == r.rows_read
         assert r.rows_loaded > 0.9 * r.rows_read
+
+
+def test_zero_coverage_bene_years_give_no_span_and_are_not_quarantined(warehouse_url, tmp_path):
+    """Beneficiary years with 0 Part A and 0 Part B months (death, loss of entitlement) are counted as no coverage."""
+    folder = shutil.copytree(FIXTURES / "desynpuf", tmp_path / "d")
+    bene = folder / "DE1_0_2010_Beneficiary_Summary_File_Sample_0.csv"
+    lines = bene.read_text().splitlines()
+    fields = lines[1].split(",")
+    extra = []
+    for person, months, death in (("00000000ZERO0001", ("0", "0"), ""), ("00000000ZERO0002", ("0", "0"), "20091130"),
+                                  ("00000000PART0003", ("0", "7"), "")):
+        row = list(fields)
+        row[0], (row[8], row[9]), row[2] = person, months, death
+        extra.append(",".join(row))
+    bene.write_text("\n".join(lines + extra) + "\n")
+    engine, reports = _load(warehouse_url, folder)
+    report = next(r for r in reports if r.file == str(bene))
+    assert report.notes == {"no_coverage": 2}
+    assert report.rows_read == len(lines) - 1 + 1 and report.rows_quarantined == 0
+    with engine.connect() as conn:
+        spans = conn.execute(text("SELECT person_id, start_date, end_date FROM enrollment_span "
+                                  "WHERE person_id LIKE '00000000%' ORDER BY 1")).all()
+        quarantined = conn.execute(text("SELECT count(*) FROM quarantine WHERE reason LIKE 'enrollment_end_date%'")).scalar_one()
+    assert [(p, str(s), str(e)) for p, s, e in spans] == [("00000000PART0003", "2010-01-01", "2010-07-31")]
+    assert quarantined == 0

@@ -30,8 +30,15 @@ def discover_tuva(folder: Path, payer: str | None = None, data_source: str | Non
         target = next((t for t in _TUVA_TABLES if stem == t or stem.startswith(t + "_") or stem.startswith(t + "-")), None)
         if target is None:
             continue
-        file_format = "reference" if target in ("icm_program", "icm_entity", "provider") else "tuva"
-        sources.append(SourceFile(path=path, target=target, file_format=file_format, data_source=ds, payer=payer))
+        if target in ("icm_program", "icm_entity", "provider"):
+            sources.append(SourceFile(path=path, target=target, file_format="reference", data_source=ds, payer=payer))
+            continue
+        from warehouse.formats.tuva import column_notes, legacy_select_sql, read_header
+
+        header = read_header(path)   # the release of the input layer the file follows, and its legacy columns
+        sources.append(SourceFile(path=path, target=target, file_format="tuva", data_source=ds, payer=payer,
+                                  select_sql=legacy_select_sql(header),
+                                  notes=column_notes(target, header, payer) if header else {}))
     return sources
 
 

@@ -5,8 +5,10 @@ Files are recognised by their CMS names (`DE1_0_<years>_<kind>_Sample_<n>.csv`) 
 `prescription_drug_events.csv`). All dates are YYYYMMDD. Approximations (documented in the README):
 
 * Enrollment: the beneficiary summary gives coverage-month totals per year, not dates. Each bene-year becomes
-  one span from 1 January lasting max(Part A, Part B) months (truncated at death); a bene-year with no Part A/B
-  months becomes a span ending before it starts and is quarantined with that reason. Dual status is not in the
+  one span from 1 January lasting max(Part A, Part B) months (truncated at death). A bene-year with 0 Part A
+  and 0 Part B months (death, loss of entitlement) has no coverage: it gives no span, is not a row of the load
+  (neither loaded nor quarantined) and is counted in the load report's notes as `no_coverage` (file rows =
+  rows_read + no_coverage). Dual status is not in the
   files. medicare_status_code is derived: 10 aged, 20 disabled (<65), 11/21 with ESRD. county_fips holds the
   SSA state + county code (5 digits), not a FIPS code.
 * Inpatient/outpatient: one claim per CLM_ID; each SEGMENT and each outpatient HCPCS_CD_n is a line. Header
@@ -57,12 +59,28 @@ def _npi(expr: str) -> str:
     return f"CASE WHEN regexp_matches({expr}, '^[0-9]{{10}}$') THEN {expr} END"
 
 
+def _coverage_months(table: str) -> str:
+    """Months of Part A or Part B coverage in the bene-year (the larger of the two totals)."""
+    return (f"greatest(TRY_CAST({table}.\"BENE_HI_CVRAGE_TOT_MONS\" AS INTEGER), "
+            f"TRY_CAST({table}.\"BENE_SMI_CVRAGE_TOT_MONS\" AS INTEGER), 0)")
+
+
+# A bene-year whose coverage totals are 0 (one may be blank, not both) is no enrollment: left out before staging
+# and counted (see docstring). Totals that do not parse stay in and fail staging as before.
+_NO_COVERAGE = ("coalesce(TRY_CAST(\"BENE_HI_CVRAGE_TOT_MONS\" AS INTEGER), 0) = 0 "
+                "AND coalesce(TRY_CAST(\"BENE_SMI_CVRAGE_TOT_MONS\" AS INTEGER), 0) = 0 "
+                "AND (TRY_CAST(\"BENE_HI_CVRAGE_TOT_MONS\" AS INTEGER) IS NOT NULL "
+                "OR TRY_CAST(\"BENE_SMI_CVRAGE_TOT_MONS\" AS INTEGER) IS NOT NULL)")
+BENEFICIARY_TRANSFORM = f"SELECT row_number() OVER (ORDER BY rowid) AS _row, * FROM raw WHERE NOT ({_NO_COVERAGE})"
+BENEFICIARY_COUNTS = {"no_coverage": f"SELECT count(*) FROM raw WHERE {_NO_COVERAGE}"}
+
+
 def _beneficiary(path: Path, payer: str) -> dict[str, str]:
     year = _year(path)
     # the OHDSI "input" variant carries the year in a YEAR column instead of the file name
     year_sql = f"'{year}'" if year else 'raw."YEAR"'
     start = f"CAST(strptime({year_sql} || '0101', '%Y%m%d') AS DATE)"
-    months = f"greatest(TRY_CAST({_c('BENE_HI_CVRAGE_TOT_MONS')} AS INTEGER), TRY_CAST({_c('BENE_SMI_CVRAGE_TOT_MONS')} AS INTEGER), 0)"
+    months = _coverage_months("raw")
     end = f"CAST({start} + to_months({months}) - INTERVAL 1 DAY AS DATE)"
     death = f"CAST(TRY_STRPTIME({_c('BENE_DEATH_DT')}, '%Y%m%d') AS DATE)"
     birth = f"CAST(TRY_STRPTIME({_c('BENE_BIRTH_DT')}, '%Y%m%d') AS DATE)"
@@ -185,8 +203,9 @@ def discover_desynpuf(folder: Path, payer: str | None = None) -> list[SourceFile
             continue
         target = _KINDS[kind][0]
         columns = _header(path)
-        transform = None
+        transform, counts = None, {}
         if kind == "beneficiary":
+            transform, counts = BENEFICIARY_TRANSFORM, BENEFICIARY_COUNTS
             mapping = _beneficiary(path, payer)
         elif kind in ("inpatient", "outpatient"):
             transform = _institutional_transform(columns, outpatient=kind == "outpatient")
@@ -197,6 +216,6 @@ def discover_desynpuf(folder: Path, payer: str | None = None) -> list[SourceFile
         else:
             mapping = _pde(payer)
         sources.append(SourceFile(path=path, target=target, file_format="desynpuf", data_source=DATA_SOURCE,
-                                  payer=payer, date_format=DATE_FMT, transform_sql=transform,
+                                  payer=payer, date_format=DATE_FMT, transform_sql=transform, count_sql=counts,
                                   select_sql={k: v for k, v in mapping.items() if v is not None}))
     return sources

@@ -4,14 +4,20 @@ Mapping (approximations are documented in the README):
 * eligibility <- payer_transitions (+ patients, payers): one span per transition, payer = payers.NAME, payer_type
   from the name (Medicare, Medicaid, Dual Eligible -> dual, NO_INSURANCE -> uninsured, others commercial).
   Synthea's spans share their boundary day (one ends the day the next starts), so each span ends the day before
-  its END date (spans of one payer then never overlap). Both schemas are read: START_YEAR/END_YEAR timestamps
-  and START_DATE/END_DATE dates. SECONDARY_PAYER is not modelled.
-* medical_claim <- claims (+ claims_transactions, encounters, payers): one claim per claim Id, one line per
-  CHARGE transaction (SNOMED/RxNorm/CVX procedure codes kept with service_code_type 'snomed-ct'); the claim's
-  paid amount (insurer PAYMENT transactions, i.e. not the patient's own) sits on line 1; the payer is the encounter's payer so each claim matches its own
-  payer's enrollment; claim type from HEALTHCARECLAIMTYPEID1 (1 professional, 2 institutional); place of service
-  from ENCOUNTERCLASS; inpatient encounters carry admission/discharge dates and bill type 0111. Diagnoses
-  DIAGNOSIS1-8 are SNOMED CT (diagnosis_code_type 'snomed-ct').
+  its END date (spans of one payer then never overlap). Every published shape is read: START_YEAR/END_YEAR as
+  integer years (<= 2.7: 1 January of START_YEAR to 31 December of END_YEAR) or as timestamps (3.0), and
+  START_DATE/END_DATE (>= 3.1); MEMBERID (3.0+) defaults to the patient id. SECONDARY_PAYER is not modelled.
+* medical_claim <- claims (+ claims_transactions, encounters, payers), Synthea 3.x only (<= 2.7 has no claims
+  file: costs sit on encounters, and such an export loads enrollment and pharmacy only). One claim per claim Id.
+  With claims_transactions.csv: one line per CHARGE transaction (SNOMED/RxNorm/CVX procedure codes kept with
+  service_code_type 'snomed-ct'); the claim's paid amount (insurer PAYMENT transactions, i.e. not the patient's
+  own) sits on line 1. Without it (a trimmed export): one line per claim, the claim's own service - the
+  encounter's CODE, START/STOP, TOTAL_CLAIM_COST as charge and PAYER_COVERAGE as paid - with the claim's
+  DIAGNOSIS1-8 on the header (claims.csv has no procedure columns in any version). The payer is the encounter's
+  payer, or the claim's PRIMARYPATIENTINSURANCEID when encounters.csv has no PAYER column, so each claim matches
+  its own payer's enrollment; claim type from HEALTHCARECLAIMTYPEID1 (1 professional, 2 institutional); place of
+  service from ENCOUNTERCLASS; inpatient encounters carry admission/discharge dates and bill type 0111.
+  Diagnoses DIAGNOSIS1-8 are SNOMED CT (diagnosis_code_type 'snomed-ct').
 * pharmacy_claim <- medications (+ payers): one fill per medication row, drug_code_type 'rxnorm', claim id
   `<encounter>-<row>`; days supply = STOP - START capped at 365 (30 when open-ended).
 """
@@ -36,23 +42,41 @@ def _header(path: Path) -> list[str]:
 
 
 def _day(expr: str) -> str:
-    return f"substr({expr}, 1, 10)"
+    return f"substr(CAST({expr} AS VARCHAR), 1, 10)"
+
+
+def _col(alias: str, columns: list[str], name: str) -> str:
+    """`alias."name"` when the file's header has the column, else a typed NULL: Synthea versions add columns."""
+    return f'{alias}."{name}"' if name in columns else "NULL::VARCHAR"
+
+
+def _span_bound(expr: str, *, end: bool) -> str:
+    """A payer_transitions bound as YYYY-MM-DD: an integer year (<= 2.7) covers the whole year; a date or timestamp
+    (3.x) is a day, and an END day is also the next span's start, so the span ends the day before."""
+    day = f"TRY_CAST({_day(expr)} AS DATE)"
+    year = f"regexp_matches(trim(CAST({expr} AS VARCHAR)), '^[0-9]{{4}}$')"
+    whole_year = f"trim(CAST({expr} AS VARCHAR)) || '{'-12-31' if end else '-01-01'}'"
+    as_day = f"strftime(CAST({day} - INTERVAL 1 DAY AS DATE), '%Y-%m-%d')" if end else _day(expr)
+    return f"CASE WHEN {year} THEN {whole_year} ELSE {as_day} END"
 
 
 def _eligibility(folder: Path) -> SourceFile:
     cols = _header(folder / "payer_transitions.csv")
     start, end = ('"START_DATE"', '"END_DATE"') if "START_DATE" in cols else ('"START_YEAR"', '"END_YEAR"')
+    if start.strip('"') not in cols or end.strip('"') not in cols:
+        raise LoadError(f"{folder / 'payer_transitions.csv'}: Synthea payer_transitions needs START_DATE/END_DATE "
+                        "(3.1+) or START_YEAR/END_YEAR (up to 3.0)")
     pcols = _header(folder / "patients.csv")
-    fips = 'pt."FIPS"' if "FIPS" in pcols else "NULL::VARCHAR"
+    fips, state, zip_code = (_col("pt", pcols, c) for c in ("FIPS", "STATE", "ZIP"))
     transform = f"""
       SELECT row_number() OVER (ORDER BY t.rowid) AS _row, t.*, p."NAME" AS _payer_name, {PAYER_TYPE} AS _payer_type,
              pt."BIRTHDATE" AS _birth, pt."DEATHDATE" AS _death, pt."GENDER" AS _gender, pt."RACE" AS _race,
-             pt."ETHNICITY" AS _ethnicity, pt."STATE" AS _state, {fips} AS _fips, pt."ZIP" AS _zip,
-             {_day('t.' + start)} AS _start,
-             strftime(CAST(TRY_CAST({_day('t.' + end)} AS DATE) - INTERVAL 1 DAY AS DATE), '%Y-%m-%d') AS _end
+             pt."ETHNICITY" AS _ethnicity, {state} AS _state, {fips} AS _fips, {zip_code} AS _zip,
+             {_span_bound('t.' + start, end=False)} AS _start, {_span_bound('t.' + end, end=True)} AS _end,
+             {_col('t', cols, 'MEMBERID')} AS _member
       FROM raw t LEFT JOIN raw_payers p ON p."Id" = t."PAYER" LEFT JOIN raw_patients pt ON pt."Id" = t."PATIENT" """
     mapping = {
-        "person_id": 'raw."PATIENT"', "member_id": 'coalesce(raw."MEMBERID", raw."PATIENT")',
+        "person_id": 'raw."PATIENT"', "member_id": 'coalesce(raw._member, raw."PATIENT")',
         "payer": "coalesce(raw._payer_name, 'unknown payer')", "plan": "coalesce(raw._payer_name, 'unknown payer')",
         "payer_type": "raw._payer_type", "enrollment_start_date": "raw._start", "enrollment_end_date": "raw._end",
         "birth_date": "raw._birth", "death_date": "raw._death", "gender": "raw._gender", "race": "raw._race",
@@ -68,8 +92,9 @@ def _eligibility(folder: Path) -> SourceFile:
 
 def _medical(folder: Path) -> SourceFile:
     extra = {"payers": folder / "payers.csv", "encounters": folder / "encounters.csv"}
-    has_tx = (folder / "claims_transactions.csv").exists()
-    if has_tx:
+    ecols = _header(folder / "encounters.csv")
+    ccols = _header(folder / "claims.csv")
+    if (folder / "claims_transactions.csv").exists():
         extra["tx"] = folder / "claims_transactions.csv"
         lines = """
           charges AS (SELECT "CLAIMID" AS claim, "CHARGEID" AS charge, min("PROCEDURECODE") AS code,
@@ -80,9 +105,15 @@ def _medical(folder: Path) -> SourceFile:
                        FROM raw_tx WHERE "TYPE" = 'PAYMENT' AND "PATIENTINSURANCEID" IS DISTINCT FROM "PATIENTID"
                        GROUP BY 1),
           lines AS (SELECT c.*, pm.paid AS claim_paid FROM charges c LEFT JOIN payments pm ON pm.claim = c.claim)"""
-    else:
-        lines = """lines AS (SELECT NULL AS claim, NULL AS charge, NULL AS code, NULL AS from_dt, NULL AS to_dt,
-                                NULL AS units, NULL AS charge_amount, NULL AS claim_paid WHERE FALSE)"""
+    else:  # claims.csv only: the claim's own service is its encounter (one line)
+        lines = f"""
+          lines AS (SELECT c."Id" AS claim, '1' AS charge, {_col('e', ecols, 'CODE')} AS code,
+                           coalesce(e."START", c."SERVICEDATE") AS from_dt, coalesce(e."STOP", c."SERVICEDATE") AS to_dt,
+                           '1' AS units, TRY_CAST({_col('e', ecols, 'TOTAL_CLAIM_COST')} AS DOUBLE) AS charge_amount,
+                           TRY_CAST({_col('e', ecols, 'PAYER_COVERAGE')} AS DOUBLE) AS claim_paid
+                    FROM raw c LEFT JOIN raw_encounters e ON e."Id" = c."APPOINTMENTID")"""
+    # the encounter's payer (2.x/3.x encounters carry PAYER); else the claim's primary insurance (a payer Id)
+    payer_id = ", ".join((_col("e", ecols, "PAYER"), _col("cl", ccols, "PRIMARYPATIENTINSURANCEID")))
     transform = f"""
       WITH {lines.strip()},
       claim_lines AS (
@@ -95,7 +126,7 @@ def _medical(folder: Path) -> SourceFile:
              {_day('e."START"')} AS _enc_start, {_day('e."STOP"')} AS _enc_stop
       FROM claim_lines cl
       LEFT JOIN raw_encounters e ON e."Id" = cl."APPOINTMENTID"
-      LEFT JOIN raw_payers p ON p."Id" = e."PAYER" """
+      LEFT JOIN raw_payers p ON p."Id" = coalesce({payer_id}) """
     inpatient = "raw._class = 'inpatient'"
     service_day = _day('raw."SERVICEDATE"')
     mapping = {
