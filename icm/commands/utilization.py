@@ -103,28 +103,45 @@ def add_commands(sub) -> None:
                        help="utilization configuration YAML (default: utilization/default.yaml)")
         return p
 
-    p = common(sub.add_parser("utilization", help="utilization per person-month and per provider, risk-adjusted norms "
-                                                  "and outlier flags of every method for a year"))
+    p = common(sub.add_parser(
+        "utilization", help="utilization per person-month and per provider, risk-adjusted norms and outlier flags of "
+                            "every method for a year",
+        description="Count utilization per person-month and per unit (billing NPI, practice, ICM entity, payer), "
+                    "compute expected counts by indirect standardisation and flag outliers with every configured "
+                    "method side by side (utilization/README.md); writes the utilization tables and prints a "
+                    "summary."))
     p.add_argument("--year", type=year, required=True, help="calendar year; must hold enrollment")
     p.set_defaults(func=cmd_utilization)
 
-    p = common(sub.add_parser("sample", help="monthly service-verification sample (>= 500 enrollees, seeded), its "
-                                             "mailing export, results import and report"))
+    p = common(sub.add_parser(
+        "sample", help="monthly service-verification sample (>= 500 enrollees, seeded), its mailing export, results "
+                       "import and report",
+        description="Draw the month's service-verification sample (42 CFR 455.20: at least 500 enrollees with "
+                    "services billed, or all when fewer; seeded and stratified) and write its mailing export; or "
+                    "import verification results, or print the month's results report."))
     p.add_argument("--month", required=True, help="the month sampled, YYYY-MM; its year must hold enrollment")
     p.add_argument("--out", help="mailing CSV (default: $ICM_HOME/utilization/verification_sample_YYYY-MM.csv)")
     p.add_argument("--import-results", metavar="CSV", help="import verification results instead of drawing")
     p.add_argument("--report", action="store_true", help="print the month's results report instead of drawing")
     p.set_defaults(func=cmd_sample)
 
-    p = common(sub.add_parser("no-utilization", help="annual report of enrollees enrolled all year with no claim, "
-                                                     "with the outreach made to each"))
+    p = common(sub.add_parser(
+        "no-utilization", help="annual report of enrollees enrolled all year with no claim, with the outreach made "
+                               "to each",
+        description="Enrollees continuously enrolled for the whole year with no claim, fill or encounter of any "
+                    "kind, by plan, program and demographic group, with the outreach recorded for each; writes CSV "
+                    "files and prints the counts."))
     p.add_argument("--year", type=year, required=True, help="calendar year; must hold enrollment")
     p.add_argument("--outreach", metavar="CSV", help="load outreach records (person_id, outreach_date, "
                                                      "outreach_method, outcome) first")
     p.add_argument("--out", help="folder for the CSV files (default: $ICM_HOME/utilization/YEAR)")
     p.set_defaults(func=cmd_no_utilization)
 
-    p = common(sub.add_parser("feedback", help="practice peer-comparison pages (HTML, one per practice, and an index)"))
+    p = common(sub.add_parser(
+        "feedback", help="practice peer-comparison pages (HTML, one per practice, and an index)",
+        description="Write one HTML page per practice with its quality measures and utilization against its peers "
+                    "(funnel plots, ranks, trend; counts 1-10 suppressed, no member ids) and an index page; with "
+                    "--pdf also PDFs through WeasyPrint."))
     p.add_argument("--year", type=year, required=True, help="calendar year; must hold enrollment")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--pdf", action="store_true", help="also write PDFs (needs WeasyPrint)")

@@ -145,7 +145,7 @@ def test_icm_settle_rows_carry_intervals_chance_and_warning(sample_url, tmp_path
     import yaml
 
     from savings.population.sample import PERFORMANCE_YEAR, SAMPLE_METHODOLOGY
-    from savings.settle_cli import main
+    from icm.cli import main
 
     path = tmp_path / "m.yaml"
     path.write_text(yaml.safe_dump({**SAMPLE_METHODOLOGY, "uncertainty": {"replicates": 300, "seed": 11}}))
