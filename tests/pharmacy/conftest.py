@@ -3,35 +3,20 @@ scenarios' fixture), emptied before each test."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
 
 from tests.measures.conftest import TABLES as MEASURE_TABLES
 from tests.measures.conftest import _module_warehouse  # noqa: F401 - module-scoped warehouse fixture
-from warehouse.engine import make_engine
+from tests.measures.conftest import clear_tables
 
 TABLES = MEASURE_TABLES + ("dur_alert", "dur_alert_trace", "dur_mme_person", "dur_run", "dur_intervention",
                           "mtm_eligible", "mtm_service")
 
 
 def empty_warehouse(url: str) -> str:
-    """Delete every row the DUR scenarios write (the module's warehouse is reused by its tests)."""
-    eng = make_engine(url)
-    with eng.begin() as conn:
-        for t in TABLES:
-            conn.execute(text(f"DELETE FROM {t}"))
-    eng.dispose()
-    return url
+    """Delete every row the DUR scenarios write."""
+    return clear_tables(url, TABLES)
 
 
 @pytest.fixture
 def warehouse_url(_module_warehouse) -> str:  # noqa: F811
     return empty_warehouse(_module_warehouse)
-
-
-@pytest.fixture
-def wh(warehouse_url):
-    from tests.pharmacy.scenario import RxWarehouse
-
-    w = RxWarehouse(warehouse_url)
-    yield w
-    w.engine.dispose()
