@@ -120,18 +120,24 @@ def quarantine_reasons(engine) -> list[dict]:
 
 
 def measure_totals(engine) -> list[dict]:
-    """State-level (total stratum) rates of the latest measurement year, for the summary."""
-    from sqlalchemy import text
+    """State-level (total stratum) rates of the latest measurement year, for the summary; `rate` in its reported
+    unit (measures/units.py, as in the QMR export) with `rate_unit`."""
+    from sqlalchemy import func, select
 
+    from measures.tables import measure_result as result
+    from measures.units import rate_unit, reported_rate
+
+    latest = select(func.max(result.c.measurement_year)).scalar_subquery()
     try:
         with engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT measure_id, rate_id, numerator, denominator, rate, status FROM measure_result "
-                "WHERE stratum_type = 'total' AND measurement_year = (SELECT max(measurement_year) FROM measure_result) "
-                "ORDER BY measure_id, rate_id")).all()
+            rows = conn.execute(select(result.c.measure_id, result.c.rate_id, result.c.rate_type, result.c.numerator,
+                                       result.c.denominator, result.c.status)
+                                .where(result.c.stratum_type == "total", result.c.measurement_year == latest)
+                                .order_by(result.c.measure_id, result.c.rate_id)).all()
     except Exception:  # noqa: BLE001 - before the measure tables exist
         return []
-    return [dict(r._mapping) for r in rows]
+    return [dict(r._mapping, rate=reported_rate(r.rate_type, r.numerator, r.denominator),
+                 rate_unit=rate_unit(r.rate_type)) for r in rows]
 
 
 def settlement_rows(engine) -> list[dict]:
@@ -142,7 +148,7 @@ def settlement_rows(engine) -> list[dict]:
     from savings.work_tables import settlement
 
     columns = [settlement.c[name] for name in ("year", "entity_id", "risk_arrangement", "benchmark", "expenditure",
-                                               "savings_rate", "msr", "earned", "owed", "binding")]
+                                               "savings", "savings_rate", "msr", "earned", "owed", "binding")]
     latest = select(func.max(settlement.c.year)).scalar_subquery()
     try:
         with engine.connect() as conn:
@@ -165,10 +171,10 @@ def print_summary(summary: dict) -> None:
     if summary.get("measures"):
         print("\nquality measures (state level):")
         for m in summary["measures"]:
-            rate = "" if m["rate"] is None else f"{float(m['rate']):.4f}"
+            rate, unit = ("", "") if m["rate"] is None else (str(m["rate"]), m["rate_unit"])
             status = "" if m["status"] == "ok" else f"  ({m['status'][:60]})"
             num, den = (f"{float(v):,.0f}" if v is not None else "-" for v in (m["numerator"], m["denominator"]))
-            print(f"  {m['measure_id']:<10}{m['rate_id']:<24}{rate:>10}  {num:>8} / {den:<8}{status}")
+            print(f"  {m['measure_id']:<10}{m['rate_id']:<24}{rate:>10}  {num:>8} / {den:<8} {unit}{status}")
     if summary.get("settlement"):
         print("\nshared-savings settlement (the rows that pay):")
         for r in summary["settlement"]:
