@@ -79,7 +79,9 @@ def test_background_rates_fire_beyond_the_planted_cases(generated):
     cases, fired, report, _ = generated
     planted = {c["person_id"] for c in cases}
     background = {(r, p) for r, p in fired if p not in planted}
-    for rule in ("high_dose_90", "opioid_benzodiazepine", "long_term_opioid"):
+    # >= 90 MME outside the planted cases is rare at 800 members since the generator's opioid mix was calibrated
+    # to the Core Set's OHD rates (warehouse/synthetic/calibration.py); >= 50 MME is the background check
+    for rule in ("high_dose_50", "opioid_benzodiazepine", "long_term_opioid"):
         assert any(r == rule for r, _ in background), rule
     assert report["coverage"]["opioid_mme_coverage"] > 0.9
 
