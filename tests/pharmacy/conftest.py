@@ -20,3 +20,12 @@ def empty_warehouse(url: str) -> str:
 @pytest.fixture
 def warehouse_url(_module_warehouse) -> str:  # noqa: F811
     return empty_warehouse(_module_warehouse)
+
+
+@pytest.fixture
+def wh(warehouse_url):
+    from tests.pharmacy.scenario import RxWarehouse
+
+    w = RxWarehouse(warehouse_url)
+    yield w
+    w.engine.dispose()
