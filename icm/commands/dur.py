@@ -4,12 +4,11 @@ Both write their result tables (dur_*, mtm_*), so they open the warehouse for wr
 """
 from __future__ import annotations
 
-import json
-import sys
 from decimal import Decimal
 
 from icm.errors import UserError
 from icm.options import year
+from icm.output import print_json
 from icm.warehouse_access import add_warehouse_option, open_warehouse
 
 
@@ -35,13 +34,8 @@ def _run(args, work) -> int:
         raise UserError(str(exc)) from None
     finally:
         engine.dispose()
-    _print(result)
+    print_json(result)
     return 0
-
-
-def _print(result) -> None:
-    json.dump(result, sys.stdout, indent=1, default=str)
-    sys.stdout.write("\n")
 
 
 def _checked(load):

@@ -4,24 +4,17 @@ warehouse for writing, never migrating it; a year (or month) without enrollment 
 """
 from __future__ import annotations
 
-import json
 import os
-import sys
 from pathlib import Path
 
 from icm.errors import UserError
 from icm.options import year
+from icm.output import print_json
 from icm.warehouse_access import add_warehouse_option, open_warehouse
 
 
 def _home() -> Path:
     return Path(os.environ.get("ICM_HOME", ".icm"))
-
-
-def _print(obj) -> int:
-    json.dump(obj, sys.stdout, indent=2, default=str)
-    sys.stdout.write("\n")
-    return 0
 
 
 def _user_errors(fn):
@@ -47,7 +40,8 @@ def _on_warehouse(args, work, year_with_enrollment: int) -> int:
     engine = open_warehouse(args, read_only=False)
     try:
         require_year_with_enrollment(engine, year_with_enrollment)
-        return _print(work(engine))
+        print_json(work(engine))
+        return 0
     finally:
         engine.dispose()
 
