@@ -5,6 +5,10 @@ Final action (Tuva leaves this to the user; we do it): claims of one family shar
 then claim_id) is the final action. If that version is a void, the family has no final claim. Replacements
 are full restatements, so the final version's amounts are the family's net paid amount.
 
+Only claims whose enrollment_match is usable (matched, not checked, or NULL from before migration 0010) take part:
+versions flagged as outside enrollment or after death are left out before the versions are ranked, exactly as
+when the loader quarantined them (warehouse.enrollment_match).
+
 Member-months: one row per person x calendar month x data_source x payer x plan with any enrolled day.
 When two spans of the same plan touch one month, the span with more days in that month gives the attributes.
 """
@@ -18,6 +22,7 @@ from sqlalchemy import (
 )
 
 from warehouse import models
+from warehouse.enrollment_match import USABLE
 
 
 def _enrollment_join(person, data_source, payer, service_date):
@@ -28,15 +33,19 @@ def _enrollment_join(person, data_source, payer, service_date):
                     es.c.start_date <= service_date, es.c.end_date >= service_date)
 
 
+def _usable(table: Table):
+    return or_(table.c.enrollment_match.is_(None), table.c.enrollment_match.in_(USABLE))
+
+
 def _ranked_versions(table: Table, partition: list, key_cols: list):
-    """Rank the versions of each claim family; rank 1 is the final action."""
+    """Rank the usable versions of each claim family; rank 1 is the final action."""
     return select(
         *key_cols, table.c.adjustment_type,
         func.row_number().over(partition_by=partition, order_by=[table.c.adjustment_sequence.desc(),
                                                                   table.c.paid_date.desc().nulls_last(),
                                                                   table.c.claim_id.desc()]).label("version_rank"),
         func.count().over(partition_by=partition).label("versions_in_family"),
-    ).subquery("ranked")
+    ).where(_usable(table)).subquery("ranked")
 
 
 def build_final_medical(conn: Connection) -> int:
@@ -49,7 +58,7 @@ def build_final_medical(conn: Connection) -> int:
     ranked = _ranked_versions(mc, [mc.c.data_source, mc.c.claim_family_id], [mc.c.claim_id, mc.c.data_source])
     keep = (select(ranked.c.claim_id, ranked.c.data_source, ranked.c.versions_in_family)
             .where(ranked.c.version_rank == 1, ranked.c.adjustment_type != "void").subquery("keep"))
-    header_cols = [c.name for c in mc.columns]
+    header_cols = [c.name for c in mc.columns if c.name in fin.c]
     es, on_span = _enrollment_join(mc.c.person_id, mc.c.data_source, mc.c.payer, mc.c.claim_start_date)
     sel = (select(*[mc.c[n] for n in header_cols], es.c.span_id, keep.c.versions_in_family)
            .select_from(mc.join(keep, and_(mc.c.claim_id == keep.c.claim_id, mc.c.data_source == keep.c.data_source))
@@ -70,7 +79,7 @@ def build_final_pharmacy(conn: Connection) -> int:
                               [pc.c.claim_id, pc.c.claim_line_number, pc.c.data_source])
     keep = (select(ranked.c.claim_id, ranked.c.claim_line_number, ranked.c.data_source, ranked.c.versions_in_family)
             .where(ranked.c.version_rank == 1, ranked.c.adjustment_type != "void").subquery("keep"))
-    cols = [c.name for c in pc.columns]
+    cols = [c.name for c in pc.columns if c.name in fin.c]
     es, on_span = _enrollment_join(pc.c.person_id, pc.c.data_source, pc.c.payer, pc.c.dispensing_date)
     sel = (select(*[pc.c[n] for n in cols], es.c.span_id, keep.c.versions_in_family)
            .select_from(pc.join(keep, and_(pc.c.claim_id == keep.c.claim_id, pc.c.data_source == keep.c.data_source,

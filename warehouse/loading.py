@@ -4,8 +4,11 @@ Per file (= per batch), in one transaction on the target database:
   1. bring the staged rows into a temporary table, never row by row: a DuckDB warehouse stages the file in its own
      connection and takes the staged table over as it is (renamed, or INSERT ... SELECT); PostgreSQL gets them
      by COPY from the private staging DuckDB (and the Dagster staging-file pipeline by Arrow record batches);
-  2. apply the rules that need the warehouse (claim already loaded, no enrollment with the claim's payer on
-     its start date, span overlapping an already-loaded span) as set-based UPDATEs;
+  2. apply the rules that need the warehouse (claim already loaded, span overlapping an already-loaded span) as
+     set-based UPDATEs, and flag each good claim row with its `enrollment_match` (warehouse.enrollment_match:
+     a claim without enrollment is loaded and flagged, not quarantined; a claim without a payer first takes the
+     primary payer of the enrollment covering its service date); an enrollment file re-matches the claims that
+     were waiting for it;
   3. insert good rows into the core tables, bad rows into `quarantine`, and the `load_batch` row.
 Either all of that commits or none of it does. A file whose bytes were loaded before is skipped (checksum).
 """
@@ -25,7 +28,7 @@ from sqlalchemy import (
     select, update,
 )
 
-from warehouse import models
+from warehouse import enrollment_match, models
 from warehouse.staging import LoadError, SourceFile, StagedFile, _sql_str, drop_staging, stage_file
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,7 @@ class FileReport:
     rows_quarantined: int
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     notes: dict = field(default_factory=dict)   # the format's notes on the file (SourceFile.notes)
+    enrollment_match: dict[str, int] = field(default_factory=dict)   # claim rows loaded, by enrollment_match
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -76,9 +80,9 @@ def _incoming_table(target: str, md: MetaData) -> Table:
 
 def _copy_into(conn: Connection, staged: StagedFile, sql_select: str, table: Table,
                names: list[str] | None = None) -> None:
-    """Bulk-copy the result of a staging query into columns `names` (default: all but `_reason`) of a temp
-    table of the target database: DuckDB through Arrow, PostgreSQL through COPY."""
-    names = names or [c.name for c in table.columns if c.name != "_reason"]
+    """Bulk-copy the result of a staging query into columns `names` (default: all but those the loader sets) of
+    a temp table of the target database: DuckDB through Arrow, PostgreSQL through COPY."""
+    names = names or [c.name for c in table.columns if c.name not in SET_BY_LOADER]
     query = f"SELECT {', '.join(chr(34) + n + chr(34) for n in names)} FROM ({sql_select}) s"
     driver = conn.connection.driver_connection
     if staged.in_target:  # staged in this very connection: a plain INSERT ... SELECT
@@ -117,12 +121,13 @@ def _adopt_staged_table(conn: Connection, staged: StagedFile, inc: Table) -> boo
 
     want = columns(inc.name)
     have = columns(staged.table)
-    want.pop("_reason")
+    added = {name: want.pop(name) for name in SET_BY_LOADER if name in want}
     if have != want:
         return False
     con.execute(f'DROP TABLE temp.main."{inc.name}"')
     con.execute(f'ALTER TABLE temp.main."{staged.table}" RENAME TO "{inc.name}"')
-    con.execute(f'ALTER TABLE temp.main."{inc.name}" ADD COLUMN _reason VARCHAR')
+    for name, sql_type in added.items():
+        con.execute(f'ALTER TABLE temp.main."{inc.name}" ADD COLUMN {name} {sql_type}')
     return True
 
 
@@ -135,24 +140,20 @@ def _fault_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+# columns of `_incoming` the loader fills, not staging
+SET_BY_LOADER = ("_reason", "enrollment_match")
+
+
 def _mark(conn: Connection, inc: Table, condition, reason: str) -> None:
     conn.execute(update(inc).where(inc.c._reason.is_(None), condition).values(_reason=reason))
 
 
-def _apply_warehouse_rules_medical(conn: Connection, inc: Table, require_enrollment: bool) -> None:
+def _apply_warehouse_rules_medical(conn: Connection, inc: Table, source: SourceFile, require_enrollment: bool) -> dict:
     mc = models.MedicalClaim.__table__
     _mark(conn, inc, exists().where(mc.c.claim_id == inc.c.claim_id, mc.c.data_source == inc.c.data_source),
           "claim already loaded in an earlier batch")
-    if require_enrollment:
-        _mark_unenrolled(conn, inc, inc.c.claim_start_date)
-
-
-def _mark_unenrolled(conn: Connection, inc: Table, service_date) -> None:
-    es = models.EnrollmentSpan.__table__
-    _mark(conn, inc, ~exists().where(
-        es.c.person_id == inc.c.person_id, es.c.data_source == inc.c.data_source, es.c.payer == inc.c.payer,
-        es.c.start_date <= service_date, es.c.end_date >= service_date),
-        "no enrollment with this payer on the service date")
+    return enrollment_match.mark_incoming(conn, inc, source.target, check=require_enrollment,
+                                          payer_from_enrollment=source.payer_from_enrollment)
 
 
 def _insert_medical(conn: Connection, inc: Table, batch_id: str) -> None:
@@ -178,13 +179,13 @@ def _insert_medical(conn: Connection, inc: Table, batch_id: str) -> None:
         [*line_cols, "batch_id"], select(*[inc.c[n] for n in line_cols], literal(batch_id)).where(ok)))
 
 
-def _apply_warehouse_rules_pharmacy(conn: Connection, inc: Table, require_enrollment: bool) -> None:
+def _apply_warehouse_rules_pharmacy(conn: Connection, inc: Table, source: SourceFile, require_enrollment: bool) -> dict:
     pc = models.PharmacyClaim.__table__
     _mark(conn, inc, exists().where(pc.c.claim_id == inc.c.claim_id, pc.c.claim_line_number == inc.c.claim_line_number,
                                     pc.c.data_source == inc.c.data_source),
           "claim line already loaded in an earlier batch")
-    if require_enrollment:
-        _mark_unenrolled(conn, inc, inc.c.dispensing_date)
+    return enrollment_match.mark_incoming(conn, inc, source.target, check=require_enrollment,
+                                          payer_from_enrollment=source.payer_from_enrollment)
 
 
 def _insert_pharmacy(conn: Connection, inc: Table, batch_id: str) -> None:
@@ -199,13 +200,14 @@ def _span_id_expr(inc: Table):
                        func.cast(inc.c.start_date, String))
 
 
-def _apply_warehouse_rules_eligibility(conn: Connection, inc: Table, require_enrollment: bool) -> None:
+def _apply_warehouse_rules_eligibility(conn: Connection, inc: Table, source: SourceFile, require_enrollment: bool) -> dict:
     es = models.EnrollmentSpan.__table__
     _mark(conn, inc, exists().where(es.c.span_id == _span_id_expr(inc)), "enrollment span already loaded")
     _mark(conn, inc, exists().where(es.c.person_id == inc.c.person_id, es.c.data_source == inc.c.data_source,
                                     es.c.payer == inc.c.payer, es.c.start_date <= inc.c.end_date,
                                     es.c.end_date >= inc.c.start_date),
           "overlaps an enrollment span of the same payer loaded earlier")
+    return {}
 
 
 def _insert_eligibility(conn: Connection, inc: Table, batch_id: str) -> None:
@@ -306,11 +308,17 @@ def _load_batch(conn: Connection, staged: StagedFile, started: dt.datetime, *,
     qinc.create(conn)
     _copy_into(conn, staged, qsel, qinc, names=[c.name for c in qinc.columns])
     _fault_point("after_copy")
+    notes = dict(source.notes)
+    matches = {}
     if source.target in _RULES:
         rules, insert_rows = _RULES[source.target]
-        rules(conn, inc, require_enrollment)
+        notes.update(rules(conn, inc, source, require_enrollment))
         _fault_point("after_rules")
+        if "enrollment_match" in inc.c:
+            matches = enrollment_match.match_counts(conn, inc)
         insert_rows(conn, inc, batch_id)
+        if source.target == "eligibility":   # claims loaded before this enrollment (spans and persons now in)
+            notes["claims_rematched"] = enrollment_match.rematch(conn)
     else:
         _replace_reference(conn, inc, batch_id, source.target)
     _fault_point("after_insert")
@@ -340,8 +348,7 @@ def _load_batch(conn: Connection, staged: StagedFile, started: dt.datetime, *,
     _fault_point("before_commit")
     _fault_point(f"after_file:{Path(source.path).name}")
     return FileReport(str(source.path), source.target, batch_id, "loaded", staged.rows_read, n_loaded,
-                      n_quarantined, dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
-                      dict(source.notes))
+                      n_quarantined, dict(sorted(reasons.items(), key=lambda kv: -kv[1])), notes, matches)
 
 
 def already_loaded(engine: Engine, source: SourceFile) -> bool:

@@ -235,6 +235,12 @@ def _pharmacy_columns(pk: bool = True) -> list[Column]:
 # The ORM still knows each table's key (mapper primary_key).
 
 
+def _enrollment_match() -> Column:
+    """Beyond Tuva, loaded claims only (migration 0010): matched | other payer | no enrollment | no enrollment,
+    payer unknown | after death | not checked (warehouse.enrollment_match); NULL = loaded before 0010."""
+    return Column("enrollment_match", String)
+
+
 def _keyed(name: str, columns: list[Column], key: list[str]) -> tuple[Table, dict]:
     table = Table(name, metadata, *columns)
     return table, {"primary_key": [table.c[k] for k in key]}
@@ -243,7 +249,8 @@ def _keyed(name: str, columns: list[Column], key: list[str]) -> tuple[Table, dic
 class MedicalClaim(Base):
     """Claim header: one row per claim version (original, replacement or void)."""
 
-    __table__, __mapper_args__ = _keyed("medical_claim", _claim_header_columns(pk=False), ["claim_id", "data_source"])
+    __table__, __mapper_args__ = _keyed("medical_claim", [*_claim_header_columns(pk=False), _enrollment_match()],
+                                        ["claim_id", "data_source"])
 
 
 class MedicalClaimLine(Base):
@@ -252,7 +259,7 @@ class MedicalClaimLine(Base):
 
 
 class PharmacyClaim(Base):
-    __table__, __mapper_args__ = _keyed("pharmacy_claim", _pharmacy_columns(pk=False),
+    __table__, __mapper_args__ = _keyed("pharmacy_claim", [*_pharmacy_columns(pk=False), _enrollment_match()],
                                         ["claim_id", "claim_line_number", "data_source"])
 
 

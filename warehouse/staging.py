@@ -117,6 +117,9 @@ class SourceFile:
     file_format: str                 # tuva | layout:<name> | desynpuf | synthea | reference
     data_source: str
     payer: str | None = None         # default payer/plan when the file has none
+    # claims without payer/plan columns and no `payer`: the loader takes the primary payer of the enrollment
+    # covering the service date (warehouse.enrollment_match); the staged payer is a placeholder until then
+    payer_from_enrollment: bool = False
     delimiter: str | None = None     # None = sniff
     date_format: str = "%Y-%m-%d"
     # canonical column -> SQL expression over the raw table `raw` (all VARCHAR); None = identity mapping

@@ -101,7 +101,8 @@ def test_apr_drg_only_maps_to_apr_drg_and_lineage_columns_are_tolerated(warehous
 def test_claims_without_payer_and_without_payer_option_say_where_the_payer_came_from(tmp_path):
     sources = discover(_demo_feed(tmp_path / "demo"), "tuva")
     medical = next(s for s in sources if s.target == "medical_claim")
-    assert medical.notes["payer_source"].startswith("data_source (the file has no payer column")
+    assert medical.notes["payer_source"].startswith("enrollment (the file has no payer column")
+    assert medical.payer_from_enrollment
 
 
 @pytest.mark.shared_data

@@ -75,7 +75,7 @@ def test_same_person_from_two_payers_is_one_person_with_two_enrollment_streams(w
     assert [(r[0], r[1], r[2]) for r in rows] == [("C1", "medicaid", "medicaid"), ("C2", "medicare", "medicare")]
 
 
-def test_claim_without_enrollment_of_its_own_payer_is_quarantined(warehouse_url, tmp_path):
+def test_claim_without_enrollment_of_its_own_payer_is_loaded_flagged_and_left_out_of_final(warehouse_url, tmp_path):
     write_feed(tmp_path / "feed",
                eligibility=[eligibility_row("P1", "medicaid", "2024-01-01", "2024-06-30")],
                medical=[medical_row("C1", 1, "P1", "medicaid", "2024-03-01"),
@@ -84,8 +84,14 @@ def test_claim_without_enrollment_of_its_own_payer_is_quarantined(warehouse_url,
                         medical_row("C4", 1, "P9", "medicaid", "2024-03-01")])     # unknown person
     engine = make_engine(warehouse_url)
     reports = {r.target_table: r for r in _load(engine, tmp_path / "feed")}
-    assert reports["medical_claim"].rows_loaded == 1
-    assert reports["medical_claim"].quarantine_reasons == {"no enrollment with this payer on the service date": 3}
+    assert (reports["medical_claim"].rows_loaded, reports["medical_claim"].rows_quarantined) == (4, 0)
+    assert reports["medical_claim"].enrollment_match == {"no enrollment": 2, "matched": 1, "other payer": 1}
+    rebuild_final_action(engine)
+    with engine.connect() as conn:
+        flags = dict(conn.execute(text("SELECT claim_id, enrollment_match FROM medical_claim")).all())
+        final = conn.execute(text("SELECT claim_id FROM medical_claim_final")).scalars().all()
+    assert flags == {"C1": "matched", "C2": "no enrollment", "C3": "other payer", "C4": "no enrollment"}
+    assert final == ["C1"]
 
 
 @pytest.mark.parametrize("field,value,reason", [
@@ -271,10 +277,11 @@ def test_parquet_feed_loads_like_the_same_feed_as_csv(warehouse_url, tmp_path, t
                         (float(paid[0]), paid[1]), quarantined))
     csv_result, parquet_result = results
     assert parquet_result == csv_result
-    assert csv_result[0]["medical_claim"][:2] == (6, 3) and csv_result[1] == (115.25, 3)
+    # C4 (person without enrollment) is loaded and flagged, not quarantined
+    assert csv_result[0]["medical_claim"][:2] == (6, 4) and csv_result[1] == (215.25, 4)
     assert csv_result[0]["pharmacy_claim"][2] == {"malformed ndc_code (expected NDC-11)": 1}
     assert [r[2] for r in csv_result[2]].count("duplicate of an earlier row in this file (same key)") == 1
-    assert len(csv_result[2]) == 4   # duplicate, malformed HCPCS, no enrollment, malformed NDC
+    assert len(csv_result[2]) == 3   # duplicate, malformed HCPCS, malformed NDC
 
 
 def test_overlapping_enrollment_spans_of_one_payer_are_quarantined(warehouse_url, tmp_path):

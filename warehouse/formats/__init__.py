@@ -33,10 +33,11 @@ def discover_tuva(folder: Path, payer: str | None = None, data_source: str | Non
         if target in ("icm_program", "icm_entity", "provider"):
             sources.append(SourceFile(path=path, target=target, file_format="reference", data_source=ds, payer=payer))
             continue
-        from warehouse.formats.tuva import column_notes, legacy_select_sql, read_header
+        from warehouse.formats.tuva import column_notes, legacy_select_sql, payer_from_enrollment, read_header
 
         header = read_header(path)   # the release of the input layer the file follows, and its legacy columns
         sources.append(SourceFile(path=path, target=target, file_format="tuva", data_source=ds, payer=payer,
+                                  payer_from_enrollment=payer_from_enrollment(target, header, payer),
                                   select_sql=legacy_select_sql(header),
                                   notes=column_notes(target, header, payer) if header else {}))
     return sources

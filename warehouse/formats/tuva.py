@@ -115,5 +115,11 @@ def column_notes(target: str, header: list[str], payer: str | None) -> dict:
     }
     if target in ("medical_claim", "pharmacy_claim") and "payer" not in header:
         notes["payer_source"] = ("--payer" if payer else
-                                 "data_source (the file has no payer column, a Tuva layout before v0.6: pass --payer)")
+                                 "enrollment (the file has no payer column, a Tuva layout before v0.6: each claim takes "
+                                 "the primary payer of the enrollment covering its service date)")
     return notes
+
+
+def payer_from_enrollment(target: str, header: list[str], payer: str | None) -> bool:
+    """Claims of a file without a payer column, loaded without --payer, take their payer from enrollment."""
+    return target in ("medical_claim", "pharmacy_claim") and bool(header) and "payer" not in header and not payer
