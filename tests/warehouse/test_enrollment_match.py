@@ -165,3 +165,47 @@ def test_no_enrollment_check_loads_claims_as_not_checked_and_keeps_them(warehous
     assert reports["medical_claim"].enrollment_match == {"not checked": 7}
     medical, _, _ = _outputs(engine)
     assert [r[0] for r in medical] == ["C1", "C2", "C3", "C4", "C5", "C6"]
+
+
+def _derived_snapshot(engine):
+    rebuild_final_action(engine)
+    rebuild_member_months(engine)
+    return {
+        "medical_claim_final": _rows(engine, "SELECT claim_id, data_source, payer, enrollment_span_id, paid_amount "
+                                             "FROM medical_claim_final ORDER BY 1, 2"),
+        "medical_claim_line_final": _rows(engine, "SELECT claim_id, data_source, claim_line_number, paid_amount "
+                                                  "FROM medical_claim_line_final ORDER BY 1, 2, 3"),
+        "pharmacy_claim_final": _rows(engine, "SELECT claim_id, claim_line_number, data_source, paid_amount "
+                                              "FROM pharmacy_claim_final ORDER BY 1, 2, 3"),
+        "member_month": _rows(engine, "SELECT person_id, month_start, data_source, payer, plan, days_enrolled "
+                                      "FROM member_month ORDER BY 1, 2, 3, 4, 5"),
+    }
+
+
+def test_flagged_claims_of_the_synthetic_state_change_no_derived_table(tmp_path):
+    """The demo's state: the claims it plants without enrollment are loaded and flagged (they used to be
+    quarantined), and the tables every measure, attribution and savings figure is computed from (final-action
+    claims and member-months) are exactly those of a warehouse without them."""
+    from warehouse.pipeline import discover_landing
+    from warehouse.synthetic import generate
+
+    summary = generate(tmp_path / "landing", members=800, seed=11)
+    url = f"duckdb:///{tmp_path / 'state.duckdb'}"
+    upgrade(url)
+    engine = make_engine(url)
+    reports = load_sources(engine, discover_landing(tmp_path / "landing"))
+    flagged = {}
+    for r in reports:
+        for flag, n in r.enrollment_match.items():
+            if flag != "matched":
+                flagged[flag] = flagged.get(flag, 0) + n
+    planted = summary["dirty"]["no_enrollment"]   # medical lines and pharmacy fills of never-enrolled persons
+    assert sum(flagged.values()) == planted and planted > 0, (flagged, summary["dirty"])
+    with_flagged = _derived_snapshot(engine)
+    with engine.begin() as conn:   # the warehouse as the quarantine left it
+        conn.execute(text("DELETE FROM medical_claim_line WHERE EXISTS (SELECT 1 FROM medical_claim h WHERE "
+                          "h.claim_id = medical_claim_line.claim_id AND h.data_source = medical_claim_line.data_source "
+                          "AND h.enrollment_match <> 'matched')"))
+        conn.execute(text("DELETE FROM medical_claim WHERE enrollment_match <> 'matched'"))
+        conn.execute(text("DELETE FROM pharmacy_claim WHERE enrollment_match <> 'matched'"))
+    assert _derived_snapshot(engine) == with_flagged
