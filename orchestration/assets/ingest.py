@@ -59,12 +59,18 @@ def warehouse_core(context: dg.AssetExecutionContext, landing: LandingResource,
                    warehouse: WarehouseResource) -> dg.MaterializeResult:
     sources = pipeline.discover_landing(landing.landing)
     reports = pipeline.load_staged_batches(warehouse.get_engine(migrate=True), sources, landing.staging_db)
-    rows = [r.as_dict() for r in reports]
+    rows = [{**r.as_dict(), "format_version": r.notes.get("format_version", "")} for r in reports]
+    enrollment_match: dict[str, int] = {}   # claim rows loaded by enrollment_match (counts only)
+    for r in reports:
+        for flag, n in r.enrollment_match.items():
+            enrollment_match[flag] = enrollment_match.get(flag, 0) + n
     return dg.MaterializeResult(metadata={
         "batches_loaded": sum(r.status == "loaded" for r in reports),
         "rows_loaded": sum(r.rows_loaded for r in reports if r.status == "loaded"),
         "rows_quarantined": sum(r.rows_quarantined for r in reports if r.status == "loaded"),
-        "batches": _md_table(rows, ["target_table", "status", "rows_read", "rows_loaded", "rows_quarantined", "batch_id"])})
+        "enrollment_match": dg.MetadataValue.json(enrollment_match),
+        "batches": _md_table(rows, ["target_table", "status", "format_version", "rows_read", "rows_loaded",
+                                    "rows_quarantined", "batch_id"])})
 
 
 @dg.asset(group_name="warehouse", deps=[warehouse_core], pool=DUCKDB_POOL, kinds={"duckdb", "postgres"},

@@ -194,6 +194,16 @@ def _header(path: Path) -> list[str]:
     return [c.strip().strip('"') for c in first.rstrip("\r\n").split(",")]
 
 
+def detect_version(path: Path) -> str:
+    """The DE-SynPUF release, years and sample a file belongs to, from its CMS name (DE1_0_<years>_..._Sample_<n>);
+    DE 1.0 (2008-2010) is the only release CMS published. OHDSI's short names carry neither year nor sample."""
+    m = re.match(r"DE(\d+)_(\d+)_((?:19|20)\d\d(?:_to_(?:19|20)\d\d)?)_.*_Sample_(\w+)\.csv$", path.name, re.I)
+    if not m:
+        return "CMS DE-SynPUF DE1.0 (short file name: years and sample not in the name)"
+    years = m.group(3).replace("_to_", "-")
+    return f"CMS DE-SynPUF DE{m.group(1)}.{m.group(2)}, {years}, sample {m.group(4)}"
+
+
 def discover_desynpuf(folder: Path, payer: str | None = None) -> list[SourceFile]:
     payer = payer or PAYER
     sources = []
@@ -217,5 +227,6 @@ def discover_desynpuf(folder: Path, payer: str | None = None) -> list[SourceFile
             mapping = _pde(payer)
         sources.append(SourceFile(path=path, target=target, file_format="desynpuf", data_source=DATA_SOURCE,
                                   payer=payer, date_format=DATE_FMT, transform_sql=transform, count_sql=counts,
-                                  select_sql={k: v for k, v in mapping.items() if v is not None}))
+                                  select_sql={k: v for k, v in mapping.items() if v is not None},
+                                  notes={"format_version": detect_version(path)}))
     return sources

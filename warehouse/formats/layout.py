@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+import hashlib
 import math
 import re
 
@@ -90,6 +91,8 @@ class FileSpec(BaseModel):
 class Layout(BaseModel):
     model_config = ConfigDict(extra="forbid")
     layout: str
+    # the version of the payer's extract specification this layout follows (named in the load report)
+    version: str | None = None
     description: str | None = None
     data_source: str
     delimiter: str | None = None
@@ -112,13 +115,18 @@ class Layout(BaseModel):
         return value
 
 
-def load_layout(name_or_path: str) -> Layout:
+def layout_path(name_or_path: str) -> Path:
     path = Path(name_or_path)
     if not path.exists():
         path = LAYOUT_DIR / f"{name_or_path}.yaml"
     if not path.exists():
         known = sorted(p.stem for p in LAYOUT_DIR.glob("*.yaml"))
         raise LoadError(f"unknown layout {name_or_path!r} (known: {', '.join(known) or 'none'})")
+    return path
+
+
+def load_layout(name_or_path: str) -> Layout:
+    path = layout_path(name_or_path)
     try:
         return Layout.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -152,11 +160,15 @@ def discover_layout(folder: Path, layout_name: str, payer: str | None = None) ->
     if not layout_name:
         raise LoadError("format 'layout' needs a layout name: --layout NAME or --format layout:NAME")
     layout = load_layout(layout_name)
+    # the layout's stated version, and the YAML's own checksum: the exact mapping a load used is identifiable
+    digest = hashlib.sha256(layout_path(layout_name).read_bytes()).hexdigest()[:12]
+    version = f"layout {layout.layout} {layout.version or '(no version stated)'}, layout file sha256 {digest}"
     sources = []
     for target, spec in layout.files.items():
         for path in sorted(folder.glob(spec.pattern)):
             sources.append(SourceFile(
                 path=path, target=target, file_format=f"layout:{layout.layout}", data_source=layout.data_source,
                 payer=payer, delimiter=layout.delimiter, date_format=layout.date_format,
-                select_sql={canon: _expr(s) for canon, s in spec.columns.items()}))
+                select_sql={canon: _expr(s) for canon, s in spec.columns.items()},
+                notes={"format_version": version}))
     return sources

@@ -171,6 +171,25 @@ def _pharmacy(folder: Path) -> SourceFile:
                       transform_sql=transform, select_sql=mapping)
 
 
+def detect_version(folder: Path) -> str:
+    """The Synthea release an export's shape matches, for the load report: payer_transitions START_DATE/END_DATE
+    (3.1+), MEMBERID with START_YEAR/END_YEAR (3.0), START_YEAR/END_YEAR alone (up to 2.7); then how claims come."""
+    cols = _header(folder / "payer_transitions.csv")
+    if "START_DATE" in cols:
+        release = "3.1+"
+    elif "MEMBERID" in cols or (folder / "claims.csv").exists():   # claims.csv first appears in 3.0
+        release = "3.0"
+    else:
+        release = "up to 2.7"
+    if (folder / "claims_transactions.csv").exists():
+        claims = "claims.csv with claims_transactions.csv (one line per charge)"
+    elif (folder / "claims.csv").exists():
+        claims = "claims.csv without claims_transactions.csv (one line per claim, from its encounter)"
+    else:
+        claims = "no claims.csv (no medical claims)"
+    return f"Synthea {release}; {claims}"
+
+
 def discover_synthea(folder: Path, payer: str | None = None) -> list[SourceFile]:
     required = ("patients.csv", "payers.csv", "payer_transitions.csv")
     if not (folder / "payer_transitions.csv").exists():
@@ -185,4 +204,7 @@ def discover_synthea(folder: Path, payer: str | None = None) -> list[SourceFile]
         sources.append(_medical(folder))
     if (folder / "medications.csv").exists():
         sources.append(_pharmacy(folder))
+    version = detect_version(folder)
+    for source in sources:
+        source.notes["format_version"] = version
     return sources
