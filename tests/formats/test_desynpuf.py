@@ -99,7 +99,8 @@ def test_zero_coverage_bene_years_give_no_span_and_are_not_quarantined(warehouse
     bene.write_text("\n".join(lines + extra) + "\n")
     engine, reports = _load(warehouse_url, folder)
     report = next(r for r in reports if r.file == str(bene))
-    assert report.notes == {"no_coverage": 2}
+    assert report.notes["no_coverage"] == 2
+    assert report.notes["format_version"] == "CMS DE-SynPUF DE1.0, 2010, sample 0"
     assert report.rows_read == len(lines) - 1 + 1 and report.rows_quarantined == 0
     with engine.connect() as conn:
         spans = conn.execute(text("SELECT person_id, start_date, end_date FROM enrollment_span "
