@@ -97,7 +97,9 @@ def add_commands(subparsers) -> None:
     p.add_argument("--layout", metavar="NAME|YAML", help="layout name or YAML path (for --format layout)")
     p.add_argument("--payer", help="payer name for files that carry none")
     p.add_argument("--no-enrollment-check", action="store_true",
-                   help="load claims even when the member has no enrollment with the payer on the service date")
+                   help="do not match claims to enrollment: every claim is flagged 'not checked' and counts in cost and "
+                        "measures (by default a claim without enrollment is loaded, flagged and left out until "
+                        "eligibility covers it)")
     p.add_argument("--no-derive", action="store_true", help="skip rebuilding final-action claims and member-months")
     p.add_argument("path", help="folder of input files (or one file)")
     p.set_defaults(func=cmd_load)
