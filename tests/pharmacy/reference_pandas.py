@@ -8,11 +8,13 @@ import datetime as dt
 
 import pandas as pd
 
+from measures.mme import FACTORS_FILE
 from pharmacy import reference as ref
 from pharmacy.config import RuleSet
 
-FORM_GROUP = {"transdermal": "transdermal", "buccal_tablet": "buccal", "sublingual_tablet": "buccal",
-              "buccal_film": "buccal_film", "nasal_spray": "nasal"}
+FORM_GROUP = {"transdermal": "transdermal", "patch": "transdermal", "buccal_tablet": "buccal",
+              "sublingual_tablet": "buccal", "lozenge": "buccal", "buccal_film": "buccal_film",
+              "oral_spray": "buccal_film", "nasal_spray": "nasal"}
 
 
 def _age(birth: dt.date, on: dt.date) -> int:
@@ -20,11 +22,13 @@ def _age(birth: dt.date, on: dt.date) -> int:
 
 
 def _product_table(products_file) -> pd.DataFrame:
-    factors = pd.read_csv(ref.HERE / "mme_factors.csv", dtype=str)
+    factors = pd.read_csv(FACTORS_FILE, dtype=str)
     rows = []
     for p in ref.load_products(products_file).values():
         group = FORM_GROUP.get(p.dose_form or "", "any")
-        fr = factors[(factors.ingredient == p.ingredient) & (factors.dose_form_group.isin([group, "any"]))]
+        # CDC factors are for oral/transmucosal/transdermal doses: an injection gets none
+        allowed = [group] if (p.dose_form or "").startswith("injection") else [group, "any"]
+        fr = factors[(factors.ingredient == p.ingredient) & (factors.dose_form_group.isin(allowed))]
         fr = fr.sort_values("dose_form_group", key=lambda s: s != group)
         factor = None
         if len(fr) and p.strength is not None and fr.iloc[0].strength_unit == (p.strength_unit or ""):
