@@ -14,8 +14,8 @@ Mapping rules (never a guess; what cannot be read stays without a strength and i
   few synonyms in `SYNONYMS` (valproic acid / divalproex -> valproate). A strength is the labelled strength of the
   substance as named (salt), like the CDC opioid analytic file.
 * unit: "mg/1" -> mg per unit; "ug" -> mcg; "ug/h" -> mcg/hr (patches); "mg/5mL" -> mg per mL (strength / 5,
-  NCPDP quantity of liquids is mL); "g" -> mg (x 1000). Any other unit is kept as written (e.g. "mg/actuat") and
-  the engine reports `strength_unit_mismatch` for an opioid in it.
+  NCPDP quantity of liquids is mL); "g" -> mg (x 1000). Any other strength or unit is kept as written (e.g.
+  "mg/actuat", "ug/72h") and the engine reports `strength_unit_mismatch` or `strength_unparsable` for an opioid.
 * dose form: the groups the MME factors distinguish (transdermal, buccal_tablet, sublingual_tablet, lozenge,
   buccal_film, sublingual_film, oral_spray, nasal_spray) from DOSAGEFORMNAME and ROUTENAME; otherwise the FDA
   dose form name as a slug ("tablet_film_coated").
@@ -48,7 +48,7 @@ class NdcDirectoryError(ValueError):
 class DirectoryRow:
     ndc: str
     ingredient: str
-    strength: str  # as a decimal string ("" when it cannot be read)
+    strength: str  # per dispensed unit as a decimal string; as written when it cannot be converted
     strength_unit: str
     dose_form: str
     route: str
@@ -95,24 +95,26 @@ _UNIT = re.compile(r"^\s*(mg|ug|mcg|g)\s*(?:/\s*(\d*\.?\d*)\s*(ml|h|hr)?)?\s*$",
 
 
 def strength_per_unit(strength_text: str, unit_text: str) -> tuple[str, str]:
-    """(strength per dispensed unit as a decimal string or "", unit) following the unit rules of the module."""
+    """(strength per dispensed unit, unit) following the unit rules of the module; a strength or unit that cannot
+    be converted is returned as written (the engine then reports it unparsable or in another unit)."""
+    as_written = strength_text.strip(), unit_text.strip()
     try:
         value = float(strength_text)
     except ValueError:
-        return "", unit_text
+        return as_written
     m = _UNIT.match(unit_text)
     if m is None or value <= 0:
-        return "", unit_text
+        return as_written
     num, per_n, per = m.group(1).lower(), m.group(2) or "", (m.group(3) or "").lower()
-    if per in ("h", "hr"):  # a patch's delivery rate; "ug/72h" and the like are not guessed
+    if per in ("h", "hr"):  # a patch's delivery rate; "ug/72h" and the like stay as written
         if per_n not in ("", "1") or num not in ("ug", "mcg"):
-            return "", unit_text
+            return as_written
         return _fmt(value), "mcg/hr"
     if not per and per_n not in ("", "1"):  # "mg/21": per 21 units of a kit, not per dispensed unit
-        return "", unit_text
+        return as_written
     divisor = float(per_n) if per and per_n else 1.0
     if divisor <= 0:
-        return "", unit_text
+        return as_written
     unit = {"ug": "mcg", "mcg": "mcg", "mg": "mg", "g": "mg"}[num]
     return _fmt(value * (1000.0 if num == "g" else 1.0) / divisor), unit
 
@@ -182,6 +184,7 @@ def read_directory(folder: str | Path, ingredients: set[str]) -> list[DirectoryR
         form = dose_form(r["DOSAGEFORMNAME"] or "", route)
         rows = []
         for i, ing in matched:
+            # substances, strengths and units not aligned: no strength rather than the wrong one
             strength, unit = strength_per_unit(strengths[i], units[i]) if aligned else ("", "")
             rows.append((ing, strength, unit, form, route.lower(), subs[i].lower()))
         products[r["PRODUCTID"].strip()] = [r["PRODUCTNDC"].strip(), rows]
