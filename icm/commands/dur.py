@@ -104,14 +104,17 @@ def cmd_mtm(args) -> int:
 
 
 def cmd_dur_products(args) -> int:
-    """Convert the user's copy of the FDA NDC Directory into the DUR product table (CSV) for `icm dur --products`."""
-    from pharmacy.ndc_directory import NdcDirectoryError, read_directory, write_products_csv
-    from pharmacy.reference import rule_ingredients
+    """Convert the user's copy of the FDA NDC Directory or of RxNorm into the DUR product table (CSV) for
+    `icm dur --products`."""
+    from pathlib import Path
 
-    try:
-        rows = read_directory(args.ndc_directory, rule_ingredients())
-    except NdcDirectoryError as exc:
-        raise UserError(str(exc)) from None
+    from pharmacy.ndc_directory import write_products_csv
+    from pharmacy.reference import read_product_folder
+
+    folder = Path(args.ndc_directory or args.rxnorm)
+    if not folder.is_dir():
+        raise UserError(f"{folder}: not a folder (--{'ndc-directory' if args.ndc_directory else 'rxnorm'})")
+    rows = _checked(lambda: read_product_folder(folder, rxnorm=bool(args.rxnorm)))
     out = write_products_csv(rows, args.out)
     print_json({"file": str(out), "rows": len(rows), "ndcs": len({r.ndc for r in rows}),
                 "ingredients": len({r.ingredient for r in rows}),
@@ -129,8 +132,8 @@ def add_commands(subparsers) -> None:
     p.add_argument("--rules", metavar="FILE", help="rule set YAML (default: pharmacy/rules/dur_rules.yaml)")
     p.add_argument("--products", metavar="FILE",
                    help="CSV of NDC products (ndc, ingredient, strength, strength_unit, dose_form), or a folder "
-                        "with the FDA NDC Directory's product.txt and package.txt; replaces the shipped "
-                        "reference's rows of the same NDCs")
+                        "with the FDA NDC Directory's product.txt and package.txt or RxNorm's RXNCONSO.RRF and "
+                        "RXNSAT.RRF; replaces the shipped reference's rows of the same NDCs")
     p.add_argument("--profiles", action="store_true",
                    help="add prescriber and pharmacy outliers against specialty peers (pharmacy/profiles.py)")
     p.add_argument("--survey-ffy", type=int, metavar="FFY",
@@ -140,12 +143,15 @@ def add_commands(subparsers) -> None:
     p.set_defaults(func=cmd_dur)
 
     p = subparsers.add_parser(
-        "dur-products", help="convert your copy of the FDA NDC Directory into the DUR product table",
+        "dur-products", help="convert your copy of the FDA NDC Directory or RxNorm into the DUR product table",
         description="Read product.txt and package.txt of the FDA National Drug Code Directory (tab-delimited, as "
-                    "published) and write one row per package NDC and active ingredient that a DUR rule looks at "
-                    "(pharmacy/ndc_directory.py), for `icm dur --products FILE`.")
-    p.add_argument("--ndc-directory", required=True, metavar="DIR",
-                   help="folder holding the FDA NDC Directory's product.txt and package.txt")
+                    "published; pharmacy/ndc_directory.py) or RXNCONSO.RRF and RXNSAT.RRF of the RxNorm full "
+                    "release (pharmacy/rxnorm.py) and write one row per NDC and active ingredient that a DUR rule "
+                    "looks at, for `icm dur --products FILE`.")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--ndc-directory", metavar="DIR",
+                        help="folder holding the FDA NDC Directory's product.txt and package.txt")
+    source.add_argument("--rxnorm", metavar="DIR", help="folder holding RxNorm's RXNCONSO.RRF and RXNSAT.RRF")
     p.add_argument("--out", required=True, metavar="FILE", help="CSV to write")
     p.set_defaults(func=cmd_dur_products)
 

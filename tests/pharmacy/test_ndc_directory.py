@@ -182,3 +182,69 @@ def test_ohd_mme_table_unchanged_by_the_shared_factor_source():
     assert mme_table() == (("00406036001", 10.0, 1.0), ("00406852301", 10.0, 1.5), ("00406853201", 30.0, 1.5),
                            ("00406832601", 60.0, 1.0))
     assert ref.FACTOR_SET_VERSION == mme.FACTOR_SET_VERSION
+
+
+# --- RxNorm release files (pharmacy/rxnorm.py) ------------------------------------------------------------------
+# (rxcui, tty, name) of RXNCONSO and (rxcui, ndc) of RXNSAT; RXCUIs and NDCs (labeler 99997) made up for the tests
+RX_CONCEPTS = [
+    ("9000001", "SCD", "hydrocodone bitartrate 10 MG / acetaminophen 325 MG Oral Tablet"),
+    ("9000002", "SCD", "72 HR fentanyl 0.025 MG/HR Transdermal System"),
+    ("9000003", "SBD", "gabapentin 300 MG Oral Capsule [Testbrand]"),
+    ("9000004", "SCD", "oxycodone hydrochloride 1 MG/ML Oral Solution"),
+    ("9000005", "SCD", "fentanyl 0.1 MG/ACTUAT Nasal Spray"),
+    ("9000006", "SCD", "metformin hydrochloride 500 MG Oral Tablet"),
+    ("9000007", "GPCK", "{30 (oxycodone hydrochloride 5 MG Oral Tablet) } Pack"),
+    ("9000008", "IN", "oxycodone"),
+]
+RX_NDCS = [("9000001", "99997000101"), ("9000002", "99997000205"), ("9000003", "99997000301"),
+           ("9000004", "99997000450"), ("9000005", "99997000501"), ("9000006", "99997000601"),
+           ("9000007", "99997000701"), ("9000008", "99997000801")]
+
+
+def write_rxnorm(folder, ndcs=RX_NDCS):
+    """RXNCONSO.RRF and RXNSAT.RRF in the RxNorm release layout (pipe-delimited, no header, trailing '|')."""
+    folder.mkdir(parents=True, exist_ok=True)
+    conso = [f"{cui}|ENG||||||A{cui}|||{cui}|RXNORM|{tty}|{cui}|{name}||N|4096|" for cui, tty, name in RX_CONCEPTS]
+    sat = [f"{cui}|||A{cui}|AUI|{cui}|AT{n}||NDC|RXNORM|{ndc}|N|4096|" for n, (cui, ndc) in enumerate(ndcs)]
+    sat.append("9000001|||A9000001|AUI|9000001|AT99||NDC|MTHSPL|99997-0001-01|N||")  # another source: skipped
+    (folder / "RXNCONSO.RRF").write_text("\n".join(conso) + "\n", encoding="utf-8")
+    (folder / "RXNSAT.RRF").write_text("\n".join(sat) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_rxnorm_rows_by_active_ingredient(tmp_path):
+    from pharmacy.rxnorm import read_rxnorm
+
+    rows = {(r.ndc, r.ingredient): (r.strength, r.strength_unit, r.dose_form)
+            for r in read_rxnorm(write_rxnorm(tmp_path / "rx"), ref.rule_ingredients())}
+    assert rows == {
+        ("99997000101", "hydrocodone"): ("10", "mg", "oral_tablet"),
+        ("99997000205", "fentanyl"): ("25", "mcg/hr", "transdermal"),  # 0.025 MG/HR
+        ("99997000301", "gabapentin"): ("300", "mg", "oral_capsule"),  # a branded drug, brand dropped
+        ("99997000450", "oxycodone"): ("1", "mg", "oral_solution"),
+        ("99997000501", "fentanyl"): ("0.1", "MG/ACTUAT", "nasal_spray"),  # kept as written: no MME
+    }  # left out: metformin (no rule), a pack, an ingredient concept, the NDC of another source
+
+
+def test_rxnorm_folder_as_products_and_command(tmp_path, capsys):
+    folder = write_rxnorm(tmp_path / "rx")
+    products = ref.load_products(folder)
+    assert products[("99997000205", "fentanyl")].mme_factor() == (7.2, "ok")
+    assert products[("99997000101", "hydrocodone")].mme_factor() == (1.0, "ok")
+    assert products[("99997000501", "fentanyl")].mme_factor() == (None, "strength_unit_mismatch")
+    out = tmp_path / "rx.csv"
+    assert main(["dur-products", "--rxnorm", str(folder), "--out", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == 5
+    assert ref.load_products(out) == products
+
+
+def test_rxnorm_bad_ndc_and_short_line_name_file_and_line(tmp_path, capsys):
+    from pharmacy.rxnorm import read_rxnorm
+
+    folder = write_rxnorm(tmp_path / "rx", ndcs=RX_NDCS[:1] + [("9000003", "9999-0003-01")])
+    with pytest.raises(NdcDirectoryError, match=r"RXNSAT\.RRF: line 2: invalid NDC ATV '9999-0003-01'"):
+        read_rxnorm(folder, ref.rule_ingredients())
+    (folder / "RXNCONSO.RRF").write_text("9000001|ENG|oxycodone\n")
+    assert main(["dur-products", "--rxnorm", str(folder), "--out", str(tmp_path / "x.csv")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "RXNCONSO.RRF: line 1: 3 fields" in err
