@@ -52,8 +52,8 @@ class DirectoryRow:
     strength_unit: str
     dose_form: str
     route: str
-    product_ndc: str
-    substance: str  # the substance name as the FDA lists it
+    product_ndc: str  # the FDA product NDC (RxNorm: the drug's RXCUI)
+    substance: str  # the substance name as the source lists it
 
     def as_csv(self) -> dict:
         return {c: getattr(self, c) for c in CSV_COLUMNS}
@@ -187,7 +187,7 @@ def read_directory(folder: str | Path, ingredients: set[str]) -> list[DirectoryR
             # substances, strengths and units not aligned: no strength rather than the wrong one
             strength, unit = strength_per_unit(strengths[i], units[i]) if aligned else ("", "")
             rows.append((ing, strength, unit, form, route.lower(), subs[i].lower()))
-        products[r["PRODUCTID"].strip()] = [r["PRODUCTNDC"].strip(), rows]
+        products[(r["PRODUCTID"] or "").strip()] = [r["PRODUCTNDC"].strip(), rows]
     out: dict[tuple[str, str], DirectoryRow] = {}
     for n, r in _read_tsv(package_path, PACKAGE_COLUMNS):
         product = products.get((r["PRODUCTID"] or "").strip())
