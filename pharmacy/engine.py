@@ -75,30 +75,34 @@ class RunContext:
         return col.between(self.start, self.end)
 
 
-def _reference_tables(rules: RuleSet, products_file):
-    products = ref.load_products(products_file)
+def _reference_tables(rules: RuleSet, products_file, claim_ndcs: set[str]):
+    # only the products the window's claims dispense: the shipped reference holds ~45,000 NDCs
+    products = {k: p for k, p in ref.load_products(products_file).items() if p.ndc in claim_ndcs}
     classes = ref.load_classes()
     opioids = {i for i, c in classes if c == "opioid"}
     cns = {i for i, c in classes if c in rules.cns_classes}
-    prod_rows = [(n, ing, s, f, st if ing in opioids else "not_opioid")
-                 for n, ing, s, f, st in ref.product_rows(products)]
+    prod_rows = [(n, ing, s, f, st if ing in opioids else "not_opioid", first)
+                 for n, ing, s, f, st, first in ref.product_rows(products)]
     class_rows = sorted(set(classes) | {(i, "cns") for i in cns})
     return (inline_values("dur_ndc_ref", [("ndc", String), ("ingredient", String), ("strength", Float),
-                                          ("factor", Float), ("mme_status", String)], prod_rows),
+                                          ("factor", Float), ("mme_status", String), ("first_of_ndc", Integer)],
+                          prod_rows),
             inline_values("dur_class_ref", [("ingredient", String), ("drug_class", String)], class_rows),
             opioids)
 
 
 def build_base(rc: RunContext, products_file=None) -> None:
     """Steps 1-4 of the module docstring, as temporary tables on the run's connection."""
-    ndc_ref, class_ref, opioids = _reference_tables(rc.rules, products_file)
     window_start = literal(dt.date(rc.year, 1, 1) - dt.timedelta(days=rc.rules.lookback_days))
+    in_window = RX.c.dispensing_date.between(window_start, rc.end)
+    claim_ndcs = set(rc.conn.execute(select(RX.c.ndc_code).where(in_window).distinct()).scalars())
+    ndc_ref, class_ref, opioids = _reference_tables(rc.rules, products_file, claim_ndcs)
     rn = func.row_number().over(partition_by=(RX.c.claim_id, RX.c.data_source), order_by=RX.c.claim_line_number)
     src = (select(RX.c.claim_id, RX.c.data_source, RX.c.person_id, RX.c.dispensing_date.label("fill_date"),
                   RX.c.ndc_code.label("ndc"), RX.c.days_supply, cast(RX.c.quantity, Float).label("quantity"),
                   RX.c.prescribing_provider_npi.label("prescriber_npi"),
                   RX.c.dispensing_provider_npi.label("pharmacy_npi"), rn.label("line_rank"))
-           .where(RX.c.dispensing_date.between(window_start, rc.end)).cte("dur_src"))
+           .where(in_window).cte("dur_src"))
     is_opioid = ndc_ref.c.ingredient.in_(sorted(opioids)) if opioids else literal(False)
     has_days = func.coalesce(src.c.days_supply, 0) > 0
     has_qty = func.coalesce(src.c.quantity, 0) > 0
@@ -113,7 +117,8 @@ def build_base(rc: RunContext, products_file=None) -> None:
         src.c.claim_id, src.c.data_source, src.c.person_id, src.c.fill_date, src.c.ndc, src.c.days_supply,
         src.c.quantity, src.c.prescriber_npi, src.c.pharmacy_npi, ndc_ref.c.ingredient,
         quality.label("quality_flag"), flag(usable).label("usable"), flag(is_opioid).label("is_opioid"),
-        cast(daily_mme, Float).label("daily_mme"))
+        cast(daily_mme, Float).label("daily_mme"),
+        func.coalesce(ndc_ref.c.first_of_ndc, 1).label("first_of_ndc"))
         .select_from(src.outerjoin(ndc_ref, ndc_ref.c.ndc == src.c.ndc)))
     span = (dt.date(rc.year, 12, 31) - (dt.date(rc.year, 1, 1) - dt.timedelta(days=rc.rules.lookback_days))).days
     offsets = inline_values("dur_offsets", [("n", Integer)], [(i,) for i in range(span + 1)])
@@ -162,7 +167,8 @@ def coverage_report(conn, rc: RunContext) -> dict:
     """Counts of fills in the year by quality flag, and the share of opioid fills whose MME could be computed."""
     f = rc.fills
     rows = conn.execute(select(func.coalesce(f.c.quality_flag, "ok"), f.c.is_opioid, func.count())
-                        .where(rc.in_year(f.c.fill_date)).group_by(f.c.quality_flag, f.c.is_opioid)).all()
+                        .where(rc.in_year(f.c.fill_date), f.c.first_of_ndc == 1)
+                        .group_by(f.c.quality_flag, f.c.is_opioid)).all()
     by_flag: dict[str, int] = {}
     opioid_total = opioid_ok = 0
     for flag_, is_op, n in rows:

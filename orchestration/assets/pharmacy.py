@@ -6,7 +6,9 @@ import dagster as dg
 
 from orchestration.assets.ingest import DUCKDB_POOL, final_action_claims, member_months
 from orchestration.partitions import yearly
-from orchestration.resources import WarehouseResource
+from orchestration.resources import LandingResource, WarehouseResource
+
+MTM_SERVICES = ("mtm", "mtm_services.csv")  # the MTM program's service record in the landing folder, if delivered
 
 KEY = dg.AssetKey(["pharmacy", "dur_alerts"])
 VALID = "dur_tables_valid"
@@ -63,18 +65,22 @@ class MtmConfig(dg.Config):
 @dg.asset(key=MTM_KEY, group_name="pharmacy", partitions_def=yearly, deps=[final_action_claims, member_months],
           pool=DUCKDB_POOL, kinds={"duckdb", "postgres"},
           description="MTM targeting: persons meeting the preset's criteria per month, with the CMR completion "
-                      "rate from the MTM service record.",
+                      "rate from the MTM service record (landing/mtm/mtm_services.csv, loaded when present).",
           check_specs=[dg.AssetCheckSpec(MTM_VALID, asset=MTM_KEY, blocking=True,
                                          description="one row per year x preset x month x person, counts >= 1 (GX)")])
-def mtm_eligible(context: dg.AssetExecutionContext, config: MtmConfig, warehouse: WarehouseResource):
+def mtm_eligible(context: dg.AssetExecutionContext, config: MtmConfig, warehouse: WarehouseResource,
+                 landing: LandingResource):
     from decimal import Decimal
 
     from pharmacy.checks import run_mtm_checks
     from pharmacy.mtm.eligibility import default_preset_for, run_eligibility
-    from pharmacy.mtm.services import cmr_rate
+    from pharmacy.mtm.services import cmr_rate, load_services
 
     year = int(context.partition_key)
     engine = warehouse.get_engine()
+    services = landing.landing.joinpath(*MTM_SERVICES)
+    if services.is_file():
+        load_services(engine, services)
     preset = config.preset or default_preset_for(year)
     threshold = Decimal(config.threshold) if config.threshold else None
     result = run_eligibility(engine, year, preset, threshold)

@@ -80,7 +80,8 @@ def _ctx(year: int, dialect: str):
     return BuildContext(year, default_registry(), SimpleNamespace(params={}, id="MTM"), dialect)
 
 
-def eligible_select(year: int, preset: Preset, preset_name: str, dialect: str):
+def eligible_select(year: int, preset: Preset, preset_name: str, dialect: str, claim_ndcs: set[str] | None = None):
+    """The eligible (person, month) rows; claim_ndcs (the NDCs the claims hold) keeps the product join small."""
     mv = inline_values("mtm_month_values", [("month_start", String), ("month_end", String), ("month_no", Integer)],
                  [(str(dt.date(year, m, 1)), str(dt.date(year + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1)), m)
                   for m in range(1, 13)])
@@ -88,8 +89,10 @@ def eligible_select(year: int, preset: Preset, preset_name: str, dialect: str):
     months = select(cast(mv.c.month_start, Date).label("month_start"), cast(mv.c.month_end, Date).label("month_end"),
                     mv.c.month_no).cte("mtm_months")
     dis = inline_values("mtm_disease_ref", [("disease", String), ("prefix", String)], _disease_rows(preset.diseases))
+    # one row per NDC: a combination product is one drug (and its paid amount is counted once)
     products = inline_values("mtm_ndc_ref", [("ndc", String), ("ingredient", String)],
-                       [(p.ndc, p.ingredient) for p in ref.load_products().values()])
+                             [(ndc, ing) for ndc, ing, *_, first in ref.product_rows(ref.load_products())
+                              if first and (claim_ndcs is None or ndc in claim_ndcs)])
     enrolled = (select(MM.c.person_id, MM.c.month_start).where(MM.c.month_start.between(dt.date(year, 1, 1),
                                                                                           dt.date(year, 12, 1)))
                 .distinct().cte("mtm_enrolled"))
@@ -135,7 +138,8 @@ def run_eligibility(engine, year: int, preset_name: str | None = None, threshold
     preset = load_preset(name, threshold)
     with engine.begin() as conn:
         conn.execute(delete(mtm_eligible).where(mtm_eligible.c.year == year, mtm_eligible.c.preset == name))
-        q = eligible_select(year, preset, name, conn.dialect.name)
+        claim_ndcs = set(conn.execute(select(RX.c.ndc_code).distinct()).scalars())
+        q = eligible_select(year, preset, name, conn.dialect.name, claim_ndcs)
         conn.execute(insert(mtm_eligible).from_select([c.name for c in q.selected_columns], q))
         per_month = conn.execute(select(mtm_eligible.c.month_start, func.count()).where(
             mtm_eligible.c.year == year, mtm_eligible.c.preset == name)

@@ -8,29 +8,36 @@ import datetime as dt
 
 import pandas as pd
 
+from measures.mme import FACTORS_FILE
 from pharmacy import reference as ref
 from pharmacy.config import RuleSet
 
-FORM_GROUP = {"transdermal": "transdermal", "buccal_tablet": "buccal", "sublingual_tablet": "buccal",
-              "buccal_film": "buccal_film", "nasal_spray": "nasal"}
+FORM_GROUP = {"transdermal": "transdermal", "patch": "transdermal", "buccal_tablet": "buccal",
+              "sublingual_tablet": "buccal", "lozenge": "buccal", "buccal_film": "buccal_film",
+              "oral_spray": "buccal_film", "nasal_spray": "nasal"}
 
 
 def _age(birth: dt.date, on: dt.date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
-def _product_table(products_file) -> pd.DataFrame:
-    factors = pd.read_csv(ref.HERE / "mme_factors.csv", dtype=str)
+def _product_table(products_file, ndcs: set[str]) -> pd.DataFrame:
+    """The products of the given NDCs (the shipped reference holds ~45,000) with their MME factor."""
+    factors = pd.read_csv(FACTORS_FILE, dtype=str)
     rows = []
     for p in ref.load_products(products_file).values():
+        if p.ndc not in ndcs:
+            continue
         group = FORM_GROUP.get(p.dose_form or "", "any")
-        fr = factors[(factors.ingredient == p.ingredient) & (factors.dose_form_group.isin([group, "any"]))]
+        # CDC factors are for oral/transmucosal/transdermal doses: an injection gets none
+        allowed = [group] if (p.dose_form or "").startswith("injection") else [group, "any"]
+        fr = factors[(factors.ingredient == p.ingredient) & (factors.dose_form_group.isin(allowed))]
         fr = fr.sort_values("dose_form_group", key=lambda s: s != group)
         factor = None
         if len(fr) and p.strength is not None and fr.iloc[0].strength_unit == (p.strength_unit or ""):
             factor = float(fr.iloc[0].factor_per_unit)
         rows.append(dict(ndc=p.ndc, ingredient=p.ingredient, strength=p.strength, factor=factor))
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["ndc", "ingredient", "strength", "factor"])
 
 
 def reference_alerts(fills: pd.DataFrame, persons: pd.DataFrame, foster_months: set, rules: RuleSet, year: int,
@@ -44,7 +51,7 @@ def reference_alerts(fills: pd.DataFrame, persons: pd.DataFrame, foster_months: 
     members["cns"] = set().union(*(members[c] for c in rules.cns_classes))
     y0, y1 = dt.date(year, 1, 1), dt.date(year, 12, 31)
     lo = y0 - dt.timedelta(days=rules.lookback_days)
-    f = fills.merge(_product_table(products_file), on="ndc", how="inner")
+    f = fills.merge(_product_table(products_file, set(fills.ndc)), on="ndc", how="inner")
     f = f[(f.days_supply.fillna(0) > 0) & (f.fill_date >= lo) & (f.fill_date <= y1)].copy()
     f["opioid"] = f.ingredient.isin(members["opioid"])
     f["mme"] = [s * q / d * k if o and k == k and k is not None and q == q and q > 0 else 0.0

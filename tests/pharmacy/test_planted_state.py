@@ -4,12 +4,13 @@ independent pandas reference reproduces every rule's alerted persons on the whol
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import pandas as pd
 
 from pharmacy.config import load_rules
 from pharmacy.engine import run_dur
+from pharmacy.mtm.services import cmr_rate, load_services
 from pharmacy.rules import exempt_person_ids
 from pharmacy.tables import dur_alert
 from warehouse import pipeline
@@ -38,9 +39,18 @@ def generated(tmp_path_factory):
     with engine.connect() as conn:
         fired = {(r.rule_id, r.person_id) for r in conn.execute(select(dur_alert.c.rule_id, dur_alert.c.person_id)
                                                                 .where(dur_alert.c.year == YEAR))}
+        foster_persons = conn.execute(select(func.count(func.distinct(MemberMonth.__table__.c.person_id))).where(
+            MemberMonth.__table__.c.eligibility_group == "foster_care")).scalar_one()
     expected = _pandas_reference(engine)
+    # the MTM program's service record the generator delivers in the landing folder
+    loaded = load_services(engine, root / "landing" / "mtm" / "mtm_services.csv")
+    cmr = cmr_rate(engine, YEAR)
     engine.dispose()
+    EXTRAS[:] = [summary["mtm_services"], loaded, cmr, foster_persons]
     return summary["pharmacy_cases"], fired, report, expected
+
+
+EXTRAS: list = []  # (generator's MTM summary, rows loaded, CMR rate, persons with a foster-care month) of the fixture
 
 
 def _pandas_reference(engine):
@@ -72,7 +82,21 @@ def test_planted_cases_fire_and_near_misses_do_not(generated):
 def test_named_boundaries_are_planted(generated):
     names = {c["case"] for c in generated[0]}
     assert {"mme_90", "mme_89_67", "long_term_15_days", "long_term_14_days", "prescribers_4", "prescribers_3",
-            "antipsychotic_age_17", "antipsychotic_age_18"} <= names
+            "antipsychotic_age_17", "antipsychotic_age_18", "foster_child_antipsychotic",
+            "child_antipsychotic_not_in_foster_care"} <= names
+
+
+def test_foster_care_children_in_the_demo_state(generated):
+    cases, fired, _, _ = generated
+    foster_persons = EXTRAS[3]
+    assert foster_persons >= 2  # the planted foster child plus the background share
+    assert any(rule == "antipsychotic_foster_child" for rule, _ in fired)
+
+
+def test_generated_mtm_service_record_loads_and_gives_a_cmr_rate(generated):
+    summary, loaded, cmr, _ = EXTRAS
+    assert summary["enrolled"] > 0 and loaded == summary["enrolled"] + summary["cmr"] + summary["tmr"]
+    assert 0 < cmr["numerator"] <= cmr["denominator"] <= summary["enrolled"]
 
 
 def test_background_rates_fire_beyond_the_planted_cases(generated):

@@ -1329,6 +1329,7 @@ def generate(out_dir: str | Path, members: int = 20_000, seed: int = 42, first_y
     summary = {"params": dict(members=members, seed=seed, first_year=first_year, years=years), "files": {},
                "members_per_payer": {}, "dirty": {}, "adjustments": dict(families=0, replacement_versions=0, void_versions=0)}
     summary["pharmacy_cases"] = pharmacy_cases.plant(st)  # planted DUR cases and near misses (their manifest)
+    summary["mtm_services"] = pharmacy_cases.write_mtm_services(st, out / "mtm")  # MTM program's service record
     summary["utilization_cases"] = utilization_cases.plant_events(st)
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = true")
@@ -1420,7 +1421,7 @@ def _elig_table(st: _State, code) -> tuple[pa.Table, int]:
         "eth": pa.array(np.array(C.ETHNICITIES)[st.eth[p]]),
         "county": pa.array(np.array([c[0] for c in C.COUNTIES])[st.county[p]]),
         "zip": pa.array(np.array([C.COUNTY_ZIP[c[0]] for c in C.COUNTIES])[st.county[p]]),
-        "grp": pa.array(np.array(C.ELIG_GROUPS)[st.group[p]]) if code != COM else pa.nulls(len(p), pa.string()),
+        "grp": pa.array(pharmacy_cases.eligibility_groups(st, p, code), pa.string()) if code != COM else pa.nulls(len(p), pa.string()),
         "deliv": pa.array(deliv) if is_mcd else pa.nulls(len(p), pa.string()),
         "hh": pa.array(hh_prog[st.hh[p]] if is_mcd else [None] * len(p), pa.string()),
         "icm_prog": pa.array(np.where(st.aco[p] >= 0, "ACO-1", None) if is_mcd else [None] * len(p), pa.string()),

@@ -8,17 +8,32 @@ else they take can change the outcome. Only the generator's NDC products exist h
 (gabapentinoids, anticholinergics, interaction pairs, fentanyl, methadone) are covered by the tests' own small
 warehouses instead. The planting draws from its own random stream, so the rest of the state is unchanged.
 
+Foster care: about 2 % of the children whose Medicaid is fee-for-service in every enrolled month are placed in
+foster care (`st.foster_care`); `eligibility_groups` gives their FFS eligibility rows the group `foster_care`
+(which the SUPPORT Act foster-care antipsychotic review reads), and planted cases put an antipsychotic on a foster
+child (fires), on a child not in foster care (fires the under-18 rule only) and on a foster youth of 18 (quiet).
+
+MTM service record: `write_mtm_services` writes the program's enrollment, CMR and TMR records (the input of
+`icm mtm --services`, pharmacy/mtm/services.py) for the demo: persons with >= 4 distinct drugs in the last year are
+enrolled at 45 %, 70 % of enrollees get a CMR within 60 days, 30 % a TMR.
+
 Returns the manifest: one dict per planted person with the rules that must fire (`fires`) and must not (`quiet`)
 in the last year. Claims of a planted person can still be voided or dirtied by the generator's adjustment step
 (about 2 %); a check of the manifest must skip persons whose planted fills are not all in the final-action table.
 """
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import numpy as np
 
 from warehouse.synthetic import codes as C
 
 PRIME = 2147483647  # as generator._id_sql: the person id is 'MPI' + ((index + 1) * 16807) % PRIME
+FFS_PAYER = 1  # generator.FFS: the state's fee-for-service Medicaid
+FOSTER_SHARE = 0.02  # of FFS children; about 2-3 % of Medicaid children are in foster care [S: MACPAC]
+MTM_MIN_DRUGS, MTM_ENROLL, MTM_CMR, MTM_TMR = 4, 0.45, 0.70, 0.30
 
 
 def person_id(index: int) -> str:
@@ -31,6 +46,16 @@ def plant(st) -> list[dict]:
         return _plant(st)
     finally:
         st.rng = saved
+
+
+def eligibility_groups(st, p, payer_code: int) -> np.ndarray:
+    """Eligibility group names of persons p on their rows of one payer: foster care on the FFS rows of foster
+    children, the generator's group otherwise."""
+    groups = np.array(C.ELIG_GROUPS, dtype=object)[st.group[p]]
+    foster = getattr(st, "foster_care", None)
+    if foster is not None and payer_code == FFS_PAYER:
+        groups = np.where(foster[p], "foster_care", groups)
+    return groups
 
 
 def _plant(st) -> list[dict]:
@@ -132,4 +157,58 @@ def _plant(st) -> list[dict]:
             fill(p, 270, drug, 30, 30)
             fill(p, 300, drug, 30, 30)
         case("poly_cns_older_adult", p, ["poly_cns"], [])
+    # foster care (SUPPORT Act 1902(oo)(1)(B)): FFS-only children, 2 % of them in foster care in the background;
+    # never members of an ACO or health home entity, so the entities' eligibility cells (and settlements) keep theirs
+    no_entity = (st.aco < 0) & (st.hh_entity < 0)
+    ffs_only = (((st.S == 0) | (st.S == FFS_PAYER)).all(axis=1) & (st.S[:, months] == FFS_PAYER).all(axis=1)
+                & no_entity)
+    st.foster_care = ffs_only & (age_mid < 18) & (st.rng.random(st.N) < FOSTER_SHARE)
+    day = 120
+    age_fill = (y0 + day - st.birth) / 365.25
+    for name, lo, hi, foster, fires, quiet in (
+            ("foster_child_antipsychotic", 8.0, 16.5, True, ["antipsychotic_foster_child", "antipsychotic_child"], []),
+            ("child_antipsychotic_not_in_foster_care", 8.0, 16.5, False, ["antipsychotic_child"],
+             ["antipsychotic_foster_child"]),
+            ("foster_youth_18_antipsychotic", 18.1, 18.9, True, [],
+             ["antipsychotic_foster_child", "antipsychotic_child"])):
+        p = take(ffs_only & (age_fill >= lo) & (age_fill <= hi))
+        if p is not None:
+            st.foster_care[p] = foster
+            fill(p, day, "risperidone", 30, 60)
+            fill(p, day + 30, "risperidone", 30, 60)
+            case(name, p, fires, quiet)
     return manifest
+
+
+def write_mtm_services(st, folder: Path) -> dict:
+    """The demo's MTM service record (CSV for `icm mtm --services`) from the state's fills; returns counts."""
+    rng = np.random.default_rng(st.seed + 1005)  # own stream: nothing else of the state changes
+    year = st.first_year + st.years - 1
+    y0 = int(np.datetime64(f"{year}-01-01", "D").astype(np.int64))
+    pairs = np.unique(np.concatenate([np.stack([b["person"].astype(np.int64), b["ndc"].astype(np.int64)], axis=1)
+                                      [(b["day"] >= y0) & (b["day"] < y0 + 365)] for b in st.rx] or
+                                     [np.zeros((0, 2), np.int64)]), axis=0)
+    persons, n_drugs = np.unique(pairs[:, 0], return_counts=True)
+    months = slice(12 * (st.years - 1), 12 * st.years)
+    enrolled_all_year = (st.S[persons, months] > 0).all(axis=1)
+    targeted = persons[(n_drugs >= MTM_MIN_DRUGS) & enrolled_all_year]
+    members = np.sort(targeted[rng.random(len(targeted)) < MTM_ENROLL])
+    start = y0 + rng.integers(0, 181, len(members))
+    cmr = rng.random(len(members)) < MTM_CMR
+    tmr = rng.random(len(members)) < MTM_TMR
+    day = lambda d: str(np.datetime64(int(d), "D"))  # noqa: E731
+    rows = []
+    for i, (p, s0) in enumerate(zip(members, start)):
+        pid = person_id(int(p))
+        rows.append((f"MTM-E{i:06d}", pid, "enrollment", day(s0), ""))
+        if cmr[i]:
+            rows.append((f"MTM-C{i:06d}", pid, "cmr", day(s0 + int(rng.integers(7, 60))), ""))
+        if tmr[i]:
+            rows.append((f"MTM-T{i:06d}", pid, "tmr", day(s0 + int(rng.integers(60, 150))), ""))
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "mtm_services.csv", "w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["record_id", "person_id", "record_type", "start_date", "end_date", "provider_npi"])
+        w.writerows(r + ("",) for r in rows)
+    return {"file": str(folder / "mtm_services.csv"), "enrolled": int(len(members)), "cmr": int(cmr.sum()),
+            "tmr": int(tmr.sum()), "targeted": int(len(targeted))}
