@@ -98,13 +98,13 @@ class Builder:
         return self.claim(pid, day, claim_type="institutional", tob="0131", dx=dx, dx_type=dx_type,
                           lines=[dict(rev="0450", hcpcs="99283")], paid=400)
 
-    def rx(self, pid, day, paid=20):
+    def rx(self, pid, day, paid=20, ndc="00000000001"):
         self._claims += 1
         cid = f"R{self._claims}"
         self.rows[PharmacyClaimFinal].append(dict(
             claim_id=cid, claim_line_number=1, data_source="test", claim_family_id=cid, adjustment_type="original",
             adjustment_sequence=1, person_id=pid, member_id=f"M{pid}", payer="medicaid_ffs", plan="p",
-            dispensing_date=day, drug_code_type="ndc", ndc_code="00000000001", quantity=30, days_supply=30,
+            dispensing_date=day, drug_code_type="ndc", ndc_code=ndc, quantity=30, days_supply=30,
             batch_id="b", versions_in_family=1, paid_amount=paid))
 
     def score(self, pid, value, year=YEAR):
