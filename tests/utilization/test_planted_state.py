@@ -9,9 +9,10 @@ from sqlalchemy import select
 
 from utilization.run import run_year
 from utilization.tables import utilization_outlier_flag as FLAG, utilization_unit_metric as UUM
-from warehouse import pipeline
 from warehouse.derive import rebuild_final_action, rebuild_member_months
 from warehouse.engine import make_engine, upgrade
+from warehouse.loading import load_sources
+from warehouse.pipeline import discover_landing
 from warehouse.synthetic import DEFAULT_FIRST_YEAR, DEFAULT_YEARS, generate
 
 YEAR = DEFAULT_FIRST_YEAR + DEFAULT_YEARS - 1
@@ -27,9 +28,7 @@ def state(tmp_path_factory):
     url = f"duckdb:///{root / 'warehouse.duckdb'}"
     upgrade(url)
     engine = make_engine(url)
-    sources = pipeline.discover_landing(root / "landing")
-    pipeline.stage_landing(engine, sources, root / "staging.duckdb")
-    pipeline.load_staged_batches(engine, sources, root / "staging.duckdb")
+    load_sources(engine, discover_landing(root / "landing"))
     rebuild_final_action(engine)
     rebuild_member_months(engine)
     run_year(engine, YEAR)
