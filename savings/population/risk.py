@@ -58,10 +58,17 @@ def _read(path: Path) -> list[dict]:
 
 
 def _ndc11(value: str | None, path, line: int) -> str:
-    digits = (value or "").strip().replace("-", "")
-    if not digits.isdigit() or len(digits) > 11:
-        raise ValueError(f"{path} line {line}: ndc must be an NDC of up to 11 digits, got {value!r}")
-    return digits.zfill(11)
+    """11-digit NDC (5-4-2): 11 digits as they are, or a hyphenated 4-4-2 / 5-3-2 / 5-4-1 code padded per segment
+    (a bare 10-digit code is ambiguous and rejected)."""
+    text = (value or "").strip()
+    parts = text.split("-")
+    if len(parts) == 3 and all(p.isdigit() for p in parts) and [len(p) for p in parts] in ([4, 4, 2], [5, 3, 2],
+                                                                                           [5, 4, 1]):
+        return parts[0].zfill(5) + parts[1].zfill(4) + parts[2].zfill(2)
+    if len(text) == 11 and text.isdigit():
+        return text
+    raise ValueError(f"{path} line {line}: ndc must be 11 digits or a hyphenated 4-4-2, 5-3-2 or 5-4-1 NDC, "
+                     f"got {value!r}")
 
 
 def _bulk_insert(conn, table, rows: list[dict]) -> None:
