@@ -17,7 +17,7 @@ ACO cost calibration like the rest.
   over_utilizers    two other PCPs: every member of their panels gets extra ED visits at `EXTRA_ED_PER_YEAR` per year
                     of the window (on days they are enrolled), on top of the usual; no extra risk.
   under_utilizers   two other PCPs: their panels get preventive visits (well-child / periodic preventive medicine,
-                    CPT 99381-99397) at `UNDER_PREVENTIVE_SHARE` of the rate every other panel gets; the panels are
+                    CPT 99391-99397) at `UNDER_PREVENTIVE_SHARE` of the rate every other panel gets; the panels are
                     drawn like any other (comparable populations).
 Preventive visits are planted for everyone here (the everyday stream has office E&M visits only): per member-year
 `PREVENTIVE_PER_YEAR` by age at the start of the window, billed by the member's PCP, dated on enrolled days.
