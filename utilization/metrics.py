@@ -14,7 +14,9 @@ enrollment are not counted, as in IU-HH):
   ed_<class>               NYU/Johnston classification of each ED visit by the principal diagnosis of its first
                            claim (utilization/reference): sums of the probabilities non-emergent, primary-care
                            treatable, preventable, not preventable; injury; behavioral (psych, alcohol or drug);
-                           unclassified (code not in the table, e.g. ICD-9 or blank)
+                           unclassified (code not in the table, or blank). The table is the claim's code system's:
+                           ICD-9-CM when its diagnosis_code_type says so (DE-SynPUF, claims before October 2015),
+                           else ICD-10-CM
   outpatient_visits        person-dates with an office/outpatient E&M or preventive code (CPT 99202-99215,
                            99241-99245, 99381-99397, G0438/G0439)
   primary_care_visits      those billed by a provider whose provider_type is pcp
@@ -56,6 +58,7 @@ from savings.work_tables import risk_score
 from utilization.config import UtilizationConfig
 from utilization.tables import (
     COUNT_METRICS, ED_CLASS_METRICS, MONEY, PAID_METRICS, PERSON_METRICS, VALUE, ref_ed_classification as EDC,
+    ref_ed_classification_icd9 as EDC9,
     utilization_person_month as UPM, utilization_unit_metric as UUM,
 )
 from warehouse.engine import is_duckdb
@@ -64,6 +67,8 @@ from warehouse.models import IcmEntity
 EVENT_METRICS = COUNT_METRICS + ED_CLASS_METRICS + PAID_METRICS
 ALL_METRICS = EVENT_METRICS + PERSON_METRICS
 ED_REFERENCE = Path(__file__).parent / "reference" / "ed_classification_johnston_icd10.csv"
+ED_REFERENCE_ICD9 = Path(__file__).parent / "reference" / "ed_classification_johnston_icd9.csv"
+ICD9_CODE_TYPES = ("icd-9-cm", "icd-9", "icd9cm", "icd9")   # diagnosis_code_type values read as ICD-9-CM
 EM_OUTPATIENT = tuple(str(c) for c in [*range(99202, 99206), *range(99211, 99216), *range(99241, 99246)])
 PREVENTIVE = tuple(str(c) for c in [*range(99381, 99388), *range(99391, 99398)]) + ("G0438", "G0439")
 UNIT_KEYS = {"billing_npi": UPM.c.billing_npi, "practice": UPM.c.practice_id, "icm_entity": UPM.c.icm_entity_id,
@@ -143,15 +148,23 @@ def _events(ctx: BuildContext, cfg: UtilizationConfig):
                               primary_care_visits=per_day.c.pcp, preventive_visits=per_day.c.prev))
     ed = B.ed_visits_all(ctx)
     ed_claim = B.ed_claims(ctx)
-    edc = EDC.alias("edc")
+    head = B.H.alias("ed_head")
+    icd9 = func.lower(func.coalesce(head.c.diagnosis_code_type, "")).in_(ICD9_CODE_TYPES)
+    e10, e9 = EDC.alias("edc"), EDC9.alias("edc9")
     zero = literal(0)
+
+    def share(col: str):   # the probability from the table of the claim's code system; 0 when unclassified
+        return func.coalesce(e9.c[col], e10.c[col], zero)
     ed_ev = select(*_event(
-        ed.c.person_id, ed.c.visit_date, ed_visits=1, ed_nonemergent=func.coalesce(edc.c.noner, zero),
-        ed_primary_care_treatable=func.coalesce(edc.c.epct, zero), ed_preventable=func.coalesce(edc.c.edcnpa, zero),
-        ed_not_preventable=func.coalesce(edc.c.edcnnpa, zero), ed_injury=func.coalesce(edc.c.injury, zero),
-        ed_behavioral=func.coalesce(func.greatest(edc.c.psych, edc.c.alcohol, edc.c.drug), zero),
-        ed_unclassified=B.flag(edc.c.icd10.is_(None)))
-    ).select_from(ed.join(ed_claim, ed_claim.c.claim_id == ed.c.claim_id).outerjoin(edc, edc.c.icd10 == ed_claim.c.pdx))
+        ed.c.person_id, ed.c.visit_date, ed_visits=1, ed_nonemergent=share("noner"),
+        ed_primary_care_treatable=share("epct"), ed_preventable=share("edcnpa"), ed_not_preventable=share("edcnnpa"),
+        ed_injury=share("injury"), ed_behavioral=func.greatest(share("psych"), share("alcohol"), share("drug")),
+        ed_unclassified=B.flag(and_(e10.c.icd10.is_(None), e9.c.icd9.is_(None))))
+    ).select_from(
+        ed.join(ed_claim, ed_claim.c.claim_id == ed.c.claim_id)
+        .join(head, and_(head.c.claim_id == ed_claim.c.claim_id, head.c.data_source == ed_claim.c.data_source))
+        .outerjoin(e10, and_(~icd9, e10.c.icd10 == ed_claim.c.pdx))
+        .outerjoin(e9, and_(icd9, e9.c.icd9 == ed_claim.c.pdx)))
     sv = B.services(ctx)
     code = func.coalesce(sv.c.hcpcs, "")
     lab = or_(_code_between(code, "80047", "89398"), _rev_prefix(sv.c.rev, "030", "031"))
@@ -241,21 +254,29 @@ def ensure_risk_scores(engine: Engine, cfg: UtilizationConfig, year: int) -> str
 
 
 def load_ed_reference(engine: Engine) -> int:
-    """Load the shipped NYU/Johnston table into ref_ed_classification once (utilization/reference/PROVENANCE.md)."""
+    """Load the shipped NYU/Johnston tables (ICD-10-CM and ICD-9-CM) into ref_ed_classification and
+    ref_ed_classification_icd9 once (utilization/reference/PROVENANCE.md); returns the rows of both."""
+    total = 0
     with engine.begin() as conn:
-        have = conn.execute(select(func.count()).select_from(EDC)).scalar_one()
-        if have:
-            return have
-        if is_duckdb(engine):   # DuckDB's executemany takes 12 s for these 47,132 rows; its CSV reader, 0.1 s
-            cols = ", ".join(c.name for c in EDC.columns)
-            conn.exec_driver_sql(f"INSERT INTO {EDC.name} ({cols}) SELECT {cols} FROM read_csv('{ED_REFERENCE}', "
-                                 "header=true)")
-        else:
-            with open(ED_REFERENCE, newline="") as fh:
-                rows = [{k: (v if k == "icd10" else float(v)) for k, v in r.items()} for r in csv.DictReader(fh)]
-            for i in range(0, len(rows), 10000):
-                conn.execute(insert(EDC), rows[i:i + 10000])
-        return conn.execute(select(func.count()).select_from(EDC)).scalar_one()
+        for table, path in ((EDC, ED_REFERENCE), (EDC9, ED_REFERENCE_ICD9)):
+            have = conn.execute(select(func.count()).select_from(table)).scalar_one()
+            if not have:
+                _load_csv(conn, table, path)
+            total += conn.execute(select(func.count()).select_from(table)).scalar_one()
+    return total
+
+
+def _load_csv(conn, table, path: Path) -> None:
+    code_col = table.columns[0].name
+    if is_duckdb(conn.engine):   # DuckDB's executemany takes 12 s for 47,132 rows; its CSV reader, 0.1 s
+        cols = ", ".join(c.name for c in table.columns)
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM read_csv('{path}', header=true, "
+                             f"types={{'{code_col}': 'VARCHAR'}})")
+        return
+    with open(path, newline="") as fh:
+        rows = [{k: (v if k == code_col else float(v)) for k, v in r.items()} for r in csv.DictReader(fh)]
+    for i in range(0, len(rows), 10000):
+        conn.execute(insert(table), rows[i:i + 10000])
 
 
 def build_person_months(engine: Engine, year: int, config=None) -> dict:

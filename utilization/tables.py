@@ -1,4 +1,4 @@
-"""Result and input tables of utilization management, on the warehouse metadata (created by migration 0007).
+"""Result and input tables of utilization management, on the warehouse metadata (created by migrations 0009 and 0010).
 
 utilization_person_month  one row per person x month of the year (the person's plan with most days that month):
                           strata, the person's assigned billing NPI / practice, and the month's utilization
@@ -12,6 +12,7 @@ verification_result       imported verification results, one row per sampled enr
 verification_import_row   every row of every import, accepted or rejected with its reason (nothing dropped).
 enrollee_outreach         input: outreach made to enrollees (for the annual no-utilization report).
 ref_ed_classification     the NYU/Johnston ED classification per ICD-10-CM code (utilization/reference/).
+ref_ed_classification_icd9  the same per ICD-9-CM code (migration 0010).
 """
 from __future__ import annotations
 
@@ -119,11 +120,16 @@ verification_import_row = Table(
     Column("imported_at", DateTime, nullable=False),
 )
 
+ED_CLASS_COLUMNS = ("edcnnpa", "edcnpa", "epct", "noner", "injury", "psych", "alcohol", "drug")
 ref_ed_classification = Table(
     "ref_ed_classification", metadata,       # utilization/reference/ed_classification_johnston_icd10.csv
     Column("icd10", String, nullable=False),
-    *[Column(c, VALUE, nullable=False) for c in ("edcnnpa", "edcnpa", "epct", "noner", "injury", "psych", "alcohol",
-                                                 "drug")],
+    *[Column(c, VALUE, nullable=False) for c in ED_CLASS_COLUMNS],
+)
+ref_ed_classification_icd9 = Table(
+    "ref_ed_classification_icd9", metadata,  # utilization/reference/ed_classification_johnston_icd9.csv
+    Column("icd9", String, nullable=False),
+    *[Column(c, VALUE, nullable=False) for c in ED_CLASS_COLUMNS],
 )
 
 enrollee_outreach = Table(

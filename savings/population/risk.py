@@ -8,7 +8,8 @@ Reference data (loaded once by `load_reference`, shipped under hcc/ with provena
   ref_risk_demographic  coefficient per model x segment x sex x age band
   ref_risk_interaction  interaction = any category of side a and any of side b
 
-Score of a person for payment year Y (diagnoses from final-action medical claims of Y-1, every diagnosis position):
+Score of a person for payment year Y (diagnoses from final-action medical claims of Y-1, every diagnosis position;
+custom models also drug categories from the NDCs of Y-1's final-action fills, e.g. CDPS+Rx's MRx):
   segment  CMS-HCC community: C + {N non-dual, F full dual, P partial dual} + {A aged 65+, D disabled < 65}, age as
            of 1 February of Y, dual status = most generous of Y's member-months. Custom models: segment ALL.
   raw      demographic + sum(disease factors after hierarchies) + interactions + payment-HCC count factor
@@ -40,10 +41,12 @@ from warehouse.models import N_DIAGNOSES
 HCC_DIR = Path(__file__).parent / "hcc"
 CMS_MODELS = ("CMS-HCC-V24", "CMS-HCC-V28")
 COUNT_VARIABLES = [f"D{i}" for i in range(1, 10)] + ["D10P"]
+NDC_PREFIX = "NDC:"   # drug-category rows of a custom model in ref_risk_dx
 
 mm = models.MemberMonth.__table__
 person_t = models.Person.__table__
 claim_t = models.MedicalClaimFinal.__table__
+fill_t = models.PharmacyClaimFinal.__table__
 
 
 # --- reference data ---------------------------------------------------------------------------------------
@@ -52,6 +55,20 @@ claim_t = models.MedicalClaimFinal.__table__
 def _read(path: Path) -> list[dict]:
     with open(path, newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+def _ndc11(value: str | None, path, line: int) -> str:
+    """11-digit NDC (5-4-2): 11 digits as they are, or a hyphenated 4-4-2 / 5-3-2 / 5-4-1 code padded per segment
+    (a bare 10-digit code is ambiguous and rejected)."""
+    text = (value or "").strip()
+    parts = text.split("-")
+    if len(parts) == 3 and all(p.isdigit() for p in parts) and [len(p) for p in parts] in ([4, 4, 2], [5, 3, 2],
+                                                                                           [5, 4, 1]):
+        return parts[0].zfill(5) + parts[1].zfill(4) + parts[2].zfill(2)
+    if len(text) == 11 and text.isdigit():
+        return text
+    raise ValueError(f"{path} line {line}: ndc must be 11 digits or a hyphenated 4-4-2, 5-3-2 or 5-4-1 NDC, "
+                     f"got {value!r}")
 
 
 def _bulk_insert(conn, table, rows: list[dict]) -> None:
@@ -90,18 +107,23 @@ def load_reference(engine: Engine, *, force: bool = False) -> dict:
 
 
 def load_custom_model(engine: Engine, name: str, dx_map_csv: str | Path, weights_csv: str | Path,
-                      hierarchy_csv: str | Path | None = None) -> str:
+                      hierarchy_csv: str | Path | None = None, ndc_map_csv: str | Path | None = None) -> str:
     """Load a state-supplied Medicaid model (CDPS+Rx-style / ACG-style) as `custom:<name>`.
 
     dx_map_csv:  diagnosis_code, category
     weights_csv: type, category, sex, age_min, age_max, weight
-                 type = category (a diagnostic category weight), demographic (sex F/M/blank = both, age band),
-                 or count (category = D1..D10P)
+                 type = category (a diagnostic or drug category weight), demographic (sex F/M/blank = both, age
+                 band), or count (category = D1..D10P)
     hierarchy_csv (optional): parent, child
+    ndc_map_csv (optional): ndc, category -- drug categories (CDPS+Rx's MRx); stored in ref_risk_dx with the code
+                 `NDC:<11-digit NDC>` (no diagnosis code contains ':') and scored from the fills of the base year
     """
     mv = f"custom:{name}"
     dx_rows = [{"model_version": mv, "diagnosis_code": r["diagnosis_code"].strip().upper().replace(".", ""),
                 "category": r["category"].strip()} for r in _read(Path(dx_map_csv))]
+    if ndc_map_csv:
+        dx_rows += [{"model_version": mv, "diagnosis_code": NDC_PREFIX + _ndc11(r["ndc"], ndc_map_csv, n),
+                     "category": r["category"].strip()} for n, r in enumerate(_read(Path(ndc_map_csv)), 2)]
     factors, demo = [], []
     for n, r in enumerate(_read(Path(weights_csv)), 2):
         try:
@@ -189,6 +211,16 @@ def score_model(conn, model_version: str, year: int, persons, normalization: flo
         select(distinct(dx.c.person_id), rdx.c.category)
         .select_from(dx.join(rdx, and_(rdx.c.diagnosis_code == dx.c.dx, rdx.c.model_version == model_version))
                      .join(persons, persons.c.person_id == dx.c.person_id))))
+    if model_version.startswith("custom:"):   # drug categories (CDPS+Rx's MRx) from the base year's fills
+        first, last = dt.date(year - 1, 1, 1), dt.date(year - 1, 12, 31)
+        have = select(cats.c.person_id).where(cats.c.person_id == fill_t.c.person_id, cats.c.category == rdx.c.category)
+        conn.execute(insert(cats).from_select(
+            ["person_id", "category"],
+            select(distinct(fill_t.c.person_id), rdx.c.category)
+            .select_from(fill_t.join(rdx, and_(rdx.c.diagnosis_code == literal(NDC_PREFIX) + fill_t.c.ndc_code,
+                                               rdx.c.model_version == model_version))
+                         .join(persons, persons.c.person_id == fill_t.c.person_id))
+            .where(fill_t.c.dispensing_date.between(first, last), fill_t.c.drug_code_type == "ndc", ~exists(have))))
     # hierarchies: drop a child category when the person has a parent that excludes it
     parent = cats.alias("parent")
     h = ref_risk_hierarchy

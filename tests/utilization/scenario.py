@@ -75,13 +75,13 @@ class Builder:
                 county_fips=county, days_enrolled=28))
 
     def claim(self, pid, day, *, billing_npi=None, claim_type="professional", tob=None, dx="Z0000", lines=(),
-              in_network=True, paid=100):
+              in_network=True, paid=100, dx_type="icd-10-cm"):
         self._claims += 1
         cid = f"C{self._claims}"
         self.rows[MedicalClaimFinal].append(dict(
             claim_id=cid, data_source="test", claim_family_id=cid, adjustment_type="original", adjustment_sequence=1,
             person_id=pid, member_id=f"M{pid}", payer="medicaid_ffs", plan="p", claim_type=claim_type,
-            bill_type_code=tob, claim_start_date=day, claim_end_date=day, diagnosis_code_type="icd-10-cm",
+            bill_type_code=tob, claim_start_date=day, claim_end_date=day, diagnosis_code_type=dx_type,
             diagnosis_code_1=dx, billing_npi=billing_npi, in_network_flag=in_network, line_count=len(lines) or 1,
             batch_id="b", versions_in_family=1, paid_amount=paid))
         for n, ln in enumerate(lines or [{}], 1):
@@ -94,17 +94,17 @@ class Builder:
     def pcp_visit(self, pid, day, npi, hcpcs="99213"):
         return self.claim(pid, day, billing_npi=npi, lines=[dict(hcpcs=hcpcs, pos="11")])
 
-    def ed(self, pid, day):
-        return self.claim(pid, day, claim_type="institutional", tob="0131", dx="R109",
+    def ed(self, pid, day, dx="R109", dx_type="icd-10-cm"):
+        return self.claim(pid, day, claim_type="institutional", tob="0131", dx=dx, dx_type=dx_type,
                           lines=[dict(rev="0450", hcpcs="99283")], paid=400)
 
-    def rx(self, pid, day, paid=20):
+    def rx(self, pid, day, paid=20, ndc="00000000001"):
         self._claims += 1
         cid = f"R{self._claims}"
         self.rows[PharmacyClaimFinal].append(dict(
             claim_id=cid, claim_line_number=1, data_source="test", claim_family_id=cid, adjustment_type="original",
             adjustment_sequence=1, person_id=pid, member_id=f"M{pid}", payer="medicaid_ffs", plan="p",
-            dispensing_date=day, drug_code_type="ndc", ndc_code="00000000001", quantity=30, days_supply=30,
+            dispensing_date=day, drug_code_type="ndc", ndc_code=ndc, quantity=30, days_supply=30,
             batch_id="b", versions_in_family=1, paid_amount=paid))
 
     def score(self, pid, value, year=YEAR):
