@@ -1,14 +1,14 @@
 """NYU/Johnston ED classification reference for ICD-9-CM principal diagnoses (DE-SynPUF and other pre-October-2015
 claims), beside the ICD-10-CM table of 0009
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0010'
-down_revision = '0009'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
