@@ -41,8 +41,6 @@ _VITAL = "not computable from claims: computed from state vital records (birth c
 _HYBRID = "not computable from claims: hybrid measure needing medical-record or lab result values"
 _NCQA = ("not implemented: administrative HEDIS measure; needs the licensed NCQA value sets/medication lists and a "
          "measure module")
-_OPA = ("not implemented: administrative measure on public OPA/CMS contraceptive code lists; needs a measure module "
-        "and the shipped code list")
 _DENTAL = "not implemented: administrative dental measure; needs CDT codes (ADA licence) loaded by the user"
 
 REASONS = {
@@ -85,10 +83,6 @@ REASONS = {
     "PPC2-CH": ("Prenatal and Postpartum Care", _NCQA),
     "DEV-CH": ("Developmental Screening in the First Three Years of Life",
                "not implemented: administrative measure (CPT 96110); needs a measure module and user-loaded CPT"),
-    "CCP-AD": ("Contraceptive Care - Postpartum Women", _OPA),
-    "CCP-CH": ("Contraceptive Care - Postpartum Women", _OPA),
-    "CCW-AD": ("Contraceptive Care - All Women", _OPA),
-    "CCW-CH": ("Contraceptive Care - All Women", _OPA),
     "EDV-AD": ("Non-traumatic Dental ED Visits", _DENTAL),
     "OEVP-AD": ("Oral Evaluation During Pregnancy", _DENTAL),
     "OEVP-CH": ("Oral Evaluation During Pregnancy", _DENTAL),

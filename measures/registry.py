@@ -5,7 +5,8 @@ import importlib
 
 from measures.definition import MeasureDefinition
 
-_MODULES = ("followup", "iet", "pcr", "utilization", "oud", "prevention", "pharmacy", "counterparts", "screening")
+_MODULES = ("followup", "iet", "pcr", "utilization", "oud", "prevention", "pharmacy", "counterparts", "screening",
+            "contraception")
 _extra: list[MeasureDefinition] = []
 
 

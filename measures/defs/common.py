@@ -9,6 +9,7 @@ from measures.definition import CEWindow, EnrollmentRule
 HH = {"Health Home": (2024, 2025, 2026)}
 HH_2024 = {"Health Home": (2024,)}
 ADULT = {"Adult": (2024, 2025, 2026)}
+CHILD = {"Child": (2024, 2025, 2026)}
 # OHD-AD and AMM-AD are absent from QMR's measureList2026.ts (macpro-mdct-qmr commit 4317ac6; measures/catalog.py)
 ADULT_THROUGH_2025 = {"Adult": (2024, 2025)}
 
@@ -17,6 +18,11 @@ BANDS_13 = ((13, 17, "13-17"), (18, 64, "18-64"), (65, None, "65+"))
 BANDS_18 = ((18, 64, "18-64"), (65, None, "65+"))
 
 CE_30_AFTER = EnrollmentRule((CEWindow("anchor", 0, 30),), "anchor date through 30 days after, no gap")
+
+
+def is_female(sex_col):
+    """The person's recorded sex is female (F or FEMALE, any case)."""
+    return func.upper(func.coalesce(sex_col, "")).in_(("F", "FEMALE"))
 
 
 def rates_from_matches(units, id_col, person_col, anchor_col, unit_type: str, matches: dict, excluded=None,

@@ -13,10 +13,9 @@ from sqlalchemy import and_, func, literal, or_, select, union_all
 
 from measures import blocks as B
 from measures.definition import MeasureDefinition, Rate
-from measures.defs.common import ADULT
+from measures.defs.common import ADULT, CHILD, is_female
 from measures.defs.prevention import CE_MY
 
-CHILD = {"Child": (2024, 2025, 2026)}
 SEXUALLY_ACTIVE = ("sexual_activity", "pregnancy", "pregnancy_tests")
 
 
@@ -35,7 +34,7 @@ def build_chl(ctx):
     active = persons_with_code(ctx, SEXUALLY_ACTIVE, "chl_active_claims")
     rx = B.rx_fills(ctx, "contraceptive_medications")
     women = (select(P.c.person_id, P.c.person_id.label("unit_id"))
-             .where(func.upper(func.coalesce(P.c.sex, "")).in_(("F", "FEMALE")),
+             .where(is_female(P.c.sex),
                     or_(B.in_set(P.c.person_id, active),
                         B.in_set(P.c.person_id, select(rx.c.person_id).where(
                             rx.c.fill_date.between(ctx.my_start, ctx.my_end)).cte("chl_active_rx"))))
