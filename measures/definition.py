@@ -23,7 +23,8 @@ class Rate:
 @dataclass(frozen=True)
 class CEWindow:
     """A continuous-enrollment window. ref 'anchor': anchor+start .. anchor+end days; ref 'year': calendar year
-    MY+start (end ignored)."""
+    MY+start (end ignored); ref 'unit': the unit's own `ce_start` .. `ce_end` columns (start/end ignored), for
+    windows that are not a fixed number of days (W30: 31 days of age through the 15-month birthday)."""
     ref: str
     start: int
     end: int = 0

@@ -88,7 +88,8 @@ def build_detail_select(ctx: BuildContext):
         frm = frm.outerjoin(um, um.c.unit_id == u.c.unit_id).outerjoin(
             mm, and_(mm.c.person_id == u.c.person_id, mm.c.month_start == um.c.month_start))
     if m.enrollment is not None:
-        du2 = select(u.c.unit_id, u.c.person_id, u.c.anchor_date).distinct().cte("ce_units")
+        own_window = [u.c[c] for c in ("ce_start", "ce_end") if c in u.c]  # CEWindow(ref="unit")
+        du2 = select(u.c.unit_id, u.c.person_id, u.c.anchor_date, *own_window).distinct().cte("ce_units")
         for i, w in enumerate(m.enrollment.windows):
             ok = B.ce_window_ok(ctx, du2, w, i)
             frm = frm.outerjoin(ok, ok.c.unit_id == u.c.unit_id)

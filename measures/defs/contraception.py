@@ -18,7 +18,7 @@ from sqlalchemy import and_, func, literal, or_, select, union_all
 
 from measures import blocks as B
 from measures.definition import CEWindow, EnrollmentRule, MeasureDefinition, Rate
-from measures.defs.common import ADULT, CHILD, is_female, rates_from_matches, visit_within
+from measures.defs.common import ADULT, CHILD, code_events, is_female, rates_from_matches, visit_within
 from measures.defs.prevention import CE_MY
 
 LARC_SETS = ("contraception_larc_hcpcs", "contraception_larc_dx", "contraception_larc_pcs")
@@ -30,24 +30,10 @@ OPA = ("OPA (US DHHS Office of Population Affairs); specification details are [K
 CE_POSTPARTUM = EnrollmentRule((CEWindow("anchor", 0, 90),), "delivery date through 90 days after, no gap [K]")
 
 
-def coded_events(ctx, hcpcs_set: str, dx_set: str, pcs_set: str, name: str, start, end):
-    """person_id, event_date, claim_id of claims in [start, end] carrying a code of the three sets: a service-line
-    CPT/HCPCS (line date), a diagnosis or an ICD-10-PCS procedure (claim start date)."""
-    sv, dx, px, H = B.services(ctx), B.claim_dx(ctx), B.claim_px(ctx), B.H
-    px_dated = px.join(H, and_(H.c.claim_id == px.c.claim_id, H.c.data_source == px.c.data_source))
-    return union_all(
-        select(sv.c.person_id, sv.c.service_date.label("event_date"), sv.c.claim_id)
-        .where(B.in_vs(sv.c.hcpcs, ctx, hcpcs_set), sv.c.service_date.between(start, end)),
-        select(dx.c.person_id, dx.c.claim_start_date, dx.c.claim_id)
-        .where(B.in_vs(dx.c.code, ctx, dx_set), dx.c.claim_start_date.between(start, end)),
-        select(px.c.person_id, H.c.claim_start_date, px.c.claim_id).select_from(px_dated)
-        .where(B.in_vs(px.c.code, ctx, pcs_set), H.c.claim_start_date.between(start, end))).cte(name)
-
-
 def contraception_events(ctx, start, end):
     """Contraceptive provision events in [start, end]: person_id, event_date, claim_id, larc (1 = LARC)."""
-    larc = coded_events(ctx, *LARC_SETS, "opa_larc", start, end)
-    other = coded_events(ctx, *MMEC_SETS, "opa_mmec", start, end)
+    larc = code_events(ctx, "opa_larc", start, end, *LARC_SETS)
+    other = code_events(ctx, "opa_mmec", start, end, *MMEC_SETS)
     parts = [select(larc, literal(1).label("larc")), select(other, literal(0).label("larc"))]
     if ctx.has(OPTIONAL_NDC):
         rx = B.rx_fills(ctx, OPTIONAL_NDC)
@@ -67,8 +53,7 @@ def build_ccw(ctx):
     matches = {"mmec": B.first_match(women, ev, on, order, "ccw_mmec", extra_cols=(ev.c.claim_id,)),
                "larc": B.first_match(women, ev, and_(on, ev.c.larc == 1), order, "ccw_larc",
                                      extra_cols=(ev.c.claim_id,))}
-    infecund = coded_events(ctx, "infecund_hcpcs", "infecund_dx", "infecund_pcs", "ccw_infecund", ctx.my_start,
-                            ctx.my_end)
+    infecund = code_events(ctx, "ccw_infecund", ctx.my_start, ctx.my_end, *INFECUND_SETS)
     dx = B.claim_dx(ctx)
     pregnant_at_end = (select(dx.c.person_id).where(B.in_vs(dx.c.code, ctx, "pregnancy"),
                                                     dx.c.claim_start_date.between(ctx.ymd(0, 11, 1), ctx.my_end))

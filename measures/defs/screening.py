@@ -9,24 +9,20 @@ enrollment MY with <= 1 gap of <= 45 days, enrolled on 31 Dec; hospice and death
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, func, literal, or_, select, union_all
+from sqlalchemy import and_, literal, or_, select
 
 from measures import blocks as B
 from measures.definition import MeasureDefinition, Rate
-from measures.defs.common import ADULT, CHILD, is_female
+from measures.defs.common import ADULT, CHILD, code_events, is_female
 from measures.defs.prevention import CE_MY
 
 SEXUALLY_ACTIVE = ("sexual_activity", "pregnancy", "pregnancy_tests")
 
 
 def persons_with_code(ctx, value_sets, name):
-    """Persons with a service line (CPT/HCPCS) or a claim diagnosis in the value sets in MY."""
-    sv, dx = B.services(ctx), B.claim_dx(ctx)
-    return union_all(
-        select(sv.c.person_id).where(B.in_vs(sv.c.hcpcs, ctx, *value_sets),
-                                     sv.c.service_date.between(ctx.my_start, ctx.my_end)),
-        select(dx.c.person_id).where(B.in_vs(dx.c.code, ctx, *value_sets),
-                                     dx.c.claim_start_date.between(ctx.my_start, ctx.my_end))).cte(name)
+    """Persons with a code of the value sets (service line, diagnosis or procedure) dated in MY."""
+    ev = code_events(ctx, f"{name}_events", ctx.my_start, ctx.my_end, *value_sets)
+    return select(ev.c.person_id).cte(name)
 
 
 def build_chl(ctx):
