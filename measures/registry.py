@@ -6,7 +6,7 @@ import importlib
 from measures.definition import MeasureDefinition
 
 _MODULES = ("followup", "iet", "pcr", "utilization", "oud", "prevention", "pharmacy", "counterparts", "screening",
-            "contraception")
+            "contraception", "cancer_screening")
 _extra: list[MeasureDefinition] = []
 
 

@@ -116,6 +116,7 @@ def _ccp(suffix, core_sets, lo, hi):
         measurement_period="Live births 1 Jan - 30 Sep of the measurement year", unit="event",
         rates=tuple(Rate(f"{m}_{d}_day", "proportion") for m in ("mmec", "larc") for d in (3, 90)),
         build=build_ccp, min_age=lo, max_age=hi, age_bands=((lo, hi, f"{lo}-{hi}"),), enrollment=CE_POSTPARTUM,
+        anchor_text="the delivery date",
         value_sets=LARC_SETS + MMEC_SETS + ("live_birth",),
         card=dict(measures=f"Share of women {lo}-{hi} with a live birth provided a most or moderately effective "
                            "(MMEC) or a long-acting reversible (LARC) contraceptive method within 3 and within 90 "
