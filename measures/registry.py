@@ -6,7 +6,7 @@ import importlib
 from measures.definition import MeasureDefinition
 
 _MODULES = ("followup", "iet", "pcr", "utilization", "oud", "prevention", "pharmacy", "counterparts", "screening",
-            "contraception", "cancer_screening")
+            "contraception", "cancer_screening", "antipsychotics")
 _extra: list[MeasureDefinition] = []
 
 
