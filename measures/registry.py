@@ -6,7 +6,8 @@ import importlib
 from measures.definition import MeasureDefinition
 
 _MODULES = ("followup", "iet", "pcr", "utilization", "oud", "prevention", "pharmacy", "counterparts", "screening",
-            "contraception", "cancer_screening", "antipsychotics")
+            "contraception", "cancer_screening", "antipsychotics",
+            "asthma")
 _extra: list[MeasureDefinition] = []
 
 

@@ -52,6 +52,9 @@ LICENSED_NAME_MAP = {
     "insulin medications": "ndc_insulin",
     "pcr risk adjustment weights": "pcr_risk_weights",
     "well-care": "well_care",
+    "asthma controller medications": "ndc_asthma_controller",
+    "asthma reliever medications": "ndc_asthma_reliever",
+    "adhd medications": "ndc_adhd",
 }
 
 SYSTEM_ALIASES = {
