@@ -30,6 +30,7 @@ class CEWindow:
     end: int = 0
     max_gaps: int = 0
     max_gap_days: int = 0
+    rate_ids: tuple[str, ...] | None = None  # the rates this window applies to (None: the measure's ce_rate_ids)
 
 
 @dataclass(frozen=True)

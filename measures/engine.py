@@ -93,10 +93,11 @@ def build_detail_select(ctx: BuildContext):
         for i, w in enumerate(m.enrollment.windows):
             ok = B.ce_window_ok(ctx, du2, w, i)
             frm = frm.outerjoin(ok, ok.c.unit_id == u.c.unit_id)
-            if m.ce_rate_ids is None:
+            rate_ids = w.rate_ids if w.rate_ids is not None else m.ce_rate_ids
+            if rate_ids is None:
                 conds.append(ok.c.ok == 1)
             else:
-                conds.append(or_(u.c.rate_id.not_in(m.ce_rate_ids), ok.c.ok == 1))
+                conds.append(or_(u.c.rate_id.not_in(rate_ids), ok.c.ok == 1))
     if m.min_age is not None:
         conds.append(age >= m.min_age)
     if m.max_age is not None:

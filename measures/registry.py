@@ -7,7 +7,7 @@ from measures.definition import MeasureDefinition
 
 _MODULES = ("followup", "iet", "pcr", "utilization", "oud", "prevention", "pharmacy", "counterparts", "screening",
             "contraception", "cancer_screening", "antipsychotics",
-            "asthma")
+            "asthma", "adhd")
 _extra: list[MeasureDefinition] = []
 
 
