@@ -70,6 +70,7 @@ from warehouse.synthetic.calibration import (CHRONIC_OPIOID_PRODUCT_P, FOLLOWUP_
                                            PQI_ASTHMA_ADMISSIONS_PER_YEAR, SAA_ADHERENCE_BANDS, SAA_BAND_P)
 from warehouse.synthetic import pharmacy_cases
 from warehouse.synthetic import utilization_cases
+from warehouse.synthetic import quality_cases
 
 DEFAULT_FIRST_YEAR = 2023
 DEFAULT_YEARS = 3
@@ -1330,6 +1331,7 @@ def generate(out_dir: str | Path, members: int = 20_000, seed: int = 42, first_y
                "members_per_payer": {}, "dirty": {}, "adjustments": dict(families=0, replacement_versions=0, void_versions=0)}
     summary["pharmacy_cases"] = pharmacy_cases.plant(st)  # planted DUR cases and near misses (their manifest)
     summary["utilization_cases"] = utilization_cases.plant_events(st)
+    summary["quality_cases"] = quality_cases.plant(st)  # contraception, screening, well-child events (issue 19)
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET enable_progress_bar = false")
