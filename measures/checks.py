@@ -51,6 +51,10 @@ PLAUSIBILITY_MAP = {
     ("APM-CH", "cholesterol"): ("APM-CH", ("Received Cholesterol Testing",)),
     ("APM-CH", "glucose_and_cholesterol"): ("APM-CH", ("Blood Glucose and Cholesterol",)),
     ("APP-CH", "psychosocial_care"): ("APP-CH", ()), ("SSD-AD", "screened"): ("SSD-AD", ()),
+    # FFY2021 published timeliness of prenatal care in the Child Core Set (PPC-CH) and postpartum care in the Adult
+    # one (PPC-AD), each for deliveries of every age
+    **{(f"PPC2-{s}", "timely_prenatal"): ("PPC-CH", ("Prenatal",)) for s in ("AD", "CH")},
+    **{(f"PPC2-{s}", "postpartum"): ("PPC-AD", ("Postpartum",)) for s in ("AD", "CH")},
 }
 
 

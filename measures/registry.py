@@ -7,7 +7,7 @@ from measures.definition import MeasureDefinition
 
 _MODULES = ("followup", "iet", "pcr", "utilization", "oud", "prevention", "pharmacy", "counterparts", "screening",
             "contraception", "cancer_screening", "antipsychotics",
-            "asthma", "adhd")
+            "asthma", "adhd", "perinatal")
 _extra: list[MeasureDefinition] = []
 
 

@@ -359,8 +359,11 @@ def test_ffy2026_catalogue_gives_every_unregistered_core_set_measure_a_reason():
     assert wanted == registered & wanted | set(rows)
     assert rows["CPA-AD"]["status"].startswith("not computable from claims: survey")
     assert rows["WCC-CH"]["status"].startswith("not computable from claims: hybrid")
-    assert rows["AMR-CH"]["status"].startswith("not implemented")
-    assert rows["AMR-CH"]["core_set_status"] == "in the FFY2026 Child Core Set"
+    assert rows["CIS-CH"]["status"].startswith("not implemented")
+    assert rows["CIS-CH"]["core_set_status"] == "in the FFY2026 Child Core Set"
+    for computed in ("CCW-AD", "CCP-CH", "BCS-AD", "CCS-AD", "W30-CH", "ADD-CH", "AMR-AD", "AMR-CH", "APM-CH",
+                     "APP-CH", "SSD-AD", "PPC2-AD", "PPC2-CH"):
+        assert computed in registered and computed not in rows
     assert all(r["status"] != "not implemented" for r in rows.values()), "a Core Set measure without its reason"
 
 

@@ -36,7 +36,7 @@ def test_percentages_are_capped_at_100_and_rates_per_member_months_are_not():
 
 
 ISSUE_19_MEASURES = {"CCW-AD", "CCW-CH", "CCP-AD", "CCP-CH", "BCS-AD", "CCS-AD", "W30-CH", "ADD-CH", "AMR-AD",
-                     "AMR-CH", "APM-CH", "APP-CH", "SSD-AD"}
+                     "AMR-CH", "APM-CH", "APP-CH", "SSD-AD", "PPC2-AD", "PPC2-CH"}
 
 
 def test_every_mapped_rate_finds_at_most_one_published_rate_definition():
