@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.measures.scenario import D
+from tests.measures.scenario import D, add_days, licensed_folder
 
 Y = 2024
 ADHD = "99999000777"
@@ -16,13 +16,9 @@ ADD,Narcolepsy,3,G47411,ICD10CM
 IPSD = D(Y - 1, 6, 1)
 
 
-def _add(d, n):
-    return D.fromordinal(d.toordinal() + n)
-
-
 def _monthly_fills(wh, pid, start, n):
     for i in range(n):
-        wh.rx(pid, ADHD, _add(start, 30 * i), days_supply=30)
+        wh.rx(pid, ADHD, add_days(start, 30 * i), days_supply=30)
 
 
 # id -> (birth, fill dates, visit day offsets from the IPSD, enrolled from, extra)
@@ -31,7 +27,7 @@ CASES = {
     "add_visit_day_30_initiated": (BASE_BIRTH, [IPSD], [30], None, None),
     "add_visit_day_31_not_initiated": (BASE_BIRTH, [IPSD], [31], None, None),
     "add_visit_on_ipsd_not_initiated": (BASE_BIRTH, [IPSD], [0], None, None),
-    "add_prior_fill_120_days_not_new": (BASE_BIRTH, [_add(D(Y - 1, 3, 1), -1), D(Y - 1, 3, 1)], [], None, None),
+    "add_prior_fill_120_days_not_new": (BASE_BIRTH, [add_days(D(Y - 1, 3, 1), -1), D(Y - 1, 3, 1)], [], None, None),
     "add_first_fill_1_mar_prior_year_in_intake": (BASE_BIRTH, [D(Y - 1, 3, 1)], [], None, None),
     "add_first_fill_1_mar_my_not_in_intake": (BASE_BIRTH, [D(Y, 3, 1)], [], None, None),
     "add_age_6_on_1_mar_prior_year_in": (D(Y - 7, 3, 1), [IPSD], [], None, None),
@@ -41,7 +37,7 @@ CASES = {
     "add_continuation_met": (BASE_BIRTH, "monthly_10", [10, 60, 120], None, None),
     "add_continuation_one_later_visit_not_met": (BASE_BIRTH, "monthly_10", [10, 60], None, None),
     "add_continuation_209_days_not_met": (BASE_BIRTH, "209_days", [10, 60, 120], None, None),
-    "add_enrolled_to_day_30_initiation_only": (BASE_BIRTH, [IPSD], [10], _add(IPSD, 30), None),
+    "add_enrolled_to_day_30_initiation_only": (BASE_BIRTH, [IPSD], [10], add_days(IPSD, 30), None),
     "add_narcolepsy_excluded": (BASE_BIRTH, [IPSD], [10], None, "narcolepsy"),
     "add_inpatient_day_20_excluded": (BASE_BIRTH, [IPSD], [10], None, "inpatient_20"),
     "add_inpatient_day_40_excluded_from_continuation_only": (BASE_BIRTH, "monthly_10", [10, 60, 120], None,
@@ -70,8 +66,7 @@ EXPECTED = {  # (rate, person) -> (num, den)
 
 @pytest.fixture(scope="module")
 def per_person(module_wh, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("vsd")
-    (folder / "vsd.csv").write_text(VSD)
+    folder = licensed_folder(tmp_path_factory, VSD)
     wh = module_wh
     for pid, (birth, fills, visits, enrolled_to, extra) in CASES.items():
         wh.person(pid, birth=birth)
@@ -80,18 +75,18 @@ def per_person(module_wh, tmp_path_factory):
             _monthly_fills(wh, pid, IPSD, 10)
         elif fills == "209_days":
             _monthly_fills(wh, pid, IPSD, 6)
-            wh.rx(pid, ADHD, _add(IPSD, 180), days_supply=29)
+            wh.rx(pid, ADHD, add_days(IPSD, 180), days_supply=29)
         else:
             for day in fills:
                 wh.rx(pid, ADHD, day)
         for offset in visits:
-            wh.visit(pid, _add(IPSD, offset), hcpcs="99213", dx=("F900",))
+            wh.visit(pid, add_days(IPSD, offset), hcpcs="99213", dx=("F900",))
         if extra == "narcolepsy":
             wh.visit(pid, D(Y - 2, 5, 1), hcpcs="99214", dx=("G47411",))
         elif extra and extra.startswith("inpatient_"):
-            day = _add(IPSD, int(extra.split("_")[1]))
-            wh.inpatient(pid, day, _add(day, 3), ["F909"])
-    rows = wh.compute(Y, "ADD-CH", licensed_dir=str(folder))
+            day = add_days(IPSD, int(extra.split("_")[1]))
+            wh.inpatient(pid, day, add_days(day, 3), ["F909"])
+    rows = wh.compute(Y, "ADD-CH", licensed_dir=folder)
     assert {r["status"] for r in rows} == {"ok"}
     return wh.per_person(Y)
 
@@ -99,7 +94,3 @@ def per_person(module_wh, tmp_path_factory):
 def test_add_cases(per_person):
     assert {(r, p): v for (m, r, p), v in per_person.items() if m == "ADD-CH"} == EXPECTED
 
-
-def test_add_not_computable_without_the_licensed_value_sets(wh):
-    rows = wh.compute(Y, "ADD-CH")
-    assert rows and all(r["status"].startswith("not computable: missing value sets") for r in rows)

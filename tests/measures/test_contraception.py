@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.measures.scenario import D
+from tests.measures.scenario import D, add_days
 
 Y = 2024
 ALL_YEAR = (D(Y, 1, 1), D(Y, 12, 31))
@@ -65,10 +65,6 @@ CCP_CASES = {
 }
 
 
-def _add_days(d, n):
-    return D.fromordinal(d.toordinal() + n)
-
-
 @pytest.fixture(scope="module")
 def units(module_wh):
     wh = module_wh
@@ -79,9 +75,9 @@ def units(module_wh):
     for pid, (age, delivery, methods, enrolled_to) in CCP_CASES.items():
         wh.person(pid, birth=D(delivery.year - age, 1, 1))
         wh.enroll(pid, D(Y, 1, 1), enrolled_to)
-        wh.inpatient(pid, delivery, _add_days(delivery, 2), ["O80", "Z3A39"])
+        wh.inpatient(pid, delivery, add_days(delivery, 2), ["O80", "Z3A39"])
         for offset, code in methods:
-            wh.visit(pid, _add_days(delivery, offset), hcpcs=code, dx=("Z30019",))
+            wh.visit(pid, add_days(delivery, offset), hcpcs=code, dx=("Z30019",))
     wh.compute(Y, "CCW-CH", "CCW-AD", "CCP-CH", "CCP-AD")
     return wh.per_person(Y), {(r["measure_id"], r["person_id"]): r for r in wh.detail("CCW-AD", Y)
                               + wh.detail("CCW-CH", Y)}

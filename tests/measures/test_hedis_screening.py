@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.measures.scenario import D
+from tests.measures.scenario import D, add_days, licensed_folder
 
 Y = 2024
 VSD = """Measure ID,Value Set Name,Value Set OID,Code,Code System
@@ -19,15 +19,9 @@ W30,Well-Care,8,99391,CPT
 """
 
 
-def _add(d, n):
-    return D.fromordinal(d.toordinal() + n)
-
-
 @pytest.fixture(scope="module")
 def licensed(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("vsd")
-    (folder / "vsd.csv").write_text(VSD)
-    return str(folder)
+    return licensed_folder(tmp_path_factory, VSD)
 
 
 # --- BCS-AD ---------------------------------------------------------------------------------------------------
@@ -70,16 +64,16 @@ CCS_EXPECTED = {"ccs_age_24_cytology_in_my": (1, 1), "ccs_cytology_1_jan_two_yea
 # --- W30-CH: (birth date, well-care visit dates, enrolled from) ------------------------------------------------
 W30_CASES = {
     # 15-month birthday 10 Jun Y (born 10 Mar Y-1)
-    "w30_six_visits_by_15_month_birthday": (D(Y - 1, 3, 10), [_add(D(Y - 1, 3, 20), 30 * i) for i in range(5)]
+    "w30_six_visits_by_15_month_birthday": (D(Y - 1, 3, 10), [add_days(D(Y - 1, 3, 20), 30 * i) for i in range(5)]
                                             + [D(Y, 6, 10)], D(Y - 1, 3, 10)),
-    "w30_sixth_visit_day_after_15_month_birthday": (D(Y - 1, 3, 10), [_add(D(Y - 1, 3, 20), 30 * i)
+    "w30_sixth_visit_day_after_15_month_birthday": (D(Y - 1, 3, 10), [add_days(D(Y - 1, 3, 20), 30 * i)
                                                                       for i in range(5)] + [D(Y, 6, 11)],
                                                     D(Y - 1, 3, 10)),
-    "w30_five_visits_same_dates_twice": (D(Y - 1, 3, 10), [_add(D(Y - 1, 3, 20), 30 * i) for i in range(5)] * 2,
+    "w30_five_visits_same_dates_twice": (D(Y - 1, 3, 10), [add_days(D(Y - 1, 3, 20), 30 * i) for i in range(5)] * 2,
                                          D(Y - 1, 3, 10)),
     "w30_15_month_birthday_in_next_year_not_in_denominator": (D(Y, 10, 1), [], D(Y, 10, 1)),
-    "w30_enrolled_from_day_76_not_in_denominator": (D(Y - 1, 3, 10), [], _add(D(Y - 1, 3, 10), 77)),
-    "w30_enrolled_from_day_76_gap_45_in_denominator": (D(Y - 1, 3, 10), [], _add(D(Y - 1, 3, 10), 76)),
+    "w30_enrolled_from_day_76_not_in_denominator": (D(Y - 1, 3, 10), [], add_days(D(Y - 1, 3, 10), 77)),
+    "w30_enrolled_from_day_76_gap_45_in_denominator": (D(Y - 1, 3, 10), [], add_days(D(Y - 1, 3, 10), 76)),
     # 30-month birthday 10 Jun Y (born 10 Dec Y-3); 15-month birthday 10 Mar Y-1
     "w30_two_visits_after_15_month_birthday": (D(Y - 3, 12, 10), [D(Y - 1, 3, 11), D(Y, 6, 10)], D(Y - 3, 12, 10)),
     "w30_visit_on_15_month_birthday_not_in_rate_2": (D(Y - 3, 12, 10), [D(Y - 1, 3, 10), D(Y, 6, 10)],
@@ -135,7 +129,14 @@ def test_w30_cases(per_person):
     assert got == W30_EXPECTED
 
 
-@pytest.mark.parametrize("measure", ["BCS-AD", "CCS-AD", "W30-CH"])
-def test_not_computable_without_the_licensed_value_sets(wh, measure):
-    rows = wh.compute(Y, measure)
-    assert rows and all(r["status"].startswith("not computable: missing value sets") for r in rows)
+
+LICENSED_ONLY = ("BCS-AD", "CCS-AD", "W30-CH", "APM-CH", "APP-CH", "SSD-AD", "AMR-CH", "AMR-AD", "ADD-CH", "PPC2-AD",
+                 "PPC2-CH")
+
+
+def test_licensed_measures_are_not_computable_without_the_users_value_sets(wh):
+    """Every NCQA measure added for issue 19 needs at least one licensed value set: without the user's files each
+    rate reports it (never a partial computation)."""
+    rows = wh.compute(Y, *LICENSED_ONLY)
+    assert {r["measure"] for r in rows} == set(LICENSED_ONLY)
+    assert all(r["status"].startswith("not computable: missing value sets") for r in rows)

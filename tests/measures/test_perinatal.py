@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.measures.scenario import D
+from tests.measures.scenario import D, add_days, licensed_folder
 
 Y = 2024
 VSD = """Measure ID,Value Set Name,Value Set OID,Code,Code System
@@ -19,19 +19,15 @@ PPC,Cervical Cytology Lab Test,7,88142,CPT
 DELIVERY = D(Y, 6, 1)
 
 
-def _add(d, n):
-    return D.fromordinal(d.toordinal() + n)
-
-
 # id -> (age on delivery, delivery date, enrolled from, [(offset from delivery, cpt)], extra dx on the delivery claim)
 CASES = {
     "ppc_prenatal_280_days_before_timely": (25, DELIVERY, D(Y - 2, 1, 1), [(-280, "99500")], ()),
     "ppc_prenatal_281_days_before_not_timely": (25, DELIVERY, D(Y - 2, 1, 1), [(-281, "99500")], ()),
     "ppc_prenatal_176_days_before_timely": (25, DELIVERY, D(Y - 2, 1, 1), [(-176, "99213")], ()),
     "ppc_prenatal_175_days_before_not_timely": (25, DELIVERY, D(Y - 2, 1, 1), [(-175, "99213")], ()),
-    "ppc_late_enrollee_visit_42_days_after_enrollment_timely": (25, DELIVERY, _add(DELIVERY, -100),
+    "ppc_late_enrollee_visit_42_days_after_enrollment_timely": (25, DELIVERY, add_days(DELIVERY, -100),
                                                                [(-58, "59425")], ()),
-    "ppc_late_enrollee_visit_43_days_after_enrollment_not_timely": (25, DELIVERY, _add(DELIVERY, -100),
+    "ppc_late_enrollee_visit_43_days_after_enrollment_not_timely": (25, DELIVERY, add_days(DELIVERY, -100),
                                                                    [(-57, "59425")], ()),
     "ppc_postpartum_day_7": (25, DELIVERY, D(Y - 2, 1, 1), [(7, "59430")], ()),
     "ppc_postpartum_day_6_not_counted": (25, DELIVERY, D(Y - 2, 1, 1), [(6, "59430")], ()),
@@ -40,8 +36,8 @@ CASES = {
     "ppc_delivery_7_oct_in": (25, D(Y, 10, 7), D(Y - 2, 1, 1), [], ()),
     "ppc_delivery_8_oct_out": (25, D(Y, 10, 8), D(Y - 2, 1, 1), [], ()),
     "ppc_delivery_8_oct_prior_year_in": (25, D(Y - 1, 10, 8), D(Y - 2, 1, 1), [], ()),
-    "ppc_enrolled_from_43_days_before_in": (25, DELIVERY, _add(DELIVERY, -43), [], ()),
-    "ppc_enrolled_from_42_days_before_out": (25, DELIVERY, _add(DELIVERY, -42), [], ()),
+    "ppc_enrolled_from_43_days_before_in": (25, DELIVERY, add_days(DELIVERY, -43), [], ()),
+    "ppc_enrolled_from_42_days_before_out": (25, DELIVERY, add_days(DELIVERY, -42), [], ()),
     "ppc_non_live_birth_out": (25, DELIVERY, D(Y - 2, 1, 1), [], ("Z371",)),
     "ppc_age_20_child": (20, DELIVERY, D(Y - 2, 1, 1), [], ()),
     "ppc_age_21_adult": (21, DELIVERY, D(Y - 2, 1, 1), [], ()),
@@ -63,16 +59,15 @@ IN_DENOMINATOR = {"PPC2-AD": {p for p in CASES if p not in ("ppc_delivery_8_oct_
 
 @pytest.fixture(scope="module")
 def per_person(module_wh, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("vsd")
-    (folder / "vsd.csv").write_text(VSD)
+    folder = licensed_folder(tmp_path_factory, VSD)
     wh = module_wh
     for pid, (age, delivery, start, visits, dx) in CASES.items():
         wh.person(pid, birth=D(delivery.year - age, 1, 1))
         wh.enroll(pid, start, D(Y + 1, 3, 31))
         wh.visit(pid, delivery, hcpcs="59400", dx=("O80",) + dx)
         for offset, cpt in visits:
-            wh.visit(pid, _add(delivery, offset), hcpcs=cpt, dx=("Z3401",))
-    rows = wh.compute(Y, "PPC2-AD", "PPC2-CH", licensed_dir=str(folder))
+            wh.visit(pid, add_days(delivery, offset), hcpcs=cpt, dx=("Z3401",))
+    rows = wh.compute(Y, "PPC2-AD", "PPC2-CH", licensed_dir=folder)
     assert {r["status"] for r in rows} == {"ok"}
     return wh.per_person(Y)
 
