@@ -140,3 +140,11 @@ def test_licensed_measures_are_not_computable_without_the_users_value_sets(wh):
     rows = wh.compute(Y, *LICENSED_ONLY)
     assert {r["measure"] for r in rows} == set(LICENSED_ONLY)
     assert all(r["status"].startswith("not computable: missing value sets") for r in rows)
+
+
+@pytest.mark.parametrize("official,ours", [("Non-live Births", "non_live_births"), ("LDL-C Lab Test", "ldl_c_lab_test"),
+                                           ("HbA1c Lab Test", "hba1c_lab_test"), ("  Autism ", "autism")])
+def test_licensed_value_set_names_without_a_map_entry_are_normalised(official, ours):
+    from measures.valuesets import own_name
+
+    assert own_name(official) == ours

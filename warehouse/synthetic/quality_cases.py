@@ -51,7 +51,9 @@ def _contraception(st, rng) -> dict:
     mom, delivered = _deliveries(st)
     u = rng.random(len(mom))
     larc_now = u < IMMEDIATE_LARC
-    sterilized = (u >= IMMEDIATE_LARC) & (u < IMMEDIATE_LARC + IMMEDIATE_STERILIZATION)
+    # sterilization at delivery is for adults (CCP-CH's 3-day median is half the adults')
+    adult = st.age_at(mom, delivered) >= 21
+    sterilized = adult & (u >= IMMEDIATE_LARC) & (u < IMMEDIATE_LARC + IMMEDIATE_STERILIZATION)
     _visit(st, mom[larc_now], delivered[larc_now] + rng.integers(0, 3, larc_now.sum()), ["J7307"], ["Z30017"], 60000)
     _visit(st, mom[sterilized], delivered[sterilized], ["58611"], ["Z302"], 80000, pool="spec")
     rest = ~(larc_now | sterilized)
