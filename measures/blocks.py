@@ -356,7 +356,9 @@ def enrollment_islands(ctx: BuildContext):
             .group_by(w2.c.person_id, w2.c.grp).cte("enrollment_islands"))
 
 
-def window_bounds(ctx: BuildContext, w: CEWindow, anchor_col):
+def window_bounds(ctx: BuildContext, w: CEWindow, anchor_col, units=None):
+    if w.ref == "unit":
+        return units.c.ce_start, units.c.ce_end
     if w.ref == "anchor":
         return add_days(anchor_col, w.start), add_days(anchor_col, w.end)
     return ctx.ymd(w.start, 1, 1), ctx.ymd(w.start, 12, 31)
@@ -365,7 +367,7 @@ def window_bounds(ctx: BuildContext, w: CEWindow, anchor_col):
 def ce_window_ok(ctx: BuildContext, units, w: CEWindow, idx: int):
     """units: CTE (unit_id, person_id, anchor_date). Returns CTE (unit_id, ok) for one window."""
     isl = enrollment_islands(ctx)
-    ws, we = window_bounds(ctx, w, units.c.anchor_date)
+    ws, we = window_bounds(ctx, w, units.c.anchor_date, units)
     u = select(units.c.unit_id, units.c.person_id, ws.label("ws"), we.label("we")).cte(f"ce{idx}_u")
     j = (select(u.c.unit_id, u.c.ws, u.c.we, func.greatest(isl.c.s, u.c.ws).label("cs"),
                 func.least(isl.c.e, u.c.we).label("ce"))

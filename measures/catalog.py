@@ -41,8 +41,6 @@ _VITAL = "not computable from claims: computed from state vital records (birth c
 _HYBRID = "not computable from claims: hybrid measure needing medical-record or lab result values"
 _NCQA = ("not implemented: administrative HEDIS measure; needs the licensed NCQA value sets/medication lists and a "
          "measure module")
-_OPA = ("not implemented: administrative measure on public OPA/CMS contraceptive code lists; needs a measure module "
-        "and the shipped code list")
 _DENTAL = "not implemented: administrative dental measure; needs CDT codes (ADA licence) loaded by the user"
 
 REASONS = {
@@ -69,26 +67,11 @@ REASONS = {
     "WCC-CH": ("Weight Assessment and Counseling for Nutrition and Physical Activity", _HYBRID),
     "AAB-AD": ("Avoidance of Antibiotic Treatment for Acute Bronchitis/Bronchiolitis", _NCQA),
     "AAB-CH": ("Avoidance of Antibiotic Treatment for Acute Bronchitis/Bronchiolitis", _NCQA),
-    "AMR-AD": ("Asthma Medication Ratio", _NCQA),
-    "AMR-CH": ("Asthma Medication Ratio", _NCQA),
-    "BCS-AD": ("Breast Cancer Screening", _NCQA),
-    "CCS-AD": ("Cervical Cancer Screening", _NCQA),
-    "SSD-AD": ("Diabetes Screening for People with Schizophrenia or Bipolar Disorder Using Antipsychotics", _NCQA),
-    "ADD-CH": ("Follow-Up Care for Children Prescribed ADHD Medication", _NCQA),
-    "APM-CH": ("Metabolic Monitoring for Children and Adolescents on Antipsychotics", _NCQA),
-    "APP-CH": ("Use of First-Line Psychosocial Care for Children and Adolescents on Antipsychotics", _NCQA),
     "CIS-CH": ("Childhood Immunization Status", _NCQA),
     "IMA-CH": ("Immunizations for Adolescents", _NCQA),
     "LSC-CH": ("Lead Screening in Children", _NCQA),
-    "W30-CH": ("Well-Child Visits in the First 30 Months of Life", _NCQA),
-    "PPC2-AD": ("Prenatal and Postpartum Care", _NCQA),
-    "PPC2-CH": ("Prenatal and Postpartum Care", _NCQA),
     "DEV-CH": ("Developmental Screening in the First Three Years of Life",
                "not implemented: administrative measure (CPT 96110); needs a measure module and user-loaded CPT"),
-    "CCP-AD": ("Contraceptive Care - Postpartum Women", _OPA),
-    "CCP-CH": ("Contraceptive Care - Postpartum Women", _OPA),
-    "CCW-AD": ("Contraceptive Care - All Women", _OPA),
-    "CCW-CH": ("Contraceptive Care - All Women", _OPA),
     "EDV-AD": ("Non-traumatic Dental ED Visits", _DENTAL),
     "OEVP-AD": ("Oral Evaluation During Pregnancy", _DENTAL),
     "OEVP-CH": ("Oral Evaluation During Pregnancy", _DENTAL),

@@ -23,12 +23,14 @@ class Rate:
 @dataclass(frozen=True)
 class CEWindow:
     """A continuous-enrollment window. ref 'anchor': anchor+start .. anchor+end days; ref 'year': calendar year
-    MY+start (end ignored)."""
+    MY+start (end ignored); ref 'unit': the unit's own `ce_start` .. `ce_end` columns (start/end ignored), for
+    windows that are not a fixed number of days (W30: 31 days of age through the 15-month birthday)."""
     ref: str
     start: int
     end: int = 0
     max_gaps: int = 0
     max_gap_days: int = 0
+    rate_ids: tuple[str, ...] | None = None  # the rates this window applies to (None: the measure's ce_rate_ids)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class MeasureDefinition:
     # "18 years or older on 1 January" (a unit's own `age` column, as member-month measures give, wins)
     age_on: str | tuple[int, int] = "anchor"
     enrollment: EnrollmentRule | None = None
+    anchor_text: str = ""  # the anchor date in words when it is not the unit's usual one (W30: a birthday)
     standard_exclusions: tuple[str, ...] = ()  # hospice | death | palliative | ltc66
     # a Core Set counterpart (e.g. FUH-AD of FUH-HH): its detail is the parent's detail rows of the same run
     # restricted to min_age..max_age (measures/defs/counterparts.py)
@@ -75,7 +78,8 @@ class MeasureDefinition:
         if self.unit == "member_month":
             return "age at the start of each member month (denominator) and the unit's own age for events"
         if self.age_on == "anchor":
-            return "age on the anchor date" + (" (31 Dec of MY)" if self.unit == "member" else "")
+            where = self.anchor_text or ("31 Dec of MY" if self.unit == "member" else "")
+            return "age on the anchor date" + (f" ({where})" if where else "")
         month, day = self.age_on
         return f"age on {day} {('Jan','Feb','Mar','Apr','May','Jun','Jul','Aug','Sep','Oct','Nov','Dec')[month-1]} of MY"
 

@@ -17,7 +17,8 @@ exclusions). The engine (`measures/engine.py`) compiles each measure to one `INS
 
 * API: `measures.registry.all_measures()`, `measures.engine.compute(engine, year, measure_ids=None)`,
   `measures.checks.run_checks(engine, year, measure_id)`, `icm measures` (icm/commands/measures.py)
-  (`icm measures --year Y [--measure ID ...] [--format json|csv] [--warehouse URL] [--licensed-value-sets DIR]`),
+  (`icm measures --year Y [--measure ID ...] [--format json|csv] [--warehouse URL] [--licensed-value-sets DIR]
+  [--pqi-payer-scope all_payers|medicaid_paid] [--options FILE]`),
   `measures.bench.run(engine, year)`.
 * Run cost: `compute()` runs its measures on one connection. Building blocks that two or more of the run's
   measures use (claim diagnosis/procedure unpivots, inpatient stays, ED claims, service lines, de-duplicated member
@@ -59,10 +60,15 @@ exclusions). The engine (`measures/engine.py`) compiles each measure to one `INS
   and `lookback_status` (`full`, or `partial` with the years the warehouse holds, e.g. COL's nine prior years);
   `status` says `not computable ...` for a missing value set or an ICD-9 coding era. `measures.status.warnings(rows)`
   gives one line per measure for a command line.
-* Run options (`measures.options.MeasureOptions`, YAML with unknown keys rejected): `pqi_payer_scope`.
+* Run options (`measures.options.MeasureOptions`, YAML with unknown keys rejected): `pqi_payer_scope`; on the
+  command line `--pqi-payer-scope` or `--options FILE` (a flag wins over the file), in Dagster the
+  `quality_measures` run config (`MeasuresConfig`).
 * Coverage: the Adult (-AD) and Child (-CH) counterparts of the Health Home measures are the parent's detail rows
   restricted to their ages (`measures/defs/counterparts.py`, copied in the same run, no second pass over the
-  claims). Every other measure of the FFY's Adult, Child and Health Home Core Sets is listed by
+  claims). Administrative Adult/Child measures with their own modules: CHL, WCV, W30 (`screening.py`), CCW, CCP
+  (`contraception.py`, public OPA code lists that ship), BCS, CCS (`cancer_screening.py`), APM, APP, SSD
+  (`antipsychotics.py`), AMR (`asthma.py`), ADD (`adhd.py`), PPC2 (`perinatal.py`); their NCQA value sets load from the user's licensed
+  files (names on each card). Every other measure of the FFY's Adult, Child and Health Home Core Sets is listed by
   `measures.catalog` with the reason it is not computed ("not computable from claims: survey / hybrid / ECDS /
   vital records" or "not implemented: ..."); a whole-suite `compute()` writes one result row for each.
 * Where the spec card is tagged [K], the choice made is stated on the card below.

@@ -88,14 +88,16 @@ def build_detail_select(ctx: BuildContext):
         frm = frm.outerjoin(um, um.c.unit_id == u.c.unit_id).outerjoin(
             mm, and_(mm.c.person_id == u.c.person_id, mm.c.month_start == um.c.month_start))
     if m.enrollment is not None:
-        du2 = select(u.c.unit_id, u.c.person_id, u.c.anchor_date).distinct().cte("ce_units")
+        own_window = [u.c[c] for c in ("ce_start", "ce_end") if c in u.c]  # CEWindow(ref="unit")
+        du2 = select(u.c.unit_id, u.c.person_id, u.c.anchor_date, *own_window).distinct().cte("ce_units")
         for i, w in enumerate(m.enrollment.windows):
             ok = B.ce_window_ok(ctx, du2, w, i)
             frm = frm.outerjoin(ok, ok.c.unit_id == u.c.unit_id)
-            if m.ce_rate_ids is None:
+            rate_ids = w.rate_ids if w.rate_ids is not None else m.ce_rate_ids
+            if rate_ids is None:
                 conds.append(ok.c.ok == 1)
             else:
-                conds.append(or_(u.c.rate_id.not_in(m.ce_rate_ids), ok.c.ok == 1))
+                conds.append(or_(u.c.rate_id.not_in(rate_ids), ok.c.ok == 1))
     if m.min_age is not None:
         conds.append(age >= m.min_age)
     if m.max_age is not None:

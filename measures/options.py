@@ -9,15 +9,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
+
+
+PqiPayerScope = Literal["all_payers", "medicaid_paid"]
+PQI_PAYER_SCOPES: tuple[str, ...] = get_args(PqiPayerScope)
 
 
 class MeasureOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    pqi_payer_scope: Literal["all_payers", "medicaid_paid"] = "all_payers"
+    pqi_payer_scope: PqiPayerScope = "all_payers"
 
 
 def load_options(path: str | Path | None) -> MeasureOptions:

@@ -5,7 +5,9 @@ import importlib
 
 from measures.definition import MeasureDefinition
 
-_MODULES = ("followup", "iet", "pcr", "utilization", "oud", "prevention", "pharmacy", "counterparts", "screening")
+_MODULES = ("followup", "iet", "pcr", "utilization", "oud", "prevention", "pharmacy", "counterparts", "screening",
+            "contraception", "cancer_screening", "antipsychotics",
+            "asthma", "adhd", "perinatal")
 _extra: list[MeasureDefinition] = []
 
 

@@ -1,6 +1,6 @@
 """Dialect-specific date arithmetic, kept in a few @compiles helpers (DuckDB and PostgreSQL).
 
-Spark note: add_days -> date_add(d, n); days_between -> datediff(b, a); month_start -> trunc(d, 'MM');
+Spark note: add_days -> date_add(d, n); add_months -> add_months(d, n); days_between -> datediff(b, a); month_start -> trunc(d, 'MM');
 make_date -> make_date(y, m, d). Register them with @compiles(..., "spark") / "databricks" the same way.
 """
 from __future__ import annotations
@@ -59,6 +59,28 @@ class month_start(FunctionElement):
 def _month_start_default(element, compiler, **kw):
     (d,) = list(element.clauses)
     return f"CAST(date_trunc('month', CAST({compiler.process(d, **kw)} AS DATE)) AS DATE)"
+
+
+class add_months(FunctionElement):
+    """add_months(date, n) -> the same day n calendar months later (clamped to the month's last day: 31 Jan + 1
+    month = 29 Feb in a leap year), as HEDIS birthdays in months ("the 15-month birthday") are counted."""
+    type = Date()
+    inherit_cache = True
+    name = "add_months"
+
+
+@compiles(add_months)
+def _add_months_default(element, compiler, **kw):  # PostgreSQL: date + interval, truncated back to a date
+    d, n = list(element.clauses)
+    return (f"CAST(CAST({compiler.process(d, **kw)} AS DATE) + make_interval(months => "
+            f"CAST({compiler.process(n, **kw)} AS INTEGER)) AS DATE)")
+
+
+@compiles(add_months, "duckdb")
+def _add_months_duckdb(element, compiler, **kw):
+    d, n = list(element.clauses)
+    return (f"CAST(CAST({compiler.process(d, **kw)} AS DATE) + to_months(CAST({compiler.process(n, **kw)} AS "
+            f"INTEGER)) AS DATE)")
 
 
 def age_at(birth, anchor):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -52,6 +53,9 @@ LICENSED_NAME_MAP = {
     "insulin medications": "ndc_insulin",
     "pcr risk adjustment weights": "pcr_risk_weights",
     "well-care": "well_care",
+    "asthma controller medications": "ndc_asthma_controller",
+    "asthma reliever medications": "ndc_asthma_reliever",
+    "adhd medications": "ndc_adhd",
 }
 
 SYSTEM_ALIASES = {
@@ -143,6 +147,12 @@ def _read_table(path: Path) -> list[dict]:
         return list(csv.DictReader(fh, delimiter=delim))
 
 
+def own_name(official: str) -> str:
+    """The registry name of an official value-set name without a LICENSED_NAME_MAP entry: lower case, every run of
+    other characters one underscore ("Non-live Births" -> non_live_births, "LDL-C Lab Test" -> ldl_c_lab_test)."""
+    return re.sub(r"[^a-z0-9]+", "_", official.lower()).strip("_")
+
+
 def load_licensed_directory(directory: Path, registry: Registry) -> list[str]:
     """Load every CSV/TSV/XLSX under `directory` in the published VSD layout; returns the value-set names loaded."""
     directory = Path(directory)
@@ -157,8 +167,7 @@ def load_licensed_directory(directory: Path, registry: Registry) -> list[str]:
             code = row.get("code")
             if not vs_name or not code:
                 continue
-            ours = row.get("icm value set") or LICENSED_NAME_MAP.get(vs_name.lower()) or \
-                vs_name.lower().replace(" ", "_")
+            ours = row.get("icm value set") or LICENSED_NAME_MAP.get(vs_name.lower()) or own_name(vs_name)
             system = SYSTEM_ALIASES.get((row.get("code system") or "").lower().replace(" ", ""),
                                         (row.get("code system") or "").lower())
             if ours in registry.sets and registry.sets[ours].code_system != system and not registry.sets[ours].licensed:

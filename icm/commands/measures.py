@@ -42,6 +42,27 @@ def _rate_in_reported_unit(row: dict) -> dict:
     return {"rate": None if rate is None else float(rate), "rate_unit": rate_unit(row["rate_type"])}
 
 
+def measure_options(args):
+    """The run options: the --options YAML file (validated; an unknown or bad field is refused by name), then the
+    flags given on the command line over it."""
+    from pydantic import ValidationError
+
+    from icm.failures import validation_message
+    from measures.options import load_options
+
+    if args.options:
+        from icm.files import require_file, require_utf8_text
+
+        require_utf8_text(require_file(args.options, "--options"), "--options")
+    try:
+        options = load_options(args.options)
+    except ValidationError as exc:
+        raise UserError(f"--options: {validation_message(exc, args.options)}") from None
+    if args.pqi_payer_scope:
+        options = options.model_copy(update={"pqi_payer_scope": args.pqi_payer_scope})
+    return options
+
+
 def cmd_measures(args) -> int:
     from icm.years import require_year_with_enrollment
     from measures.engine import compute, results
@@ -51,6 +72,7 @@ def cmd_measures(args) -> int:
             print(f"{m.id}\t{m.title}")
         return 0
     ids = [m.id for m in selected_measures(args.measure)]
+    options = measure_options(args)
     if args.licensed_value_sets:
         from icm.files import require_folder
 
@@ -67,7 +89,7 @@ def cmd_measures(args) -> int:
             require_year_with_enrollment(engine, args.year)
             with Stages("measures", ["compute"]) as stages, stages.stage("compute"):
                 rows = compute(engine, args.year, ids if args.measure else None,
-                               licensed_dir=args.licensed_value_sets)
+                               licensed_dir=args.licensed_value_sets, options=options)
     finally:
         engine.dispose()
     from measures.status import warnings
@@ -99,4 +121,11 @@ def add_commands(subparsers) -> None:
                    help="print the results stored earlier instead of computing (opens the warehouse read-only)")
     p.add_argument("--licensed-value-sets", metavar="DIR",
                    help="directory of licensed value-set files (HEDIS VSD / CMS Non-HEDIS VSD layout)")
+    from measures.options import PQI_PAYER_SCOPES
+
+    p.add_argument("--pqi-payer-scope", choices=PQI_PAYER_SCOPES,
+                   help="which stays the PQI measures count: all_payers (default; a dual's Medicare-paid stay "
+                        "counts, stratified under its payer) or medicaid_paid (stays paid by a Medicaid payer)")
+    p.add_argument("--options", metavar="FILE",
+                   help="YAML file of measure run options (e.g. `pqi_payer_scope: medicaid_paid`); flags win")
     p.set_defaults(func=cmd_measures)

@@ -7,7 +7,10 @@ import sys
 from pathlib import Path
 
 KEEP = ("FUH-AD", "FUM-AD", "FUA-AD", "IET-AD", "PCR-AD", "OUD-AD", "COL-AD", "CBP-AD", "CDF-AD", "PQI01-AD",
-        "PQI05-AD", "PQI08-AD", "PQI15-AD", "OHD-AD", "COB-AD", "AMM-AD", "SAA-AD", "AMB-CH")
+        "PQI05-AD", "PQI08-AD", "PQI15-AD", "OHD-AD", "COB-AD", "AMM-AD", "SAA-AD", "AMB-CH",
+        # issue 19's new measures
+        "CCW-AD", "CCW-CH", "CCP-AD", "CCP-CH", "BCS-AD", "CCS-AD", "W30-CH", "ADD-CH", "AMR-AD", "AMR-CH",
+        "APM-CH", "APP-CH", "SSD-AD", "PPC-AD", "PPC-CH")
 
 
 def main(shared: Path) -> None:

@@ -171,6 +171,48 @@ DRG: dict[str, tuple[list[str], str]] = {
 }
 
 
+# OPA contraceptive care measures (CCW, CCP; US DHHS Office of Population Affairs, public): code numbers as known
+# [K: compiled from the OPA measure specification's code tables as remembered, not re-read for issue 19 - check
+# against the OPA code list of the FFY before production]. One value set per code system.
+OPA_VERSION = "icm-opa-2024.1 [K]"
+OPA: dict[str, tuple[str, list[str], str]] = {
+    "contraception_larc_hcpcs": ("hcpcs", ["58300", "11981", "11983", "J7296", "J7297", "J7298", "J7300", "J7301",
+                                           "J7306", "J7307", "S4981", "S4989"],
+                                 "Long-acting reversible contraception: IUD/IUS and implant insertion and devices"),
+    "contraception_larc_dx": ("icd-10-cm", ["Z30014", "Z30017", "Z30430", "Z30433"],
+                              "LARC: initial prescription/insertion/reinsertion of IUD or implant"),
+    "contraception_larc_pcs": ("icd-10-pcs", ["0UH97HZ", "0UH98HZ", "0UHC7HZ", "0UHC8HZ", "0JHD3HZ", "0JHF3HZ"],
+                               "LARC: insertion of a contraceptive device into uterus/cervix or upper-arm tissue"),
+    "contraception_mmec_hcpcs": ("hcpcs", ["58565", "58600", "58605", "58611", "58615", "58670", "58671", "A4264",
+                                           "J1050", "J1055", "J7303", "J7304", "S4993"],
+                                 "Most/moderately effective methods other than LARC: female sterilization, "
+                                 "injectable, ring, patch, pills"),
+    "contraception_mmec_dx": ("icd-10-cm", ["Z302", "Z30011", "Z30013", "Z30015", "Z30016", "Z3041", "Z3042",
+                                            "Z3044", "Z3045"],
+                              "Sterilization; initial prescription or surveillance of pills, injectable, ring, patch"),
+    "contraception_mmec_pcs": ("icd-10-pcs", ["0UL70CZ", "0UL70DZ", "0UL70ZZ", "0UL73CZ", "0UL73DZ", "0UL73ZZ",
+                                              "0UL74CZ", "0UL74DZ", "0UL74ZZ", "0UL77DZ", "0UL77ZZ", "0UL78DZ",
+                                              "0UL78ZZ", "0UT70ZZ", "0UT74ZZ", "0UT77ZZ", "0UT78ZZ"],
+                               "Female sterilization: occlusion or resection of both fallopian tubes"),
+    "infecund_dx": ("icd-10-cm", ["E2831", "E28310", "E28319", "N951", "N952", "Q510", "Z780", "Z90710", "Z90711",
+                                  "Z90712", "Z90722"],
+                    "Infecund for non-contraceptive reasons: menopause, absent uterus or both ovaries"),
+    "infecund_hcpcs": ("hcpcs", ["51925", "58150", "58152", "58180", "58200", "58210", "58240", "58260", "58262",
+                                 "58263", "58267", "58270", "58275", "58280", "58285", "58290", "58291", "58292",
+                                 "58293", "58294", "58541", "58542", "58543", "58544", "58548", "58550", "58552",
+                                 "58553", "58554", "58570", "58571", "58572", "58573", "58951", "58953", "58954",
+                                 "58956", "59135"],
+                       "Infecund: hysterectomy procedures"),
+    "infecund_pcs": ("icd-10-pcs", ["0UT20ZZ", "0UT24ZZ", "0UT27ZZ", "0UT28ZZ", "0UT90ZZ", "0UT94ZZ", "0UT97ZZ",
+                                    "0UT98ZZ", "0UT9FZZ"],
+                     "Infecund: resection of both ovaries or of the uterus"),
+    "live_birth": ("icd-10-cm", ["O80", "Z370", "Z372", "Z373", "Z3750", "Z3751", "Z3752", "Z3753", "Z3754",
+                                 "Z3759", "Z3760", "Z3761", "Z3762", "Z3763", "Z3764", "Z3769"],
+                   "Outcome of delivery with at least one live birth (Z37 live-birth codes) and O80 (full-term "
+                   "uncomplicated delivery of a single liveborn infant)"),
+}
+
+
 def expand_icd(codes: list[str], fam: dict) -> list[str]:
     out: set[str] = set()
     for p in fam.get("prefixes", []):
@@ -220,6 +262,9 @@ def main(shared: Path) -> None:
     for name, (codes, note) in DRG.items():
         add(name, "ms-drg", codes, "MS-DRG v41", "CMS MS-DRG definitions", note)
 
+    for name, (system, codes, note) in OPA.items():
+        add(name, system, codes, OPA_VERSION, "OPA contraceptive care measure code tables (US DHHS, public); "
+            "code numbers only", note)
     # AHRQ PQI v2023 (Tuva redistribution, Apache-2.0)
     pqi: dict[str, list[str]] = {}
     with open(shared / "tuva/value_sets/pqi__value_sets.csv", newline="") as fh:

@@ -98,19 +98,31 @@ def _specs():
 _SPECS, _CHECK_SPECS = _specs()
 
 
+class MeasuresConfig(dg.Config):
+    """Run options of the measures (measures.options.MeasureOptions validates them; a bad value fails the run
+    naming the field)."""
+    pqi_payer_scope: str = "all_payers"
+
+    def options(self):
+        from measures.options import MeasureOptions
+
+        return MeasureOptions(pqi_payer_scope=self.pqi_payer_scope)
+
+
 # One asset per measure, computed together: a run materialises the selected measures in one step and one
 # measures.engine.compute call, so the blocks they share (diagnosis unpivots, stays, member months, ...) are built
 # once per run rather than once per measure. Any subset can be materialised on its own.
 @dg.multi_asset(name="quality_measures", specs=_SPECS, check_specs=_CHECK_SPECS, can_subset=True,
                 partitions_def=yearly, pool=DUCKDB_POOL)
-def quality_measures(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+def quality_measures(context: dg.AssetExecutionContext, warehouse: WarehouseResource, config: MeasuresConfig):
     from measures.engine import compute
 
     year = int(context.partition_key)
     selected = [m for m in MEASURES if MEASURE_KEYS[m.id] in context.selected_asset_keys]
     engine = warehouse.get_engine()
     # the whole set also writes a row, with its reason, for every Core Set measure not computed (measures/catalog.py)
-    rows = compute(engine, year, None if len(selected) == len(MEASURES) else [m.id for m in selected])
+    rows = compute(engine, year, None if len(selected) == len(MEASURES) else [m.id for m in selected],
+                   options=config.options())
     try:
         from measures.valuesets import default_registry
 

@@ -1,4 +1,4 @@
-"""An independent plain-pandas reference for twelve measures, written from the measure cards and the published
+"""An independent plain-pandas reference for fourteen measures, written from the measure cards and the published
 specifications (AHRQ PQI software logic, the Core Set cards in measures/README.md), not from the engine's SQL.
 
 Input: the warehouse's final-action claim tables, person, enrollment and member months read into pandas (the same
@@ -33,7 +33,8 @@ class Data:
         self.vs = default_registry()
         with engine.connect() as conn:
             q = lambda sql: pd.read_sql(text(sql), conn)  # noqa: E731
-            self.person = q("SELECT person_id, birth_date, death_date FROM person")
+            self.person = q("SELECT person_id, birth_date, death_date, sex FROM person")
+            self.spans = q("SELECT person_id, start_date, end_date FROM enrollment_span")
             self.mm = q("SELECT person_id, month_start, payer, plan, data_source, days_enrolled, hospice_flag "
                         "FROM member_month")
             self.h = q("SELECT * FROM medical_claim_final")
@@ -41,6 +42,7 @@ class Data:
                            "FROM medical_claim_line_final")
             self.rx = q("SELECT person_id, claim_id, dispensing_date, days_supply, ndc_code FROM pharmacy_claim_final")
         for df, cols in ((self.person, ("birth_date", "death_date")), (self.mm, ("month_start",)),
+                         (self.spans, ("start_date", "end_date")),
                          (self.h, ("claim_start_date", "claim_end_date", "admission_date", "discharge_date")),
                          (self.lines, ("claim_line_start_date",)), (self.rx, ("dispensing_date",))):
             for c in cols:
@@ -270,4 +272,84 @@ def cdf(d: Data, year) -> dict:
         if a is None or a < 12 or p in prior or (p in exc and p not in met):
             continue
         out[p] = (int(p in met), 1)
+    return out
+
+
+# --- contraceptive care (OPA) -----------------------------------------------------------------------------------
+
+def enrolled_through(d: Data, person, start: dt.date, end: dt.date, max_gaps: int, max_gap_days: int) -> bool:
+    """Enrollment (spans of any plan merged) covers [start, end] with at most max_gaps gaps of at most
+    max_gap_days days each; a gap at either end counts."""
+    spans = sorted((s, e) for s, e in zip(d.spans.start_date[d.spans.person_id == person],
+                                          d.spans.end_date[d.spans.person_id == person]) if s <= end and e >= start)
+    gaps, cursor = [], start
+    for s, e in spans:
+        if s > cursor:
+            gaps.append((s - cursor).days)
+        cursor = max(cursor, e + dt.timedelta(days=1))
+    if cursor <= end:
+        gaps.append((end - cursor).days + 1)
+    return len(gaps) <= max_gaps and all(g <= max_gap_days for g in gaps)
+
+
+def code_dates(d: Data, value_sets, start: dt.date, end: dt.date) -> dict:
+    """person -> set of dates with a code of the value sets: a line's CPT/HCPCS or revenue code (line date), a claim
+    diagnosis or ICD-10-PCS procedure (claim start date)."""
+    codes = d.codes(*value_sets)
+    ln = d.ln[(d.ln.hcpcs.isin(codes) | d.ln.revenue_center_code.isin(codes)) & (d.ln.date >= start)
+              & (d.ln.date <= end)]
+    dx = d.dx[d.dx.code.isin(codes) & (d.dx.claim_start_date >= start) & (d.dx.claim_start_date <= end)]
+    px = d.px[d.px.code.isin(codes)].merge(d.h[["claim_id", "data_source", "person_id", "claim_start_date"]],
+                                          on=["claim_id", "data_source"])
+    px = px[(px.claim_start_date >= start) & (px.claim_start_date <= end)]
+    out: dict = {}
+    for p, day in [*zip(ln.person_id, ln.date), *zip(dx.person_id, dx.claim_start_date),
+                   *zip(px.person_id, px.claim_start_date)]:
+        out.setdefault(p, set()).add(day)
+    return out
+
+
+LARC = ("contraception_larc_hcpcs", "contraception_larc_dx", "contraception_larc_pcs")
+MMEC = LARC + ("contraception_mmec_hcpcs", "contraception_mmec_dx", "contraception_mmec_pcs")
+
+
+def _women(d: Data) -> set:
+    return set(d.person.person_id[d.person.sex.fillna("").str.upper().isin(["F", "FEMALE"])])
+
+
+def ccw(d: Data, year, lo, hi, larc_only: bool) -> dict:
+    """OPA CCW (card): women lo-hi on 31 Dec enrolled in MY (<= 1 gap of <= 45 days, enrolled on 31 Dec), not
+    infecund (code in MY) nor pregnant at year end (pregnancy dx 1 Nov-31 Dec); method code in MY."""
+    s, e = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    infecund = code_dates(d, ("infecund_dx", "infecund_hcpcs", "infecund_pcs"), s, e)
+    pregnant = code_dates(d, ("pregnancy",), dt.date(year, 11, 1), e)
+    methods = code_dates(d, LARC if larc_only else MMEC, s, e)
+    members = set(d.mm1.person_id[(d.mm1.month_start >= s) & (d.mm1.month_start <= e)])
+    out = {}
+    for p in members & _women(d):
+        a = age(d.birth.get(p), e)
+        if a is None or not lo <= a <= hi or p in infecund or p in pregnant:
+            continue
+        if not enrolled_through(d, p, s, e, 1, 45) or not enrolled_through(d, p, e, e, 0, 0):
+            continue
+        out[p] = (int(p in methods), 1)
+    return out
+
+
+def ccp(d: Data, year, lo, hi, larc_only: bool, days: int) -> dict:
+    """OPA CCP (card): each woman's first live birth dated 1 Jan-30 Sep, age lo-hi on that date, enrolled from it
+    through 90 days after without a gap; a method code on the delivery date through `days` days after."""
+    births = code_dates(d, ("live_birth",), dt.date(year, 1, 1), dt.date(year, 9, 30))
+    methods = code_dates(d, LARC if larc_only else MMEC, dt.date(year, 1, 1), dt.date(year, 12, 31))
+    women = _women(d)
+    out = {}
+    for p, dates in births.items():
+        delivery = min(dates)
+        a = age(d.birth.get(p), delivery)
+        if p not in women or a is None or not lo <= a <= hi:
+            continue
+        if not enrolled_through(d, p, delivery, delivery + dt.timedelta(days=90), 0, 0):
+            continue
+        met = any(delivery <= m <= delivery + dt.timedelta(days=days) for m in methods.get(p, ()))
+        out[p] = (int(met), 1)
     return out

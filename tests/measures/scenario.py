@@ -16,6 +16,17 @@ D = dt.date
 _ids = itertools.count(1)
 
 
+def add_days(d: dt.date, n: int) -> dt.date:
+    return d + dt.timedelta(days=n)
+
+
+def licensed_folder(tmp_path_factory, vsd_text: str) -> str:
+    """A folder holding one licensed value-set file in the published VSD layout (the tests' made-up lists)."""
+    folder = tmp_path_factory.mktemp("vsd")
+    (folder / "vsd.csv").write_text(vsd_text)
+    return str(folder)
+
+
 def _age(birth: dt.date, on: dt.date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 

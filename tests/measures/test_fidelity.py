@@ -139,6 +139,30 @@ def test_pqi_payer_scope_medicaid_paid_drops_medicare_paid_stays_of_duals(wh):
     assert _total(scoped, "admissions")["numerator"] == 1
 
 
+@pytest.mark.parametrize("how", ["flag", "options_file", "flag_over_file"])
+def test_icm_measures_pqi_payer_scope_from_the_command_line(wh, tmp_path, how):
+    """`icm measures --pqi-payer-scope medicaid_paid` (or `pqi_payer_scope:` in an --options YAML file; the flag
+    wins over the file) drops the dual's Medicare-paid stay, as MeasureOptions does."""
+    import json
+
+    from tests.cli.conftest import run_icm
+
+    p = _member(wh, "p", birth=D(1950, 1, 1))
+    wh.enroll(p, D(Y, 1, 1), D(Y, 12, 31), payer="medicare", plan="ffs", payer_type="medicare")
+    wh.inpatient(p, D(Y, 3, 1), D(Y, 3, 4), [COPD], payer="medicare")
+    wh.inpatient(p, D(Y, 8, 1), D(Y, 8, 4), [COPD], payer="medicaid_ffs")
+    if wh.engine.dialect.name != "duckdb":
+        pytest.skip("the command line is tested on DuckDB")
+    wh.engine.dispose()  # the command opens the DuckDB file itself
+    options = tmp_path / "options.yaml"
+    options.write_text(f"pqi_payer_scope: {'all_payers' if how == 'flag_over_file' else 'medicaid_paid'}\n")
+    extra = {"flag": ["--pqi-payer-scope", "medicaid_paid"], "options_file": ["--options", str(options)],
+             "flag_over_file": ["--options", str(options), "--pqi-payer-scope", "medicaid_paid"]}[how]
+    run = run_icm("measures", "--year", str(Y), "--measure", "PQI05-AD", "--warehouse", wh.url, *extra)
+    assert run.code == 0, run.err
+    assert _total(json.loads(run.out), "admissions")["numerator"] == 1
+
+
 def test_payer_scope_option_rejects_an_unknown_value_by_field_name(tmp_path):
     from pydantic import ValidationError
 
@@ -335,8 +359,11 @@ def test_ffy2026_catalogue_gives_every_unregistered_core_set_measure_a_reason():
     assert wanted == registered & wanted | set(rows)
     assert rows["CPA-AD"]["status"].startswith("not computable from claims: survey")
     assert rows["WCC-CH"]["status"].startswith("not computable from claims: hybrid")
-    assert rows["AMR-CH"]["status"].startswith("not implemented")
-    assert rows["AMR-CH"]["core_set_status"] == "in the FFY2026 Child Core Set"
+    assert rows["CIS-CH"]["status"].startswith("not implemented")
+    assert rows["CIS-CH"]["core_set_status"] == "in the FFY2026 Child Core Set"
+    for computed in ("CCW-AD", "CCP-CH", "BCS-AD", "CCS-AD", "W30-CH", "ADD-CH", "AMR-AD", "AMR-CH", "APM-CH",
+                     "APP-CH", "SSD-AD", "PPC2-AD", "PPC2-CH"):
+        assert computed in registered and computed not in rows
     assert all(r["status"] != "not implemented" for r in rows.values()), "a Core Set measure without its reason"
 
 
@@ -378,3 +405,14 @@ def test_wcv_ch_well_care_visit_from_a_licensed_value_set(wh, tmp_path):
     r = _total(rows, "well_care_visit")
     assert (r["numerator"], r["denominator"], r["status"]) == (2, 3, "ok")
     assert _stratum(rows, "well_care_visit", "age_band") == {"3-11": (1, 1), "12-17": (1, 1), "18-21": (0, 1)}
+
+
+def test_dagster_measures_config_carries_and_validates_the_payer_scope():
+    from pydantic import ValidationError
+
+    from orchestration.assets.measures import MeasuresConfig
+
+    assert MeasuresConfig().options().pqi_payer_scope == "all_payers"
+    assert MeasuresConfig(pqi_payer_scope="medicaid_paid").options().pqi_payer_scope == "medicaid_paid"
+    with pytest.raises(ValidationError, match="pqi_payer_scope"):
+        MeasuresConfig(pqi_payer_scope="medicare_only").options()

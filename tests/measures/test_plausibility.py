@@ -33,3 +33,26 @@ def test_rate_at_the_upper_fence_is_plausible_and_just_beyond_is_not():
 def test_percentages_are_capped_at_100_and_rates_per_member_months_are_not():
     assert plausible_range(60.0, 90.0, "proportion")[1] == 100.0
     assert plausible_range(14.9, 22.2, "per_100000_mm")[1] == pytest.approx(33.15)   # PQI01: 22.2 + 1.5 x 7.3
+
+
+ISSUE_19_MEASURES = {"CCW-AD", "CCW-CH", "CCP-AD", "CCP-CH", "BCS-AD", "CCS-AD", "W30-CH", "ADD-CH", "AMR-AD",
+                     "AMR-CH", "APM-CH", "APP-CH", "SSD-AD", "PPC2-AD", "PPC2-CH"}
+
+
+def test_every_mapped_rate_finds_at_most_one_published_rate_definition():
+    """Each (measure, rate) of the plausibility map names at most one row of the shipped quartile table (an
+    ambiguous match would mis-compare), and every rate of the measures added for issue 19 names exactly one (FFY
+    2021 published no quartiles for COL-AD and CDF-AD: their check says so)."""
+    from measures.checks import PLAUSIBILITY_MAP, _quartiles
+    from measures.registry import all_measures
+
+    rates = {(m.id, r.rate_id) for m in all_measures() for r in m.rates}
+    for (measure, rate_id), (abbr, words) in PLAUSIBILITY_MAP.items():
+        assert (measure, rate_id) in rates, f"{measure} has no rate {rate_id}"
+        hits = [q for q in _quartiles() if q["measure_abbreviation"] == abbr
+                and all(w.lower() in q["rate_definition"].lower() for w in words)]
+        want = (1,) if measure in ISSUE_19_MEASURES else (0, 1)
+        assert len(hits) in want, f"{measure} {rate_id}: {len(hits)} published rate definitions match {words}"
+    mapped = {m for m, _ in PLAUSIBILITY_MAP}
+    assert ISSUE_19_MEASURES <= mapped
+    assert {(m, r) for m, r in rates if m in ISSUE_19_MEASURES} <= set(PLAUSIBILITY_MAP)

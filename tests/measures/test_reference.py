@@ -15,7 +15,7 @@ from warehouse.engine import make_engine, upgrade
 from warehouse.loading import load_sources
 
 MEASURES = ("IU-HH", "AMB-HH", "PQI01-AD", "PQI05-AD", "PQI08-AD", "PQI15-AD", "PQI92-HH", "OUD-HH", "PDC-STA",
-            "PDC-RASA", "CDF-HH")
+            "PDC-RASA", "CDF-HH", "CCW-AD", "CCW-CH", "CCP-AD")
 GENERATED_YEAR, TUVA_YEAR = 2024, 2017
 
 
@@ -70,6 +70,9 @@ REFERENCES = {
     "PDC-STA": ("adherent", lambda d, y: R.pdc(d, y, "ndc_statin")),
     "PDC-RASA": ("adherent", lambda d, y: R.pdc(d, y, "ndc_ras_antagonist", esrd=True)),
     "CDF-HH": ("screened", R.cdf),
+    "CCW-AD": ("mmec", lambda d, y: R.ccw(d, y, 21, 44, larc_only=False)),
+    "CCW-CH": ("larc", lambda d, y: R.ccw(d, y, 15, 20, larc_only=True)),
+    "CCP-AD": ("mmec_90_day", lambda d, y: R.ccp(d, y, 21, 44, larc_only=False, days=90)),
 }
 
 

@@ -70,6 +70,7 @@ from warehouse.synthetic.calibration import (CHRONIC_OPIOID_PRODUCT_P, FOLLOWUP_
                                            PQI_ASTHMA_ADMISSIONS_PER_YEAR, SAA_ADHERENCE_BANDS, SAA_BAND_P)
 from warehouse.synthetic import pharmacy_cases
 from warehouse.synthetic import utilization_cases
+from warehouse.synthetic import quality_cases
 
 DEFAULT_FIRST_YEAR = 2023
 DEFAULT_YEARS = 3
@@ -1331,6 +1332,7 @@ def generate(out_dir: str | Path, members: int = 20_000, seed: int = 42, first_y
     summary["pharmacy_cases"] = pharmacy_cases.plant(st)  # planted DUR cases and near misses (their manifest)
     summary["mtm_services"] = pharmacy_cases.write_mtm_services(st, out / "mtm")  # MTM program's service record
     summary["utilization_cases"] = utilization_cases.plant_events(st)
+    summary["quality_cases"] = quality_cases.plant(st)  # contraception, screening, well-child events (issue 19)
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET enable_progress_bar = false")
