@@ -190,6 +190,7 @@ def read_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str = "r
     suffix = path.suffix.lower()
     _check_identifier(table)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_rejects (_row BIGINT, reason VARCHAR, raw_line VARCHAR, idx BIGINT)")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_blank (_row BIGINT)")
     kind = "TABLE" if materialise else "VIEW"
     try:
         if suffix == ".parquet":
@@ -205,6 +206,9 @@ def read_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str = "r
         else:
             text = inspect_text_file(path)
             readable = _normalised_copy(source, path) if text.mixed_line_ends else path
+            blanks = blank_data_rows(readable, text.cr_only)
+            if blanks:
+                con.executemany(f"INSERT INTO {table}_blank VALUES (?)", [(row,) for row in blanks])
             opts = [_dialect(con, readable, text, source.delimiter), "store_rejects=true",
                     f"rejects_table='{table}_rej'", f"rejects_scan='{table}_scan'", "parallel=true"]
             con.execute(f"CREATE OR REPLACE TEMP {kind} {table} AS "
@@ -271,6 +275,32 @@ def inspect_text_file(path: Path) -> TextFile:
             cr_only = has_lone_cr and not has_lone_lf and not has_crlf
             mixed = sum((has_lone_lf, has_lone_cr, has_crlf)) > 1
     return TextFile(header, cr_only, mixed)
+
+
+def blank_data_rows(path: Path, cr_only: bool = False) -> list[int]:
+    """Data-row numbers (line number - 1: the header is line 1) of the empty lines of a text file. The CSV reader
+    skips them without a trace, and they must still count: a later line's row number is its own whatever lines
+    come before it. memchr-speed search over a memory map; blank lines are rare, so counting line ends up to each
+    one costs nothing in the usual file. (A line break inside a quoted value counts as a line for the reader's
+    own numbering of rejects as well; an empty line inside a quoted value is the one case counted wrongly.)"""
+    end = b"\r" if cr_only else b"\n"
+    rows: list[int] = []
+    with open(path, "rb") as fh:
+        if fh.seek(0, 2) == 0:
+            return rows
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            line, counted_to = 1, 0
+            for pattern in ((end + end,) if cr_only else (b"\n\n", b"\n\r\n")):
+                pos = mm.find(pattern)
+                while pos >= 0:
+                    rows.append(pos)
+                    pos = mm.find(pattern, pos + 1)
+            offsets, rows = sorted(rows), []
+            for pos in offsets:   # the empty line starts right after the line end at `pos`
+                line += mm[counted_to:pos + 1].count(end)
+                counted_to = pos + 1
+                rows.append(line - 1)
+    return rows
 
 
 def _line_of(mm, offset: int) -> int:
@@ -399,10 +429,19 @@ def _rowid_ordinal(con, table: str) -> str:
     return f"({table}.rowid - {int(first)} + 1)"
 
 
+def number_skipped_rows(con, table: str = "raw") -> bool:
+    """Collect the data rows of `table`'s file that yield no accepted row (rejected lines and blank lines) in
+    `<table>_skipped` numbered in file order, for data_row_sql; False when there are none (ordinals are rows)."""
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {table}_skipped AS
+        SELECT _row, row_number() OVER (ORDER BY _row) AS idx
+        FROM (SELECT _row FROM {table}_rejects UNION ALL SELECT _row FROM {table}_blank)""")
+    return con.execute(f"SELECT count(*) FROM {table}_skipped").fetchone()[0] > 0
+
+
 def data_row_sql(ordinal: str, table: str = "raw") -> str:
     """The file's data-row number of the accepted row with this ordinal: the k-th accepted row comes after
-    every rejected row r_i (i-th reject) with r_i - i < k."""
-    return f"({ordinal} + (SELECT count(*) FROM {table}_rejects rj WHERE rj._row - rj.idx < {ordinal}))"
+    every skipped row s_i (i-th rejected or blank line, number_skipped_rows) with s_i - i < k."""
+    return f"({ordinal} + (SELECT count(*) FROM {table}_skipped sk WHERE sk._row - sk.idx < {ordinal}))"
 
 
 def raw_columns(con: duckdb.DuckDBPyConnection, table: str = "raw") -> list[str]:
@@ -928,8 +967,7 @@ def stage_file(source: SourceFile, threads: int | None = None,
         SELECT _row, _reason AS reason, coalesce(_raw, {as_typed}) AS _raw FROM {table} WHERE _reason IS NOT NULL""")
     con.execute(f"DELETE FROM {table} WHERE _reason IS NOT NULL")
     con.execute(f"ALTER TABLE {table} DROP COLUMN _reason")
-    has_rejects = con.execute("SELECT count(*) FROM raw_rejects").fetchone()[0] > 0
-    if has_rejects and not source.transform_sql:  # ordinals -> file data-row numbers
+    if not source.transform_sql and number_skipped_rows(con):  # ordinals -> file data-row numbers
         for t in (table, "quarantined"):
             con.execute(f"UPDATE {t} SET _row = {data_row_sql(f'{t}._row')}")
     con.execute("INSERT INTO quarantined SELECT _row, reason, raw_line FROM raw_rejects")

@@ -158,6 +158,33 @@ def test_quarantine_row_numbers_are_the_files_data_rows_on_every_parallel_run(tm
         assert good == 0
 
 
+@pytest.mark.parametrize("line_end", ["\n", "\r\n", "\r"])
+def test_blank_lines_do_not_shift_later_quarantine_row_numbers(tmp_path, line_end):
+    """A blank line is skipped by the reader; before, every later row's number dropped by one per blank line.
+    Claim Cn sits on data row n (line n + 1) whatever blank lines surround it; rows 5 (malformed) and 9 (a rule:
+    end before start) are quarantined under their own numbers, every run."""
+    columns = ["claim_id", "claim_line_number", "claim_type", "person_id", "claim_start_date", "claim_end_date"]
+    lines = [",".join(columns)]
+    for n in range(1, 13):
+        if n in (2, 3, 7, 11):
+            lines.append("")
+        elif n == 5:
+            lines.append(f"C{n},1,professional,P1,2024-03-01")            # a column short
+        else:
+            lines.append(f"C{n},1,professional,P1,2024-03-0{2 if n != 9 else 2},2024-03-0{3 if n != 9 else 1}")
+    path = tmp_path / "medical_claim.csv"
+    path.write_bytes(line_end.join(lines + [""]).encode())
+    for threads in (1, 2):
+        staged = stage_file(SourceFile(path=path, target="medical_claim", file_format="tuva", data_source="t"),
+                            threads=threads)
+        quarantined = staged.con.execute("SELECT _row FROM quarantined ORDER BY _row").fetchall()
+        accepted = staged.con.execute("SELECT _row, claim_id FROM staged_medical_claim ORDER BY _row").fetchall()
+        staged.con.close()
+        assert [r for r, in quarantined] == [5, 9]
+        assert [(row, f"C{row}") for row, _ in accepted] == accepted
+        assert len(accepted) == 6 and staged.rows_read == 8
+
+
 # --- 2. one bad line must not reject the whole file -------------------------------------------------------
 
 def _feed_with_bad_line(tmp_path: Path, mutate) -> tuple[Path, int]:
