@@ -174,6 +174,11 @@ def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
             create_duckdb_file(path)
         if read_only:
             kwargs["connect_args"] = {"read_only": True}
+    if parsed.get_backend_name() == "postgresql" and read_only:
+        # every transaction of the session read-only, set at login (libpq `options`), so no statement of a
+        # reading command can write; the server refuses with "cannot execute ... in a read-only transaction"
+        options = " ".join(filter(None, [parsed.query.get("options"), "-c default_transaction_read_only=on"]))
+        kwargs["connect_args"] = {"options": options}
     engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "duckdb":
         limit = duckdb_config()["memory_limit"]
