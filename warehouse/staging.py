@@ -917,9 +917,11 @@ def read_source(con, source: SourceFile, *, in_place: bool = False) -> int | Non
     if source.transform_sql:
         try:
             con.execute(f"CREATE OR REPLACE TEMP TABLE raw_transformed AS {source.transform_sql}")
-        except duckdb.Error as exc:
-            raise LoadError(f"{source.path}: cannot be read as {source.file_format} "
-                            f"({str(exc).splitlines()[0][:200]})") from None
+        except duckdb.Error as exc:   # never DuckDB's own text: it can quote a data value
+            why = ("a column the format needs is missing or misnamed in the header"
+                   if isinstance(exc, (duckdb.BinderException, duckdb.ParserException))
+                   else "its values do not fit the format's columns")
+            raise LoadError(f"{source.path}: cannot be read as {source.file_format}: {why}") from None
         con.execute("DROP TABLE raw")
         con.execute("ALTER TABLE raw_transformed RENAME TO raw")
         # transformed rows are numbered 1..N; malformed source lines are numbered after them (unique keys)

@@ -135,6 +135,23 @@ def test_sources_yaml_entries_are_validated_and_a_hostile_payer_is_stored_litera
     engine.dispose()
 
 
+def test_desynpuf_header_name_with_quotes_stays_an_identifier(tmp_path):
+    """DE-SynPUF's transforms name the file's header columns in SQL; a header name with a double quote used to
+    end the identifier and add SQL of its own (found by the fault injection over DE-SynPUF)."""
+    name = "DE1_0_2008_to_2010_Carrier_Claims_Sample_0A.csv"
+    folder = tmp_path / "synpuf"
+    shutil.copytree(FIXTURES / "desynpuf", folder)
+    header, *rows = (FIXTURES / "desynpuf" / name).read_text().splitlines()
+    payload = '"x"" , (SELECT count(*) FROM read_text(\'/etc/hostname\')) AS ""leak"'
+    (folder / name).write_text("\n".join([f"{header},{payload}"] + [f"{r},1" for r in rows]) + "\n")
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    upgrade(url)
+    engine = make_engine(url)
+    report = next(r for r in load_sources(engine, discover(folder, "desynpuf")) if Path(r.file).name == name)
+    assert (report.rows_read, report.rows_quarantined) == (report.rows_loaded, 0) and report.rows_loaded >= 1
+    engine.dispose()
+
+
 # --- 5. (issue item) quarantine row numbers are the file's own, on every parallel run ---------------------
 
 def test_quarantine_row_numbers_are_the_files_data_rows_on_every_parallel_run(tmp_path):
