@@ -165,7 +165,10 @@ def is_duckdb(url_or_engine) -> bool:
     return url.get_backend_name() == "duckdb"
 
 
-def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
+def make_engine(url: str | None = None, *, read_only: bool = False, role: str | None = None) -> Engine:
+    """An engine on the warehouse. read_only: DuckDB opens the file read-only; PostgreSQL makes every transaction
+    of the session read-only. role (PostgreSQL only, one of warehouse.roles.ROLES): the session runs as that
+    role (SET ROLE at login), so it has that role's privileges only; the login must be a member of it."""
     url = url or default_url()
     parsed = make_url(url)
     kwargs: dict = {}
@@ -174,6 +177,16 @@ def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
             create_duckdb_file(path)
         if read_only:
             kwargs["connect_args"] = {"read_only": True}
+    if parsed.get_backend_name() == "postgresql" and (read_only or role):
+        # set at login (libpq `options`), so it holds for every statement of the session; a write in a read-only
+        # session is refused with "cannot execute ... in a read-only transaction"
+        from warehouse.roles import ROLES
+
+        if role is not None and role not in ROLES:
+            raise ValueError(f"unknown warehouse role {role!r}; expected one of {', '.join(ROLES)}")
+        options = [parsed.query.get("options"), read_only and "-c default_transaction_read_only=on",
+                   role and f"-c role={role}"]
+        kwargs["connect_args"] = {"options": " ".join(o for o in options if o)}
     engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "duckdb":
         limit = duckdb_config()["memory_limit"]

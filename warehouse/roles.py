@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, inspect, text
 
-ROLES = ("icm_loader", "icm_analyst", "icm_reporter")
+from warehouse.engine import is_duckdb, make_engine
+
+ROLES = LOADER, ANALYST, REPORTER = ("icm_loader", "icm_analyst", "icm_reporter")
 IDENTIFIER_COLUMNS = frozenset({
     "person_id", "member_id", "claim_id", "claim_family_id", "span_id", "enrollment_span_id", "numerator_claim_id",
     "birth_date", "death_date", "zip_code", "raw_row",
@@ -62,3 +64,29 @@ def grant_roles(engine: Engine) -> dict[str, int]:
                 conn.execute(text(f"GRANT SELECT ({', '.join(quote(c) for c in allowed)}) ON {name} TO {analyst}"))
                 readable["icm_analyst"] += 1
     return readable
+
+
+def roles_granted(engine: Engine) -> bool:
+    """True when `icm migrate` granted the roles in this warehouse's database (roles belong to the whole server,
+    grants to one database: a warehouse migrated with --no-roles or by `upgrade` alone has none)."""
+    if engine.dialect.name != "postgresql":
+        return False
+    with engine.connect() as conn:
+        return bool(conn.execute(text(
+            "SELECT to_regrole(:role) IS NOT NULL AND to_regclass('public.alembic_version') IS NOT NULL "
+            "AND has_table_privilege(:role, 'public.alembic_version', 'SELECT')"), {"role": ROLES[0]}).scalar())
+
+
+def least_role_engine(url: str, role: str, *, read_only: bool = False) -> Engine:
+    """An engine that works as `role` on a PostgreSQL warehouse whose roles are granted (the login must be a
+    member of it, e.g. a service login `GRANT icm_loader, icm_analyst, icm_reporter TO icm_service`), read-only
+    if asked; on a PostgreSQL warehouse without roles, the login's own privileges. DuckDB has no roles (file
+    permissions decide): the engine is the one make_engine gives, read_only as asked."""
+    if is_duckdb(url):
+        return make_engine(url, read_only=read_only)
+    login = make_engine(url)
+    try:
+        granted = roles_granted(login)
+    finally:
+        login.dispose()
+    return make_engine(url, read_only=read_only, role=role if granted else None)

@@ -34,7 +34,7 @@ def cms_reporting(context: dg.AssetExecutionContext, config: ExportConfig, wareh
 
     year = int(context.partition_key)
     out_dir = Path(config.out_root) / str(year)
-    manifest = export_year(warehouse.get_engine(), year, out_dir)
+    manifest = export_year(warehouse.get_engine(read_only=True), year, out_dir)
     problems = verify_export(out_dir, year)
     yield dg.MaterializeResult(metadata={
         "year": year, "folder": dg.MetadataValue.path(str(out_dir.resolve())),

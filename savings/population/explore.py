@@ -27,6 +27,7 @@ from savings.population.benchmark import load_inputs
 from savings.population.run import entity_arrangements, load_quality_inputs, settle_from_inputs
 from savings.work_tables import attribution, cost_person_month, cost_person_year, risk_score, savings_input, settlement
 from warehouse.engine import default_url, display_url, is_duckdb, make_engine
+from warehouse.roles import LOADER, least_role_engine
 
 
 def _df(conn, q) -> pd.DataFrame:
@@ -85,7 +86,9 @@ def open_warehouse(use_sample: bool = False):
         raise NoWarehouse(f"no warehouse at {path}: run `make demo` (or `icm load` and `icm settle`), or set "
                           "WAREHOUSE_URL; for a generated sample set USE_SAMPLE = True")
     shown = display_url(url)
-    engine = make_engine(url, read_only=True)
+    # least role: these notebooks re-settle from person-level inputs (attribution x cost by person_id), which
+    # icm_analyst may not read, so they read as icm_loader, read-only (README, Reliability)
+    engine = least_role_engine(url, LOADER, read_only=True)
     try:
         n = _settlement_count(engine)
     except Exception:  # noqa: BLE001 - locked or unreachable: say so in one sentence

@@ -98,3 +98,27 @@ def test_loader_writes_and_reads_everything(migrated):
 def test_migrate_twice_keeps_the_grants(migrated):
     assert run_icm("migrate", "--warehouse", migrated).code == 0
     assert not _can(_login(migrated, "icm_analyst"), "SELECT person_id FROM person")
+
+
+def test_read_only_engine_refuses_writes_on_postgresql(migrated):
+    """make_engine(read_only=True) is read-only on PostgreSQL too (default_transaction_read_only at login): it
+    reads, and a write fails with the one sentence the CLI prints."""
+    from sqlalchemy.exc import DBAPIError
+
+    from icm.warehouse_access import describe_database_error
+    from warehouse.engine import make_engine
+
+    engine = make_engine(migrated, read_only=True)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT numerator FROM measure_result")).scalar_one() == 12
+        with pytest.raises(DBAPIError) as refused, engine.begin() as conn:
+            conn.execute(text("DELETE FROM measure_result"))
+    finally:
+        engine.dispose()
+    assert describe_database_error(refused.value).startswith("the warehouse is read-only and this command writes")
+    writable = make_engine(migrated)
+    with writable.connect() as conn:   # nothing was deleted, and a writing engine is not read-only
+        assert conn.execute(text("SELECT count(*) FROM measure_result")).scalar_one() == 1
+        assert conn.execute(text("SHOW default_transaction_read_only")).scalar_one() == "off"
+    writable.dispose()

@@ -1,5 +1,6 @@
 """Fault injection for the loader: mutation operators over landing files, and a runner that loads each mutant
-through the command line (in process) and classifies what happened.
+through the command line (in process) and classifies what happened. Every format the loader reads is fuzzed
+(FEEDS: Tuva, Synthea CSV, DE-SynPUF, a payer YAML layout), on DuckDB and on PostgreSQL.
 
 A mutant passes when the load either succeeds with every row accounted for (rows read = loaded + quarantined, in
 the report and in the warehouse) or fails with exit code 2 and ONE line naming the problem, with the warehouse
@@ -34,13 +35,64 @@ def base_feed(folder: Path) -> Path:
     return folder
 
 
-def member_ids(folder: Path) -> set[str]:
+# columns holding a person, member or claim identifier, in every format's own spelling (upper case)
+ID_COLUMNS = frozenset({"PERSON_ID", "MEMBER_ID", "CLAIM_ID", "ID", "PATIENT", "PATIENTID", "CLAIMID", "MEMBERID",
+                        "SSN", "DESYNPUF_ID", "CLM_ID", "PDE_ID", "MPI", "MEMBER_NO", "SUBSCRIBER_NO", "ENC_ID",
+                        "RX_ID"})
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A format the loader reads, as fuzz material: the files a mutant may mutate (a mutant changes one of them;
+    the folder holds the others unchanged, or only that file when `single_file`), how `icm load` is told the
+    format, and the delimiter the operators' commas stand for."""
+    format: str
+    files: tuple[str, ...]
+    load_args: tuple[str, ...] = ()
+    delimiter: bytes = b","
+    single_file: bool = False
+
+
+FEEDS = {
+    "tuva": Feed("tuva", tuple(BASE_LINES), single_file=True),
+    "synthea": Feed("synthea", ("claims.csv", "claims_transactions.csv", "encounters.csv", "medications.csv",
+                                "patients.csv", "payer_transitions.csv", "payers.csv")),
+    "desynpuf": Feed("desynpuf", tuple(sorted(p.name for p in (FIXTURES / "desynpuf").glob("*.csv")))),
+    "layout": Feed("layout", ("members_20251231.txt", "encounters_20251231.txt", "rx_20251231.txt"),
+                   load_args=("--layout", "bluestem_mco"), delimiter=b"|"),
+}
+
+
+def base_folder(feed: Feed, work: Path) -> Path:
+    """The unmutated files of `feed`: the Tuva fixture cut short, the Synthea and DE-SynPUF fixtures, and a
+    small generated payer feed in the bluestem_mco layout (pipe-delimited, MM/DD/YYYY)."""
+    folder = work / f"base_{feed.format}"
+    if feed.format == "tuva":
+        return base_feed(folder)
+    if feed.format == "layout":
+        from warehouse.synthetic.generator import generate
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            generate(work / "generated", members=150, seed=24)
+        shutil.copytree(work / "generated" / "mco_b", folder)
+        shutil.rmtree(work / "generated", ignore_errors=True)
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in feed.files:
+        shutil.copyfile(FIXTURES / feed.format / name, folder / name)
+    return folder
+
+
+def member_ids(folder: Path, feed: Feed | None = None) -> set[str]:
     """Identifiers that must never appear in a message (those long enough not to match a line number)."""
+    feed = feed or FEEDS["tuva"]
     ids = set()
-    for name in BASE_LINES:
-        with open(folder / name, newline="") as fh:
-            for row in csv.DictReader(fh):
-                ids |= {row.get(k) for k in ("person_id", "member_id", "claim_id") if row.get(k)}
+    for name in feed.files:
+        if name == "payers.csv":   # payer ids identify no one
+            continue
+        with open(folder / name, newline="", encoding="utf-8", errors="replace") as fh:
+            for row in csv.DictReader(fh, delimiter=feed.delimiter.decode()):
+                ids |= {v for k, v in row.items() if k and k.upper() in ID_COLUMNS and v}
     return {i for i in ids if len(i) >= 5}
 
 
@@ -206,31 +258,37 @@ class Tally:
         return {k: v for k, v in self.__dict__.items() if k != "failures"}
 
 
-def make_mutant(base: Path, out: Path, rng: random.Random) -> str:
-    """One file of `base`, copied to the folder `out` with 1-3 operators applied; returns the mutant's name. The
-    folder holds that file only (loaded with --no-enrollment-check): one batch per mutant keeps a mutant at about a
-    second."""
+def make_mutant(base: Path, out: Path, rng: random.Random, feed: Feed | None = None) -> str:
+    """One file of `base`, copied to the folder `out` with 1-3 operators applied; returns the mutant's name. For
+    Tuva the folder holds that file only (loaded with --no-enrollment-check): one batch per mutant keeps a mutant
+    at about a second; the other formats read their files together, so the others are copied unchanged. In a
+    file with another delimiter the operators' commas are that delimiter (swapped before and after)."""
+    feed = feed or FEEDS["tuva"]
     out.mkdir(parents=True)
-    name = rng.choice(sorted(BASE_LINES))
+    name = rng.choice(sorted(feed.files))
+    for other in ([] if feed.single_file else feed.files):
+        shutil.copyfile(base / other, out / other)
     path = out / name
     shutil.copyfile(base / name, path)
-    data = path.read_bytes()
+    swap = bytes.maketrans(b"," + feed.delimiter, feed.delimiter + b",")
+    data = path.read_bytes().translate(swap)
     ops = rng.sample(sorted(OPERATORS), k=rng.choice([1, 1, 1, 2, 3]))
     for op in ops:
         data = OPERATORS[op](data, rng)
-    path.write_bytes(data)
-    return f"{name}:{'+'.join(ops)}"
+    path.write_bytes(data.translate(swap))
+    return f"{feed.format}/{name}:{'+'.join(ops)}"
 
 
-def run_mutant(folder: Path, url: str, ids: set[str], mutant: str, derive: bool) -> Outcome:
+def run_mutant(folder: Path, url: str, ids: set[str], mutant: str, derive: bool, feed: Feed | None = None) -> Outcome:
     from sqlalchemy import text
 
     from icm.cli import main
     from warehouse.engine import make_engine
 
+    feed = feed or FEEDS["tuva"]
     out, err = io.StringIO(), io.StringIO()
-    args = ["load", "--format", "tuva", str(folder), "--warehouse", url, "--no-enrollment-check"] + \
-        ([] if derive else ["--no-derive"])
+    args = ["load", "--format", feed.format, str(folder), "--warehouse", url, "--no-enrollment-check",
+            *feed.load_args] + ([] if derive else ["--no-derive"])
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             code = main(args)
@@ -262,36 +320,93 @@ def run_mutant(folder: Path, url: str, ids: set[str], mutant: str, derive: bool)
                     if f["rows_read"] != f["rows_loaded"] + f["rows_quarantined"] or q != f["rows_quarantined"]:
                         outcome.problems.append(f"accounting: {f['file']} {f['rows_read']} != "
                                                 f"{f['rows_loaded']} + {f['rows_quarantined']} (quarantine {q})")
-                loaded = {"medical_claim": n["medical_claim_line"], "pharmacy_claim": n["pharmacy_claim"],
-                          "eligibility": n["enrollment_span"]}
-                for f in report["files"]:
-                    if loaded[f["target_table"]] != f["rows_loaded"]:
-                        outcome.problems.append(f"accounting: {f['target_table']} has {loaded[f['target_table']]} "
-                                                f"rows, report says {f['rows_loaded']} loaded")
+                in_table = {"medical_claim": n["medical_claim_line"], "pharmacy_claim": n["pharmacy_claim"],
+                            "eligibility": n["enrollment_span"]}
+                reported: dict[str, int] = {}
+                for f in report["files"]:   # several files may feed one table (DE-SynPUF)
+                    reported[f["target_table"]] = reported.get(f["target_table"], 0) + f["rows_loaded"]
+                for target, rows in reported.items():
+                    if target in in_table and in_table[target] != rows:
+                        outcome.problems.append(f"accounting: {target} has {in_table[target]} rows, report says "
+                                                f"{rows} loaded")
     finally:
         engine.dispose()
     return outcome
 
 
-def run_campaign(work: Path, n: int, seed: int, derive_every: int = 10) -> Tally:
+class DuckDBCopies:
+    """Fresh warehouses for mutants: copies of one empty migrated DuckDB file."""
+
+    def __init__(self, work: Path):
+        from warehouse.engine import upgrade
+
+        self.work, self.template = work, work / "template.duckdb"
+        upgrade(f"duckdb:///{self.template}")
+
+    def fresh(self, k: int) -> str:
+        db = self.work / f"m{k}.duckdb"
+        shutil.copyfile(self.template, db)
+        return f"duckdb:///{db}"
+
+    def discard(self, url: str) -> None:
+        db = Path(url.removeprefix("duckdb:///"))
+        db.unlink(missing_ok=True)
+        Path(str(db) + ".wal").unlink(missing_ok=True)
+
+
+class PostgresCopies:
+    """Fresh warehouses for mutants on the test server: databases made from one migrated template database
+    (CREATE DATABASE ... TEMPLATE copies it in a fraction of a second; a migration takes seconds)."""
+
+    def __init__(self):
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
+
+        from tests.conftest import new_pg_database
+        from warehouse.engine import upgrade
+
+        self.template = new_pg_database()
+        upgrade(self.template)
+        self.name = make_url(self.template).database
+        self.admin = create_engine(make_url(self.template).set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+    def _run(self, sql: str) -> None:
+        from sqlalchemy import text
+
+        with self.admin.connect() as conn:
+            conn.execute(text(sql))
+
+    def fresh(self, k: int) -> str:
+        from sqlalchemy.engine import make_url
+
+        name = f"{self.name}_m{k}"
+        self._run(f'CREATE DATABASE "{name}" TEMPLATE "{self.name}"')
+        return make_url(self.template).set(database=name).render_as_string(hide_password=False)
+
+    def discard(self, url: str) -> None:
+        from sqlalchemy.engine import make_url
+
+        self._run(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+
+def run_campaign(work: Path, n: int, seed: int, derive_every: int = 10, feeds: tuple[str, ...] = ("tuva",),
+                 backend: str = "duckdb") -> Tally:
+    """Load `n` seeded mutants of the named formats (taken in turn), each into a fresh empty migrated warehouse
+    on `backend` (duckdb or postgres)."""
     import time
 
     started = time.time()
-    """Load `n` seeded mutants, each into a fresh copy of an empty migrated DuckDB warehouse."""
-    from warehouse.engine import upgrade
-
-    base = base_feed(work / "base")
-    ids = member_ids(base)
-    template = work / "template.duckdb"
-    upgrade(f"duckdb:///{template}")
+    bases = {name: base_folder(FEEDS[name], work) for name in feeds}
+    ids = {name: member_ids(bases[name], FEEDS[name]) for name in feeds}
+    warehouses = PostgresCopies() if backend == "postgres" else DuckDBCopies(work)
     rng = random.Random(seed)
     tally = Tally()
     for k in range(n):
+        name = feeds[k % len(feeds)]
         folder = work / f"m{k}"
-        mutant = make_mutant(base, folder, rng)
-        db = work / f"m{k}.duckdb"
-        shutil.copyfile(template, db)
-        outcome = run_mutant(folder, f"duckdb:///{db}", ids, mutant, derive=k % derive_every == 0)
+        mutant = make_mutant(bases[name], folder, rng, FEEDS[name])
+        url = warehouses.fresh(k)
+        outcome = run_mutant(folder, url, ids[name], mutant, derive=k % derive_every == 0, feed=FEEDS[name])
         tally.mutants += 1
         tally.loaded += outcome.exit_code == 0
         tally.rejected += outcome.exit_code == 2
@@ -315,7 +430,6 @@ def run_campaign(work: Path, n: int, seed: int, derive_every: int = 10) -> Tally
         if (k + 1) % 50 == 0:
             print(f"fuzz progress: {tally.figures()}", flush=True)
         shutil.rmtree(folder, ignore_errors=True)
-        db.unlink(missing_ok=True)
-        Path(str(db) + ".wal").unlink(missing_ok=True)
+        warehouses.discard(url)
     tally.seconds = round(time.time() - started)
     return tally

@@ -1,8 +1,10 @@
 """The loader under fault injection (issue 24): seeded mutants of the fixtures loaded through the command line,
 and loads killed with SIGKILL at seeded points.
 
-CI runs ICM_FUZZ_MUTANTS (default 200) mutants and ICM_FUZZ_KILLS (default 5) kills; `make fuzz` runs the full
-campaign (1,000 mutants, 20 kills, some of them at seeded random moments rather than named fault points).
+CI runs ICM_FUZZ_MUTANTS (default 200) Tuva mutants, a few dozen of each other format (ICM_FUZZ_FORMAT_MUTANTS
+overrides the per-format defaults below), ICM_FUZZ_PG_MUTANTS (default 4) on PostgreSQL and ICM_FUZZ_KILLS
+(default 5) kills; `make fuzz` runs the full campaign (1,000 Tuva mutants, 60 of each other format, 30 on
+PostgreSQL, 20 kills, some of them at seeded random moments rather than named fault points).
 ICM_FUZZ_REPORT=<path> writes the figures as JSON (the README's reliability section quotes them)."""
 from __future__ import annotations
 
@@ -18,12 +20,18 @@ from pathlib import Path
 from sqlalchemy import DateTime, select
 
 from tests.conftest import REPO
+import pytest
+
 from tests.fuzz.mutants import CORE, base_feed, run_campaign
 
 MUTANTS = int(os.environ.get("ICM_FUZZ_MUTANTS", "200"))
 KILLS = int(os.environ.get("ICM_FUZZ_KILLS", "5"))
 TIMED_KILLS = os.environ.get("ICM_FUZZ_TIMED_KILLS") == "1"
 SEED = int(os.environ.get("ICM_FUZZ_SEED", "24"))
+# CI sizes: a Synthea mutant loads in ~3 s (seven related files), DE-SynPUF ~2 s (eight files), the layout ~1.5 s
+FORMAT_MUTANTS = {name: int(os.environ.get("ICM_FUZZ_FORMAT_MUTANTS", default))
+                  for name, default in (("synthea", 6), ("desynpuf", 8), ("layout", 16))}
+PG_MUTANTS = int(os.environ.get("ICM_FUZZ_PG_MUTANTS", "4"))
 ICM = str(Path(sys.executable).parent / "icm")
 
 
@@ -42,6 +50,21 @@ def test_mutated_landing_files_never_crash_leak_or_half_load(tmp_path):
     assert not tally.failures, [(f.mutant, f.problems) for f in tally.failures[:10]]
     if MUTANTS >= 50:
         assert tally.loaded and tally.rejected      # the operators reach both outcomes
+
+
+@pytest.mark.parametrize("feed", sorted(FORMAT_MUTANTS))
+def test_mutated_files_of_every_other_format_never_crash_leak_or_half_load(feed, tmp_path):
+    tally = run_campaign(tmp_path, FORMAT_MUTANTS[feed], SEED, feeds=(feed,))
+    _report(f"mutants:{feed}", {**tally.figures(), "seed": SEED})
+    assert not tally.failures, [(f.mutant, f.problems) for f in tally.failures[:10]]
+
+
+@pytest.mark.skipif(os.environ.get("ICM_SKIP_PG") == "1", reason="ICM_SKIP_PG=1")
+def test_mutated_landing_files_on_postgresql_never_crash_leak_or_half_load(tmp_path):
+    tally = run_campaign(tmp_path, PG_MUTANTS, SEED, derive_every=2, feeds=("tuva", "layout", "desynpuf", "synthea"),
+                         backend="postgres")
+    _report("mutants:postgres", {**tally.figures(), "seed": SEED})
+    assert not tally.failures, [(f.mutant, f.problems) for f in tally.failures[:10]]
 
 
 # --- crash test --------------------------------------------------------------------------------------------

@@ -135,6 +135,23 @@ def test_sources_yaml_entries_are_validated_and_a_hostile_payer_is_stored_litera
     engine.dispose()
 
 
+def test_desynpuf_header_name_with_quotes_stays_an_identifier(tmp_path):
+    """DE-SynPUF's transforms name the file's header columns in SQL; a header name with a double quote used to
+    end the identifier and add SQL of its own (found by the fault injection over DE-SynPUF)."""
+    name = "DE1_0_2008_to_2010_Carrier_Claims_Sample_0A.csv"
+    folder = tmp_path / "synpuf"
+    shutil.copytree(FIXTURES / "desynpuf", folder)
+    header, *rows = (FIXTURES / "desynpuf" / name).read_text().splitlines()
+    payload = '"x"" , (SELECT count(*) FROM read_text(\'/etc/hostname\')) AS ""leak"'
+    (folder / name).write_text("\n".join([f"{header},{payload}"] + [f"{r},1" for r in rows]) + "\n")
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    upgrade(url)
+    engine = make_engine(url)
+    report = next(r for r in load_sources(engine, discover(folder, "desynpuf")) if Path(r.file).name == name)
+    assert (report.rows_read, report.rows_quarantined) == (report.rows_loaded, 0) and report.rows_loaded >= 1
+    engine.dispose()
+
+
 # --- 5. (issue item) quarantine row numbers are the file's own, on every parallel run ---------------------
 
 def test_quarantine_row_numbers_are_the_files_data_rows_on_every_parallel_run(tmp_path):
@@ -156,6 +173,33 @@ def test_quarantine_row_numbers_are_the_files_data_rows_on_every_parallel_run(tm
         staged.con.close()
         assert [r for r, _ in rows] == sorted(bad)
         assert good == 0
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n", "\r"])
+def test_blank_lines_do_not_shift_later_quarantine_row_numbers(tmp_path, line_end):
+    """A blank line is skipped by the reader; before, every later row's number dropped by one per blank line.
+    Claim Cn sits on data row n (line n + 1) whatever blank lines surround it; rows 5 (malformed) and 9 (a rule:
+    end before start) are quarantined under their own numbers, every run."""
+    columns = ["claim_id", "claim_line_number", "claim_type", "person_id", "claim_start_date", "claim_end_date"]
+    lines = [",".join(columns)]
+    for n in range(1, 13):
+        if n in (2, 3, 7, 11):
+            lines.append("")
+        elif n == 5:
+            lines.append(f"C{n},1,professional,P1,2024-03-01")            # a column short
+        else:
+            lines.append(f"C{n},1,professional,P1,2024-03-0{2 if n != 9 else 2},2024-03-0{3 if n != 9 else 1}")
+    path = tmp_path / "medical_claim.csv"
+    path.write_bytes(line_end.join(lines + [""]).encode())
+    for threads in (1, 2):
+        staged = stage_file(SourceFile(path=path, target="medical_claim", file_format="tuva", data_source="t"),
+                            threads=threads)
+        quarantined = staged.con.execute("SELECT _row FROM quarantined ORDER BY _row").fetchall()
+        accepted = staged.con.execute("SELECT _row, claim_id FROM staged_medical_claim ORDER BY _row").fetchall()
+        staged.con.close()
+        assert [r for r, in quarantined] == [5, 9]
+        assert [(row, f"C{row}") for row, _ in accepted] == accepted
+        assert len(accepted) == 6 and staged.rows_read == 8
 
 
 # --- 2. one bad line must not reject the whole file -------------------------------------------------------

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from warehouse.staging import SourceFile
+from warehouse.staging import SourceFile, _header_columns, _q
 
 DATA_SOURCE = "desynpuf"
 PAYER = "medicare"
@@ -108,14 +108,14 @@ def _institutional_transform(columns: list[str], outpatient: bool) -> str:
     base = ("SELECT *, first_value(\"SEGMENT\") OVER (PARTITION BY \"CLM_ID\" ORDER BY TRY_CAST(\"SEGMENT\" AS INTEGER)) AS _first_seg, "
             "rowid AS _src FROM raw")
     if outpatient and hcpcs:
-        unions = " UNION ALL ".join(f"SELECT _src, {i} AS _k, \"{c}\" AS _hcpcs FROM r WHERE \"{c}\" IS NOT NULL AND \"{c}\" <> ''"
+        unions = " UNION ALL ".join(f"SELECT _src, {i} AS _k, {_q(c)} AS _hcpcs FROM r WHERE {_q(c)} IS NOT NULL AND {_q(c)} <> ''"
                                     for i, c in enumerate(hcpcs, 1))
         lines = (f"lines AS (SELECT _src, _k, _hcpcs FROM ({unions}) "
                  f"UNION ALL SELECT _src, 0, NULL FROM r WHERE NOT EXISTS (SELECT 1 FROM ({unions}) u WHERE u._src = r._src))")
     else:
         lines = "lines AS (SELECT _src, 0 AS _k, NULL AS _hcpcs FROM r)"
     header_cols = [c for c in columns if c not in ("SEGMENT",) and not re.fullmatch(r"HCPCS_CD_\d+", c)]
-    header = ", ".join(f"h.\"{c}\"" for c in header_cols)
+    header = ", ".join(f"h.{_q(c)}" for c in header_cols)   # names from the file's header: quoted identifiers
     return f"""
       WITH r AS ({base}), {lines},
       h AS (SELECT * FROM r WHERE "SEGMENT" = _first_seg)
@@ -152,7 +152,7 @@ def _institutional(columns: list[str], outpatient: bool, payer: str) -> dict[str
 def _carrier_transform(columns: list[str]) -> str:
     groups = sorted({int(m.group(1)) for c in columns if (m := re.fullmatch(r"HCPCS_CD_(\d+)", c))})
     header_cols = [c for c in columns if not re.search(r"_\d+$", c) or re.fullmatch(r"ICD9_DGNS_CD_\d+", c)]
-    header = ", ".join(f'"{c}"' for c in header_cols)
+    header = ", ".join(_q(c) for c in header_cols)   # names from the file's header: quoted identifiers
     parts = []
     for n in groups:
         cond = "TRUE" if n == groups[0] else f'"HCPCS_CD_{n}" IS NOT NULL AND "HCPCS_CD_{n}" <> \'\''
@@ -189,9 +189,10 @@ def _pde(payer: str) -> dict[str, str]:
 
 
 def _header(path: Path) -> list[str]:
+    """The column names as the reader names them (staging._header_columns: CSV quoting, BOM removed)."""
     with open(path, encoding="utf-8", errors="replace") as fh:
         first = fh.readline()
-    return [c.strip().strip('"') for c in first.rstrip("\r\n").split(",")]
+    return _header_columns(first.rstrip("\r\n").lstrip("\ufeff"), ",")
 
 
 def detect_version(path: Path) -> str:
