@@ -13,12 +13,25 @@ SUMMARY_TABLES = ("person", "enrollment_span", "provider", "icm_program", "icm_e
                   "member_month", "load_batch", "quarantine")
 
 
+def generator_fingerprint() -> str:
+    """A hash of the synthetic generator's source: landing files written by another version of it are stale."""
+    import hashlib
+
+    import warehouse.synthetic as synthetic
+
+    digest = hashlib.sha256()
+    for module in sorted(Path(synthetic.__file__).parent.glob("*.py")):
+        digest.update(module.name.encode() + b"\0" + module.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _generate(landing: Path, members: int, seed: int) -> dict:
-    """Generate the landing files unless the same members/seed are already there (generation is deterministic)."""
+    """Generate the landing files unless the same members/seed were already written by this version of the
+    generator (generation is deterministic for a given seed and generator source)."""
     from warehouse.synthetic import generate
 
     stamp = landing / ".generated.json"
-    wanted = {"members": members, "seed": seed}
+    wanted = {"members": members, "seed": seed, "generator": generator_fingerprint()}
     if stamp.exists() and json.loads(stamp.read_text()).get("params") == wanted:
         return {"reused": True, **json.loads(stamp.read_text())}
     summary = generate(landing, members=members, seed=seed)
