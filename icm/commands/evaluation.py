@@ -24,14 +24,13 @@ def _alpha(text: str) -> float:
 def _require_settled(engine, performance_year: int) -> None:
     from sqlalchemy import func, select
 
-    from savings.work_tables import attribution, cost_person_month
+    from savings.work_tables import cost_person_month as cost
 
     with engine.connect() as conn:
-        for table, what in ((attribution, performance_year), (cost_person_month, performance_year),
-                            (cost_person_month, performance_year - 1)):
-            if not conn.execute(select(func.count()).select_from(table).where(table.c.year == what)).scalar_one():
-                raise UserError(f"--year {performance_year}: no {table.name} rows for {what}; settle the year first "
-                                f"(`icm settle --methodology ... --year {performance_year}`)")
+        for what in (performance_year, performance_year - 1):
+            if not conn.execute(select(func.count()).select_from(cost).where(cost.c.year == what)).scalar_one():
+                raise UserError(f"--year {performance_year}: no cost_person_month rows for {what}; settle the year "
+                                f"first (`icm settle --methodology ... --year {performance_year}`)")
 
 
 def cmd_evaluate(args) -> int:

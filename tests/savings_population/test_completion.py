@@ -130,24 +130,7 @@ def test_paid_lag_triangle_in_sql(lag_feed, warehouse_url):
 
 # --- the synthetic generator's planted lags -----------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def synthetic_engine(tmp_path_factory):
-    from warehouse.derive import rebuild_final_action, rebuild_member_months
-    from warehouse.engine import make_engine, upgrade
-    from warehouse.loading import load_sources
-    from warehouse.pipeline import discover_landing
-    from warehouse.synthetic import generate
-
-    folder = tmp_path_factory.mktemp("lag")
-    url = f"duckdb:///{folder / 'warehouse.duckdb'}"
-    upgrade(url)
-    engine = make_engine(url)
-    generate(folder / "landing", members=1500, seed=11)
-    load_sources(engine, discover_landing(folder / "landing"))
-    rebuild_final_action(engine)
-    rebuild_member_months(engine)
-    yield engine
-    engine.dispose()
+# synthetic_engine: tests/savings_population/conftest.py (one 1,500-member generated state per session)
 
 
 def test_planted_lag_patterns_sum_to_one():

@@ -176,3 +176,81 @@ def test_without_a_roster_the_prior_year_attribution_assigns_entities(planted):
     assert result["assignment"].startswith("attribution")
     (e1,) = result["entities"]
     assert e1["entity_id"] == "E1" and e1["treated"] == 40 and e1["outcomes"]["pmpm_total"]["significant"]
+
+
+def _methodology_file(tmp_path) -> str:
+    import yaml
+
+    path = tmp_path / "icm1.yaml"
+    path.write_text(yaml.safe_dump({"methodology": {"id": "icm1", "program_id": "ICM1",
+                                                    "payer_scope": ["medicaid"]}}))
+    return str(path)
+
+
+def test_icm_evaluate_prints_the_did_per_entity_and_refuses_an_unsettled_year(planted, tmp_path, capsys):
+    import json
+
+    from icm.cli import main
+
+    engine, _ = planted
+    url = engine.url.render_as_string(hide_password=False)
+    engine.dispose()              # the command opens the warehouse read-only (DuckDB refuses beside a writer)
+    method = _methodology_file(tmp_path)
+    assert main(["evaluate", "--year", "2025", "--methodology", method, "--entity", "E1", "--warehouse", url]) == 0
+    out = json.loads(capsys.readouterr().out)
+    (e1,) = out["entities"]
+    assert e1["entity_id"] == "E1" and e1["outcomes"]["pmpm_total"]["significant"]
+    assert out["method"].startswith("comparison-group difference-in-differences")
+    assert main(["evaluate", "--year", "2023", "--methodology", method, "--warehouse", url]) == 2   # no 2022 cost
+    err = capsys.readouterr().err.strip()
+    assert err == ("icm: error: --year 2023: no cost_person_month rows for 2022; settle the year first "
+                   "(`icm settle --methodology ... --year 2023`)")
+
+
+def test_evaluation_asset_reports_aggregates_only(planted, tmp_path):
+    import dagster as dg
+
+    from orchestration.assets.savings import EVALUATION_KEY, evaluation
+    from orchestration.resources import WarehouseResource
+
+    engine, _ = planted
+    url = engine.url.render_as_string(hide_password=False)
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([evaluation], partition_key="2025", instance=instance, selection=[EVALUATION_KEY],
+                                resources={"warehouse": WarehouseResource(url=url)},
+                                run_config={"ops": {"savings__evaluation": {"config": {
+                                    "methodology": _methodology_file(tmp_path), "population": None}}}})
+    meta = result.asset_materializations_for_node("savings__evaluation")[0].metadata
+    assert meta["entities_with_significant_cost_effect"].value == 1          # E1 only
+    table = meta["evaluation"].value
+    assert "| E1 |" in table and "| E2 |" in table and "P0" not in table    # no person ids in the metadata
+
+
+# --- the synthetic generator's planted entity drifts -----------------------------------------------------------------
+
+def test_generated_state_entity_drifts_lie_in_their_intervals(synthetic_engine):
+    """The generator calibrates each ACO entity's 2025 PMPM to its planted drift relative to the non-ACO enrollees
+    of the same payer x eligibility group x dual status (codes.ACO_ENTITIES; 2023 and 2024 equal). At 1,500 members
+    an entity has 40-85 matched enrollees, so the intervals are wide (about +-50 % of PMPM): every planted drift
+    (-11 % to +9 %) must lie inside its entity's interval, the near-zero drifts of E03 (-0.5 %) and E04 (+1 %) must
+    not be reported as significant, and the 2023 -> 2024 placebo must hold (nothing was planted before 2025)."""
+    from pathlib import Path
+
+    from warehouse.synthetic.codes import ACO_ENTITIES
+
+    demo = Path(__file__).resolve().parents[2] / "savings" / "population" / "methodologies"
+    cfg = PopulationConfig.from_any(str(demo / "aco-demo-population.yaml"))
+    for y in YEARS:
+        build_cost(synthetic_engine, cfg, y)
+    result = evaluate(synthetic_engine, cfg, 2025)
+    assert result["assignment"].startswith("roster")
+    by = {e["entity_id"]: e for e in result["entities"]}
+    assert set(by) == {e[0] for e in ACO_ENTITIES}
+    for entity_id, _, _, drift in ACO_ENTITIES:
+        e = by[entity_id]
+        relative = e["outcomes"]["pmpm_total"]["relative"]
+        assert e["treated_matched"] >= 30, entity_id
+        assert relative["ci_low"] <= drift <= relative["ci_high"], (entity_id, relative)
+        assert e["parallel_trends"]["holds"], entity_id
+    for entity_id in ("ACO-1-E03", "ACO-1-E04"):
+        assert not by[entity_id]["outcomes"]["pmpm_total"]["significant"]
