@@ -79,6 +79,7 @@ QUALIFIER = {
     "cost_savings": "per program and methodology, totals of the paying statement rows",
     "cost_savings[].program_id": "ICM program",
     "cost_savings[].methodology_id": "settlement methodology id",
+    "cost_savings[].method": "how the figure was produced (benchmark settlement, not a causal estimate)",
     "cost_savings[].settled_rows": "number of paying rows (binding = 1)",
     "cost_savings[].suppressed": "`true` when the totals are hidden (complementary to the statements)",
     "cost_savings[].savings": "sum of savings of the paying rows, dollars (cents)",

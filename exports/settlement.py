@@ -30,6 +30,10 @@ STATEMENT_COLUMNS = ["year", "methodology_id", "program_id", "entity_id", "payer
 AMOUNT_FIELDS = ("persons", "person_years", "benchmark_pc", "benchmark", "expenditure_pc", "expenditure", "savings",
                  "savings_rate", "msr", "mlr", "generated", "quality_score", "sharing_rate", "earned", "owed")
 DELIVERY_SYSTEMS = ("FFS", "PCCM", "MCO", "ICM")
+# What produced the qualifier's cost-savings figure (issue 22: benchmark savings are not causal savings)
+COST_SAVINGS_METHOD = ("benchmark settlement: trended base-year benchmark minus performance-year expenditure of the "
+                       "paying settlement rows (savings.population, methodology_id); not a causal estimate - the "
+                       "comparison-group difference-in-differences is `icm evaluate` (evaluation.icm)")
 
 
 def _persons_by_entity(conn, year: int) -> dict[tuple, int]:
@@ -132,7 +136,8 @@ def qualifier(engine: Engine, year: int, program_totals: list[dict] | None = Non
         "health_home_providers": int(providers or 0),
         "delivery_system_percent_of_member_months": {d: shares.get(d) for d in (*DELIVERY_SYSTEMS, "OTHER")},
         "cost_savings": [{"program_id": t["program_id"], "methodology_id": t["methodology_id"],
-                          "settled_rows": t["settled_rows"], "suppressed": t["suppressed"],
+                          "method": COST_SAVINGS_METHOD, "settled_rows": t["settled_rows"],
+                          "suppressed": t["suppressed"],
                           **{k: None if t[k] is None else money(t[k]) for k in ("savings", "earned", "owed")}}
                          for t in program_totals],
         "suppression": "counts of 1-10 are shown as null (CMS cell-size suppression)",
