@@ -24,6 +24,7 @@ from sqlalchemy import Double, and_, case, cast, func, inspect, literal, select
 from savings.population.common import CENT, DECIMAL_CONTEXT, ONE, ZERO, money, rate, to_decimal
 from savings.population.config import PopulationConfig, SettlementConfig, TruncationConfig
 from savings.population.benchmark import load_inputs
+from savings.population.cost import completed_amount
 from savings.population.run import entity_arrangements, load_quality_inputs, settle_from_inputs
 from savings.work_tables import attribution, cost_person_month, cost_person_year, risk_score, savings_input, settlement
 from warehouse.engine import default_url, display_url, is_duckdb, make_engine
@@ -103,8 +104,7 @@ def load_person_inputs(engine, cfg: PopulationConfig, years: list[int]) -> pd.Da
     Decimal, unrounded), risk (member-month weighted, Decimal). Aggregated in the warehouse; a few rows per
     attributed person."""
     a, cpm, rs = attribution, cost_person_month, risk_score
-    cats = cfg.cost.categories
-    cost = sum((cpm.c[c] for c in cats), literal(0))
+    cost = completed_amount(cfg)           # completion factor(s) applied as in the settlement (cost.py)
     q = (select(a.c.year, a.c.program_id, a.c.entity_id, a.c.payer, cpm.c.enrollment_type, a.c.person_id,
                 func.count().label("member_months"), func.sum(cost).label("cost"),
                 func.avg(rs.c.normalized_score).label("risk"))
@@ -118,9 +118,7 @@ def load_person_inputs(engine, cfg: PopulationConfig, years: list[int]) -> pd.Da
         q = q.where(a.c.program_id == cfg.program_id)
     with engine.connect() as conn:
         df = _df(conn, q)
-    cf = to_decimal(cfg.cost.completion_factor)
-    with localcontext(DECIMAL_CONTEXT):
-        df["cost"] = [(to_decimal(c) or ZERO) / cf if cf != ONE else (to_decimal(c) or ZERO) for c in df["cost"]]
+    df["cost"] = [to_decimal(c) or ZERO for c in df["cost"]]
     df["risk"] = [to_decimal(r) for r in df["risk"]]
     return df
 
