@@ -1,24 +1,32 @@
 """Did the ICM save money? A comparison-group difference-in-differences evaluation per entity.
 
 Benchmark savings (savings.population) compare an entity with its own trended past; this module asks the causal
-question: how did the cost and use of care of an entity's attributed enrollees change from the year before to the
+question: how did the cost and use of care of an entity's enrollees change from the year before to the
 performance year, relative to matched enrollees outside the program? It reads the settlement's work tables (run
 `icm settle` first): `attribution` (who belongs to which entity) and `cost_person_month` (every member-month of
 in-scope payers with its cost by service category), plus `member_month` (covariates) and the claims (ED visits and
 admissions through measures.blocks). Aggregation is set-based SQL; Python sees one row per person x year.
 
 Design, for performance year Y (pre = Y - 1, post = Y, placebo pre = Y - 2)
-1. **Persons.** Enrollees with in-scope member-months in both Y - 1 and Y. Treated for entity E: attributed to E
-   in Y (the entity of most attributed months). Comparison pool: attributed to no entity of the program in Y - 1 or
-   Y. Dual eligibles are kept out of the pool when the attribution excludes them (they cannot be attributed).
+1. **Persons.** Enrollees with in-scope member-months in both Y - 1 and Y. Treated for entity E (`assignment`):
+   * `roster` (used when the program's enrollment roster, member_month.icm_program_id / icm_entity_id, has members
+     in Y): on E's roster in Y (the entity of most months). Comparison pool: on no ICM or health-home roster in
+     Y - 1 or Y.
+   * `attribution` (no roster): attributed to E in Y - 1 (the entity of most attributed months). Comparison pool:
+     attributed to no entity of the program in Y - 1 or Y.
+   Why not the performance year's retrospective attribution: it is decided by the year's own primary-care visits,
+   so the persons it leaves out are those without visits in the outcome year, whose cost is low by selection (on
+   the synthetic state this halved the "comparison" PMPM from Y - 1 to Y). Dual eligibles are kept out of the
+   pool when the attribution excludes them (they cannot be attributed).
 2. **Propensity score** (statsmodels GLM, binomial logit) of being treated, on the pre year: age, age², sex,
    eligibility group (indicators), dual status, region (county, the 10 most frequent, others pooled), risk score
    (risk_score of year Y - 1 when present) and log(1 + pre-year PMPM cost). Rosenbaum & Rubin (1983), Biometrika
    70(1).
-3. **Matching.** Each treated person gets the nearest comparison person on the logit of the propensity score within
-   the same eligibility group and dual status, with replacement, within a caliper of 0.2 standard deviations of
-   the logit (Austin 2011, Pharmaceutical Statistics 10(2)). Treated persons without a match are left out and
-   counted. A comparison person matched m times weighs m. Balance: standardized mean differences before and after.
+3. **Matching.** Each treated person gets up to 5 nearest comparison persons on the logit of the propensity score
+   within the same eligibility group and dual status, with replacement, within a caliper of 0.2 standard deviations
+   of the logit (Austin 2011, Pharmaceutical Statistics 10(2)); each of its m matches weighs 1/m (a comparison
+   person's weight is the sum over the treated persons it matches). Treated persons without a match are left out
+   and counted. Balance: standardized mean differences before and after matching.
 4. **Outcomes** per person-year: PMPM total cost (the methodology's included cost categories, no truncation, no
    completion factor), ED visits (measures.blocks.ed_visits_all, one per person-date) and inpatient admissions
    (measures.blocks.any_inpatient_admissions) per 1,000 member-months. Weights = match weight x member-months, so
