@@ -13,6 +13,7 @@ from evaluation.did import fit_did
 from evaluation.icm import evaluate, match_nearest
 from savings.population.config import PopulationConfig
 from savings.population.cost import build_cost
+from tests.conftest import backends, new_pg_database
 from tests.savings_population.scenario import Feed
 
 YEARS = (2023, 2024, 2025)
@@ -120,14 +121,20 @@ def _planted_state(feed: Feed) -> None:
                 feed.claim(person, f"{y}-06-20", "150.00", hcpcs_code="99283", place_of_service_code="23")
 
 
-@pytest.fixture
-def planted(warehouse_url, tmp_path):
-    feed = Feed(tmp_path)
+@pytest.fixture(scope="module", params=backends())
+def planted(request, tmp_path_factory):
+    """The planted state, loaded once per backend (the last test using it changes its roster)."""
+    from warehouse.engine import upgrade
+
+    folder = tmp_path_factory.mktemp(f"planted_{request.param}")
+    url = f"duckdb:///{folder / 'warehouse.duckdb'}" if request.param == "duckdb" else new_pg_database()
+    upgrade(url)
+    feed = Feed(folder)
     feed.program("ICM1")
     for e in ("E1", "E2"):
         feed.entity(e, program_id="ICM1")
     _planted_state(feed)
-    engine = feed.load(warehouse_url)
+    engine = feed.load(url)
     cfg = PopulationConfig(program_id="ICM1", payer_scope=["medicaid"])
     for y in YEARS:
         build_cost(engine, cfg, y)
@@ -156,26 +163,6 @@ def test_planted_effect_is_recovered_and_no_effect_is_reported_where_none_was_pl
         assert not e["outcomes"]["ed_visits_per_1000"]["significant"]      # nothing planted on ED visits
         assert e["parallel_trends"]["holds"]                               # 2023 -> 2024: no difference
         assert abs(e["regression_to_mean"]["expected_drift_matched"]) < 0.1 * abs(cost1["estimate"])
-
-
-def test_without_a_roster_the_prior_year_attribution_assigns_entities(planted):
-    from sqlalchemy import insert, update
-
-    from savings.work_tables import attribution
-    from warehouse import models
-
-    engine, cfg = planted
-    mm = models.MemberMonth.__table__
-    with engine.begin() as conn:
-        conn.execute(update(mm).values(icm_program_id=None, icm_entity_id=None))
-        conn.execute(insert(attribution), [
-            {"year": 2024, "program_id": "ICM1", "person_id": f"P{i:03d}", "month_start": pd.Timestamp(2024, m, 1).date(),
-             "payer": "medicaid", "entity_id": "E1", "method": "roster", "reason": "test"}
-            for i in range(40) for m in (1, 2)])
-    result = evaluate(engine, cfg, 2025)
-    assert result["assignment"].startswith("attribution")
-    (e1,) = result["entities"]
-    assert e1["entity_id"] == "E1" and e1["treated"] == 40 and e1["outcomes"]["pmpm_total"]["significant"]
 
 
 def _methodology_file(tmp_path) -> str:
@@ -240,6 +227,7 @@ def test_generated_state_entity_drifts_lie_in_their_intervals(synthetic_engine):
 
     demo = Path(__file__).resolve().parents[2] / "savings" / "population" / "methodologies"
     cfg = PopulationConfig.from_any(str(demo / "aco-demo-population.yaml"))
+    cfg = cfg.model_copy(update={"cost": cfg.cost.model_copy(update={"completion_factor": 1})})   # raw costs
     for y in YEARS:
         build_cost(synthetic_engine, cfg, y)
     result = evaluate(synthetic_engine, cfg, 2025)
@@ -254,3 +242,24 @@ def test_generated_state_entity_drifts_lie_in_their_intervals(synthetic_engine):
         assert e["parallel_trends"]["holds"], entity_id
     for entity_id in ("ACO-1-E03", "ACO-1-E04"):
         assert not by[entity_id]["outcomes"]["pmpm_total"]["significant"]
+
+
+def test_without_a_roster_the_prior_year_attribution_assigns_entities(planted):
+    """(Last in the module: it clears the planted state's roster.)"""
+    from sqlalchemy import insert, update
+
+    from savings.work_tables import attribution
+    from warehouse import models
+
+    engine, cfg = planted
+    mm = models.MemberMonth.__table__
+    with engine.begin() as conn:
+        conn.execute(update(mm).values(icm_program_id=None, icm_entity_id=None))
+        conn.execute(insert(attribution), [
+            {"year": 2024, "program_id": "ICM1", "person_id": f"P{i:03d}", "month_start": pd.Timestamp(2024, m, 1).date(),
+             "payer": "medicaid", "entity_id": "E1", "method": "roster", "reason": "test"}
+            for i in range(40) for m in (1, 2)])
+    result = evaluate(engine, cfg, 2025)
+    assert result["assignment"].startswith("attribution")
+    (e1,) = result["entities"]
+    assert e1["entity_id"] == "E1" and e1["treated"] == 40 and e1["outcomes"]["pmpm_total"]["significant"]
