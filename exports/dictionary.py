@@ -61,6 +61,13 @@ STATEMENTS = {
     "sharing_rate": "final sharing (or loss) rate, fraction",
     "earned": "shared savings paid to the entity, dollars (cents)",
     "owed": "shared losses owed by the entity, dollars (cents)",
+    "rate_low_analytic": "paying rows: lower bound of the savings rate's 90 % confidence interval (two-sided, "
+                         "analytic ratio estimator over attributed persons), fraction 8 d.p.",
+    "rate_high_analytic": "paying rows: upper bound of that interval, fraction 8 d.p.",
+    "chance_probability": "paying rows: probability that a savings rate this far from 0 arises by chance with no "
+                          "true savings (one-sided, normal approximation), 8 d.p.",
+    "msr_protects": "paying rows: `false` when the entity is too small for its MSR to protect against random "
+                    "variation (MSR below the one-sided 90 % threshold of its cost variance)",
     "suppressed": "`true` when the row's amounts are hidden",
     "suppression_reason": "primary (1-10 persons) or complementary (protects a hidden row of a sum relation)",
 }
@@ -79,6 +86,7 @@ QUALIFIER = {
     "cost_savings": "per program and methodology, totals of the paying statement rows",
     "cost_savings[].program_id": "ICM program",
     "cost_savings[].methodology_id": "settlement methodology id",
+    "cost_savings[].method": "how the figure was produced (benchmark settlement, not a causal estimate)",
     "cost_savings[].settled_rows": "number of paying rows (binding = 1)",
     "cost_savings[].suppressed": "`true` when the totals are hidden (complementary to the statements)",
     "cost_savings[].savings": "sum of savings of the paying rows, dollars (cents)",

@@ -13,23 +13,32 @@ savings of the settled programs with the methodology used. Counts go through the
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import Date, Engine, and_, case, distinct, func, literal, select
 
 from exports.suppression import suppress
+from savings.population import uncertainty
 from savings.population.common import CENT, money
 from savings.paying import COMBINED, pays, settlement_totals
 from savings.work_tables import attribution, settlement
 from warehouse.models import IcmEntity, IcmProgram, MemberMonth
 
+# the settlement's uncertainty (savings.population.uncertainty, kept in the breakdown), shown on paying rows
+UNCERTAINTY_COLUMNS = ("rate_low_analytic", "rate_high_analytic", "chance_probability", "msr_protects")
 STATEMENT_COLUMNS = ["year", "methodology_id", "program_id", "entity_id", "payer", "binding", "risk_arrangement",
                      "persons", "person_years", "benchmark_pc", "benchmark", "expenditure_pc", "expenditure",
                      "savings", "savings_rate", "msr", "mlr", "generated", "quality_score", "sharing_rate",
-                     "earned", "owed", "suppressed", "suppression_reason"]
+                     "earned", "owed", *UNCERTAINTY_COLUMNS, "suppressed", "suppression_reason"]
 AMOUNT_FIELDS = ("persons", "person_years", "benchmark_pc", "benchmark", "expenditure_pc", "expenditure", "savings",
-                 "savings_rate", "msr", "mlr", "generated", "quality_score", "sharing_rate", "earned", "owed")
+                 "savings_rate", "msr", "mlr", "generated", "quality_score", "sharing_rate", "earned", "owed",
+                 *UNCERTAINTY_COLUMNS)     # a suppressed row hides its uncertainty too
 DELIVERY_SYSTEMS = ("FFS", "PCCM", "MCO", "ICM")
+# What produced the qualifier's cost-savings figure (issue 22: benchmark savings are not causal savings)
+COST_SAVINGS_METHOD = ("benchmark settlement: trended base-year benchmark minus performance-year expenditure of the "
+                       "paying settlement rows (savings.population, methodology_id); not a causal estimate - the "
+                       "comparison-group difference-in-differences is `icm evaluate` (evaluation.icm)")
 
 
 def _persons_by_entity(conn, year: int) -> dict[tuple, int]:
@@ -41,6 +50,13 @@ def _persons_by_entity(conn, year: int) -> dict[tuple, int]:
     out = {(p, e, pay): n for p, e, pay, n in per_payer}
     out.update({(p, e, COMBINED): n for p, e, n in combined})
     return out
+
+
+def _uncertainty(breakdown: str | None) -> dict:
+    """The paying row's analytic interval of the savings rate, chance probability and MSR protection."""
+    record = (json.loads(breakdown) if breakdown else {}).get("uncertainty") or {}
+    flat = uncertainty.flat(record)
+    return {c: flat.get(c) for c in UNCERTAINTY_COLUMNS}
 
 
 PROGRAM_TOTAL = "program_total"     # relation key of a program's paying total (published in the qualifier)
@@ -65,8 +81,10 @@ def statements_and_program_totals(engine: Engine, year: int) -> tuple[list[dict]
         persons = _persons_by_entity(conn, year)
     out = []
     for r in rows:
-        d = {c: getattr(r, c) for c in STATEMENT_COLUMNS if c not in ("persons", "suppressed", "suppression_reason")}
+        d = {c: getattr(r, c) for c in STATEMENT_COLUMNS
+             if c not in ("persons", "suppressed", "suppression_reason", *UNCERTAINTY_COLUMNS)}
         d["persons"] = persons.get((r.program_id, r.entity_id, r.payer), 0)
+        d.update(_uncertainty(r.breakdown) if pays(d) else dict.fromkeys(UNCERTAINTY_COLUMNS))
         out.append(d)
     programs: dict[tuple, list[dict]] = {}
     for d in out:
@@ -132,7 +150,8 @@ def qualifier(engine: Engine, year: int, program_totals: list[dict] | None = Non
         "health_home_providers": int(providers or 0),
         "delivery_system_percent_of_member_months": {d: shares.get(d) for d in (*DELIVERY_SYSTEMS, "OTHER")},
         "cost_savings": [{"program_id": t["program_id"], "methodology_id": t["methodology_id"],
-                          "settled_rows": t["settled_rows"], "suppressed": t["suppressed"],
+                          "method": COST_SAVINGS_METHOD, "settled_rows": t["settled_rows"],
+                          "suppressed": t["suppressed"],
                           **{k: None if t[k] is None else money(t[k]) for k in ("savings", "earned", "owed")}}
                          for t in program_totals],
         "suppression": "counts of 1-10 are shown as null (CMS cell-size suppression)",

@@ -86,9 +86,11 @@ class MSRConfig(_Model):
       * ``variable_table`` -- MSR by assigned beneficiaries from ``table`` (CMS 425.604(b) by default);
       * ``fixed`` -- ``value`` for everyone;
       * ``none`` -- 0 (first dollar);
-      * ``confidence_interval`` -- ``z(confidence_level) * cost_cv / sqrt(n)``: the half-width of a
-        one-sided confidence interval of per-capita cost for an entity of size n, with the entity's
-        coefficient of variation of per-capita cost (row column ``cost_cv`` or the default here).
+      * ``confidence_interval`` -- ``z(confidence_level) * cost_cv / sqrt(n)``, z = Phi^-1(level) (1.2816 at
+        0.90): the bound of a ONE-sided confidence interval of per-capita cost for an entity of size n, with the
+        entity's coefficient of variation of per-capita cost (row column ``cost_cv`` or the default here). One-
+        sided because a payment is a one-tailed event and the 425.604(b) table scales like one-sided z (the
+        CMS-1345-P re-read in savings/population/uncertainty.py, step 3).
     ``allowed_fixed_choices``: symmetric MSR/MLR values a two-sided entity may elect (row column
     ``msr_choice``; ``variable`` elects the table). ``elected_fixed_min_n``: an elected fixed MSR
     reverts to the variable table when n falls below this [K].

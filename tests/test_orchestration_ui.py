@@ -52,10 +52,10 @@ def test_a_new_load_flows_through_measures_settlement_and_exports():
 def test_launchpad_config_fields_have_descriptions(job, fields):
     defs = build_definitions(warehouse_url="duckdb:///:memory:")
     ops = defs.resolve_job_def(job).run_config_schema.config_type.fields["ops"].config_type.fields
-    (op,) = ops.values()
-    config = op.config_type.fields["config"].config_type.fields
-    assert fields <= set(config)
-    assert all(config[f].description for f in fields), {f: config[f].description for f in fields}
+    for op in ops.values():          # savings_job: the settlement and the evaluation take the same config
+        config = op.config_type.fields["config"].config_type.fields
+        assert fields <= set(config)
+        assert all(config[f].description for f in fields), {f: config[f].description for f in fields}
     resources = defs.resolve_job_def(job).run_config_schema.config_type.fields["resources"].config_type.fields
     warehouse = resources["warehouse"].config_type.fields["config"].config_type.fields
     assert warehouse["url"].description and "SQLAlchemy URL" in warehouse["url"].description

@@ -100,7 +100,46 @@ def settlement(context: dg.AssetExecutionContext, config: SettlementConfig, ware
         or {"checks": "none"})
 
 
-ASSETS = [settlement]
+EVALUATION_KEY = dg.AssetKey(["savings", "evaluation"])
+
+
+@dg.asset(key=EVALUATION_KEY, group_name="savings", partitions_def=yearly, deps=[KEY], pool=DUCKDB_POOL,
+          kinds={"duckdb", "postgres"},
+          description="Did the ICM save money? Per entity: propensity-matched non-ICM comparison group and a "
+                      "difference-in-differences on PMPM cost, ED visits and admissions with 95% intervals, a "
+                      "parallel-trend placebo and a regression-to-the-mean diagnostic (evaluation.icm).")
+def evaluation(context: dg.AssetExecutionContext, config: SettlementConfig, warehouse: WarehouseResource):
+    from evaluation.icm import evaluate
+    from savings.population import PopulationConfig
+
+    year = int(context.partition_key)
+    cfg = PopulationConfig.from_any(config.methodology).with_population(config.population)
+    result = evaluate(warehouse.get_engine(), cfg, year)
+    return dg.MaterializeResult(metadata={
+        "performance_year": dg.MetadataValue.int(year), "method": dg.MetadataValue.text(result["method"]),
+        "assignment": dg.MetadataValue.text(result["assignment"]),
+        "entities_with_significant_cost_effect": dg.MetadataValue.int(
+            sum(1 for e in result["entities"] if e.get("outcomes", {}).get("pmpm_total", {}).get("significant"))),
+        "evaluation": _evaluation_table(result["entities"])})
+
+
+def _evaluation_table(entities: list[dict]) -> dg.MetadataValue:
+    """Aggregates only (counts of persons per group, no member ids)."""
+    cols = ["entity_id", "treated_matched", "comparison_matched", "pmpm_did", "ci_low", "ci_high", "relative",
+            "parallel_trends", "verdict"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for e in entities:
+        cost = e.get("outcomes", {}).get("pmpm_total", {})
+        cells = [e["entity_id"], e.get("treated_matched", ""), e.get("comparison_matched", ""),
+                 cost.get("estimate", ""), cost.get("ci_low", ""), cost.get("ci_high", ""),
+                 (cost.get("relative") or {}).get("estimate", ""),
+                 {True: "holds", False: "VIOLATED"}.get(e.get("parallel_trends", {}).get("holds"), "n/a"),
+                 e.get("verdict", "")]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+ASSETS = [settlement, evaluation]
 CHECKS: list = []
 savings_job = dg.define_asset_job("savings_job", selection=dg.AssetSelection.groups("savings"),
                                   partitions_def=yearly,

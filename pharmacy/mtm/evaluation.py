@@ -5,9 +5,9 @@ preset and with an MTM enrollment record starting in Y; comparison = persons lis
 enrollment. Outcomes per person for the pre year (Y - 1) and the post year (Y): total paid (medical + pharmacy),
 pharmacy paid, ED visits (measures.blocks.ed_visits_all: one per person-date) and inpatient admissions
 (measures.blocks.any_inpatient_admissions). Aggregation runs in the database; the person-level panel (two rows per
-person, no claims) is fitted with OLS y ~ treated + post + treated:post and standard errors clustered by person
-(statsmodels). The treated:post coefficient is the estimate; its 95 % CI decides the plain-language verdict. No
-matching or risk adjustment: selection into MTM is not random, so read the estimate as descriptive.
+person, no claims) is fitted by the shared evaluation.did: OLS y ~ treated + post + treated:post with standard errors
+clustered by person (statsmodels). The treated:post coefficient is the estimate; its 95 % CI decides the plain-
+language verdict. No matching or risk adjustment: selection into MTM is not random, so read the estimate as descriptive.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from types import SimpleNamespace
 import pandas as pd
 from sqlalchemy import Float, cast, exists, func, literal, select, union_all
 
+from evaluation.did import fit_outcomes
 from measures.blocks import H, RX, any_inpatient_admissions, ed_visits_all, flag
 from measures.definition import BuildContext
 from pharmacy.tables import mtm_eligible, mtm_service
@@ -62,8 +63,6 @@ def _panel(engine, year: int, preset: str) -> pd.DataFrame:
 
 
 def evaluate_targeting(engine, year: int, preset: str, alpha: float = 0.05) -> dict:
-    import statsmodels.formula.api as smf
-
     panel = _panel(engine, year, preset)
     treated = int(panel.loc[panel.post == 1, "treated"].sum()) if len(panel) else 0
     comparison = int((panel.loc[panel.post == 1, "treated"] == 0).sum()) if len(panel) else 0
@@ -73,25 +72,4 @@ def evaluate_targeting(engine, year: int, preset: str, alpha: float = 0.05) -> d
     if treated < 2 or comparison < 2:
         out["verdict"] = "not estimable: fewer than 2 persons in the enrolled or the comparison group"
         return out
-    panel = panel.astype({o: float for o in OUTCOMES} | {"treated": float, "post": float})
-    significant = []
-    for outcome in OUTCOMES:
-        if panel[outcome].nunique() < 2:
-            out["outcomes"][outcome] = {"estimate": 0.0, "ci_low": None, "ci_high": None, "p_value": None,
-                                        "significant": False, "note": "no variation in this outcome"}
-            continue
-        fit = smf.ols(f"{outcome} ~ treated + post + treated:post", data=panel).fit(
-            cov_type="cluster", cov_kwds={"groups": pd.factorize(panel.person_id)[0]})
-        lo, hi = fit.conf_int(alpha).loc["treated:post"]
-        est, p = float(fit.params["treated:post"]), float(fit.pvalues["treated:post"])
-        sig = not (lo <= 0 <= hi)
-        if sig:
-            significant.append(outcome)
-        out["outcomes"][outcome] = {"estimate": round(est, 4), "ci_low": round(float(lo), 4),
-                                    "ci_high": round(float(hi), 4), "p_value": round(p, 4), "significant": sig}
-    level = f"{1 - alpha:.0%}"
-    out["verdict"] = ("no statistically significant effect on any outcome (every " + level + " CI includes 0)"
-                      if not significant else "significant at " + level + " for: " + ", ".join(significant))
-    return out
-
-
+    return out | fit_outcomes(panel, OUTCOMES, alpha=alpha)     # evaluation.did: the shared DiD

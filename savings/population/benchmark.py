@@ -34,6 +34,7 @@ from sqlalchemy import (
 
 from savings.population.common import DECIMAL_CONTEXT, ONE, ZERO, to_decimal
 from savings.population.config import PopulationConfig
+from savings.population.cost import completed_amount
 from savings.work_tables import attribution, cost_person_month, cost_person_year, risk_score, savings_input
 
 
@@ -44,13 +45,16 @@ def build_inputs(engine: Engine, config, year: int) -> int:
     cats = cfg.cost.categories
     cf = to_decimal(cfg.cost.completion_factor)
     # NUMERIC throughout: a person-month's included amount (completed), scaled by truncated/annual cost only for
-    # truncated persons. A division (completion factor, truncation share) is kept to 10 d.p. (DuckDB divides
+    # truncated persons. A division (completion factor(s), truncation share) is kept to 10 d.p. (DuckDB divides
     # DECIMALs in DOUBLE); untruncated months with completion factor 1 are summed exactly.
     # (operands typed as unconstrained NUMERIC: SQLAlchemy casts a PostgreSQL divisor to the expression's type)
     num = Numeric()
     pm_raw = type_coerce(sum((cpm.c[c] for c in cats), literal(0)) if cats else literal(0), num)
     frac = Numeric(28, 10)
-    if cf == 1:
+    if cfg.cost.completion_factors:          # per payer x category (cost.completed_amount)
+        pm_cost = completed_amount(cfg)
+        truncated_share = cast(type_coerce(pm_cost, num) * cpy.c.truncated_cost / type_coerce(cpy.c.cost, num), frac)
+    elif cf == 1:
         pm_cost = pm_raw
         truncated_share = cast(pm_raw * cpy.c.truncated_cost / type_coerce(cpy.c.cost, num), frac)
     else:

@@ -27,18 +27,22 @@ Order of operations
 4. **Tail.** Development beyond the last age of the triangle (`history_months - 1`) is the configured
    `tail_factor` (default 1: claims are taken as fully paid after `history_months` months). Cumulative
    development factor CDF_k = f_k x f_k+1 x ... x tail; completion at age k = 1 / CDF_k.
-5. **Year factor.** For a year Y settled with run-out R, service month m (1-12) has been observed to age
-   a_m = 12 - m + R at the end of the run-out (capped at the data's valuation). Estimated ultimate
-   U_m = P_m x CDF(a_m), with P_m the amount paid by then; the completion factor of a payer x category is
-   sum_m P_m / sum_m U_m, and the factor applied to the year (one number, because `cost.py` divides the annual
-   totals by one factor) is sum P / sum U over the payers in scope and the triangle categories of the included
-   cost categories (pharmacy only when `pharmacy` is included; the other three always, because every medical
-   cost category is one of them), capped at 1 (negative development from recoveries never inflates costs). A
-   year with nothing paid takes factor 1.
+5. **Year factors per payer x category.** For a year Y settled with run-out R, service month m (1-12) has been
+   observed to age a_m = 12 - m + R at the end of the run-out (capped at the data's valuation). Estimated ultimate
+   U_m = P_m x CDF(a_m), with P_m the amount paid by then; the completion factor of a payer x triangle category is
+   sum_m P_m / sum_m U_m (a triangle that is not credible as a whole uses the pooled pattern of step 3 with its
+   own paid amounts: the documented fallback). A year with nothing paid takes factor 1.
+6. **Applied factors** (`applied_factors`, `with_factors`). The cost build divides each payer's cost of each
+   service category by its own factor (cost.completed_amount): `inpatient`, `outpatient`, `professional` and
+   `pharmacy` take the factor of the triangle category of the same name; the carve-out categories
+   (`behavioral_health`, `ltss`, `ed`, `other`), which mix claim forms, take the payer's medical factor (its three
+   medical triangles pooled: sum P / sum U). Each factor is capped at 1 (negative development from recoveries
+   never inflates costs). The blended year factor (sum P / sum U over the payers in scope and the triangle
+   categories of the included cost categories, capped at 1) is recorded for display and review.
 Rounding: factors, CDFs and completion are exact Decimal divisions in common.DECIMAL_CONTEXT (34 digits), not
-rounded; the factor handed to `cost.py` is rounded half-up to 10 d.p. (the precision of the SQL division there).
-The JSON writes factors as decimal strings. Deviation from a full per-category application: the year factor is
-a blend (see 5); per payer x category factors are recorded alongside it for review.
+rounded; every factor handed to `cost.py` is rounded half-up to 10 d.p. (the precision of the SQL division there).
+The JSON writes factors as decimal strings. Every settlement row's breakdown keeps the applied factors of each year
+(`summary`).
 """
 from __future__ import annotations
 
@@ -245,6 +249,44 @@ def factors_for_years(engine: Engine, cfg, performance_year: int, years: list[in
     return {"source": "estimated (chain ladder, savings.population.completion)", **est}
 
 
+CARVE_OUT_CATEGORIES = ("behavioral_health", "ltss", "ed", "other")     # mixed claim forms: the medical factor
+
+
+def applied_factors(record: dict, year: int) -> dict[str, dict[str, Decimal]]:
+    """payer -> service category -> factor applied to `year`'s costs (module docstring, step 6)."""
+    y = str(year)
+    out: dict[str, dict[str, Decimal]] = {}
+    medical: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    with localcontext(DECIMAL_CONTEXT):
+        for t in record.get("triangles", []):
+            yf = t["year_factors"][y]
+            out.setdefault(t["payer"], {})[t["category"]] = _factor(yf["paid"], yf["ultimate"])
+            if t["category"] != "pharmacy":
+                medical[t["payer"]][0] += yf["paid"]
+                medical[t["payer"]][1] += yf["ultimate"]
+        for payer, (paid, ult) in medical.items():
+            out[payer].update({c: _factor(paid, ult) for c in CARVE_OUT_CATEGORIES})
+    return out
+
+
+def _factor(paid: Decimal, ultimate: Decimal) -> Decimal:
+    """paid / ultimate rounded half-up to 10 d.p. and capped at 1 (1 when nothing is expected)."""
+    if ultimate <= 0:
+        return ONE
+    return min((paid / ultimate).quantize(FACTOR_QUANTUM, rounding=ROUND_HALF_UP), ONE)
+
+
+def with_factors(cfg, record: dict, year: int):
+    """The config `year`'s cost is built with: the blended factor as `completion_factor` and, for an estimate,
+    the per payer x category factors as `completion_factors` (applied by cost.py instead of the blend)."""
+    out = with_factor(cfg, record["year_factors"][str(year)]["completion_factor"])
+    if record.get("triangles"):
+        cost = out.cost.model_copy(update={"completion_factors": applied_factors(record, year)})
+        out = out.model_copy(update={"cost": cost})
+        out.source = cfg.source
+    return out
+
+
 def with_factor(cfg, factor: Decimal):
     """A copy of the config whose cost.completion_factor is the number `factor` (for one year's cost build)."""
     cost = cfg.cost.model_copy(update={"completion_factor": factor})
@@ -262,4 +304,5 @@ def summary(record: dict) -> dict:
                                      "year_factors": {y: v["completion_factor"] for y, v in t["year_factors"].items()},
                                      "not_credible_ages": [k for k, ok in enumerate(t["credible"]) if not ok]}
                                     for t in record["triangles"]]
+        out["applied"] = {y: applied_factors(record, int(y)) for y in record["year_factors"]}
     return out

@@ -112,6 +112,20 @@ class CostConfig(_Model):
     # a number, or "estimated": chain-ladder factors from the warehouse (savings.population.completion)
     completion_factor: Annotated[Decimal, Field(gt=0, le=1)] | Literal["estimated"] = Decimal(1)
     completion: CompletionSettings = Field(default_factory=CompletionSettings)
+    # payer -> service category -> factor: applied instead of completion_factor when given (set per year from the
+    # estimate by savings.population.completion.with_factors; a methodology may also state them). A payer or
+    # category not listed takes factor 1.
+    completion_factors: dict[str, dict[str, Annotated[Decimal, Field(gt=0, le=1)]]] = Field(default_factory=dict)
+
+    @field_validator("completion_factors")
+    @classmethod
+    def _known_categories(cls, v):
+        for payer, by_category in v.items():
+            unknown = sorted(set(by_category) - set(SERVICE_CATEGORIES))
+            if unknown:
+                raise ValueError(f"cost.completion_factors.{payer}: unknown service category {unknown[0]!r} "
+                                 f"(one of {', '.join(SERVICE_CATEGORIES)})")
+        return v
 
     @field_validator("included_service_categories", "excluded", mode="before")
     @classmethod

@@ -26,7 +26,8 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
-    Date, Engine, Integer, Numeric, and_, case, cast, delete, func, insert, literal, or_, select, union_all, update,
+    Date, Engine, Integer, Numeric, and_, case, cast, delete, func, insert, literal, or_, select, type_coerce,
+    union_all, update,
 )
 
 from savings.population.common import medicare_enrollment_type, money, month_add, to_decimal, year_bounds
@@ -125,14 +126,15 @@ def build_cost(engine: Engine, config, year: int) -> dict:
     included = cfg.cost.categories
     total = sum((cpm.c[c] for c in included), literal(0)) if included else literal(0)
     cf = to_decimal(cfg.cost.completion_factor)
+    completed = func.sum(completed_amount(cfg)) if cfg.cost.completion_factors else func.sum(total) / cf
     with engine.begin() as conn:
         conn.execute(delete(cpm).where(cpm.c.year == year))
         conn.execute(delete(cpy).where(cpy.c.year == year))
         conn.execute(insert(cpm).from_select(cols, sel))
-        cost = cast(func.sum(total) / cf, Numeric(16, 2))
+        cost = cast(completed, Numeric(16, 2))
         months = func.count()
         person_year = (select(literal(year, Integer), cpm.c.person_id, cpm.c.payer, cpm.c.enrollment_type,
-                              months, cost, cast(func.sum(total) / cf * 12 / months, Numeric(16, 2)), cost)
+                              months, cost, cast(completed * 12 / months, Numeric(16, 2)), cost)
                        .where(cpm.c.year == year)
                        .group_by(cpm.c.person_id, cpm.c.payer, cpm.c.enrollment_type))
         conn.execute(insert(cpy).from_select(
@@ -145,6 +147,31 @@ def build_cost(engine: Engine, config, year: int) -> dict:
     return {"year": year, "cost_person_month": n_months, "cost_person_year": n_years,
             "cost": to_decimal(total_cost or 0), "truncated_cost": to_decimal(total_trunc or 0),
             "thresholds": thresholds}
+
+
+COMPLETED = Numeric(28, 10)     # a completed amount: a division kept to 10 d.p. (DuckDB divides DECIMALs in DOUBLE)
+
+
+def completed_amount(cfg: PopulationConfig):
+    """A cost_person_month row's included cost divided by its completion factors, as SQL.
+
+    With `cost.completion_factors` (payer x service category, savings.population.completion.with_factors) each
+    category is divided by its payer's factor (CASE on the payer, factors as bound parameters; unlisted = 1)
+    and the sum kept to 10 d.p.; otherwise the sum of the included categories divided by `completion_factor`
+    (left exact when the factor is 1)."""
+    cpm, num = cost_person_month, Numeric()
+    cats = cfg.cost.categories
+    if not cats:
+        return literal(0)
+    factors = cfg.cost.completion_factors
+    if factors:
+        def factor(c):
+            whens = [(cpm.c.payer == p, literal(to_decimal(f[c]), num)) for p, f in sorted(factors.items()) if c in f]
+            return case(*whens, else_=literal(1, num)) if whens else literal(1, num)
+        return cast(sum(type_coerce(cpm.c[c], num) / factor(c) for c in cats), COMPLETED)
+    raw = type_coerce(sum(cpm.c[c] for c in cats), num)
+    cf = to_decimal(cfg.cost.completion_factor)
+    return raw if cf == 1 else cast(raw / literal(cf, num), COMPLETED)
 
 
 def _apply_truncation(conn, cfg: PopulationConfig, year: int) -> dict:

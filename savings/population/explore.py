@@ -24,6 +24,7 @@ from sqlalchemy import Double, and_, case, cast, func, inspect, literal, select
 from savings.population.common import CENT, DECIMAL_CONTEXT, ONE, ZERO, money, rate, to_decimal
 from savings.population.config import PopulationConfig, SettlementConfig, TruncationConfig
 from savings.population.benchmark import load_inputs
+from savings.population.cost import completed_amount
 from savings.population.run import entity_arrangements, load_quality_inputs, settle_from_inputs
 from savings.work_tables import attribution, cost_person_month, cost_person_year, risk_score, savings_input, settlement
 from warehouse.engine import default_url, display_url, is_duckdb, make_engine
@@ -101,31 +102,48 @@ def open_warehouse(use_sample: bool = False):
     return engine, url, f"warehouse {shown} (read-only)"
 
 
-def load_person_inputs(engine, cfg: PopulationConfig, years: list[int]) -> pd.DataFrame:
+def load_person_inputs(engine, cfg: PopulationConfig, years: list[int], completion: dict | None = None) -> pd.DataFrame:
     """Person x entity x payer x enrollment type x year: member-months, cost (included categories, completed;
-    Decimal, unrounded), risk (member-month weighted, Decimal). Aggregated in the warehouse; a few rows per
-    attributed person."""
-    a, cpm, rs = attribution, cost_person_month, risk_score
-    cats = cfg.cost.categories
-    cost = sum((cpm.c[c] for c in cats), literal(0))
-    q = (select(a.c.year, a.c.program_id, a.c.entity_id, a.c.payer, cpm.c.enrollment_type, a.c.person_id,
-                func.count().label("member_months"), func.sum(cost).label("cost"),
-                func.avg(rs.c.normalized_score).label("risk"))
-         .select_from(a.join(cpm, and_(cpm.c.person_id == a.c.person_id, cpm.c.month_start == a.c.month_start,
-                                       cpm.c.payer == a.c.payer))
-                      .outerjoin(rs, and_(rs.c.year == a.c.year, rs.c.person_id == a.c.person_id,
-                                          rs.c.model_version == "BLEND")))
-         .where(a.c.year.in_(years))
-         .group_by(a.c.year, a.c.program_id, a.c.entity_id, a.c.payer, cpm.c.enrollment_type, a.c.person_id))
-    if cfg.program_id:
-        q = q.where(a.c.program_id == cfg.program_id)
-    with engine.connect() as conn:
-        df = _df(conn, q)
-    cf = to_decimal(cfg.cost.completion_factor)
-    with localcontext(DECIMAL_CONTEXT):
-        df["cost"] = [(to_decimal(c) or ZERO) / cf if cf != ONE else (to_decimal(c) or ZERO) for c in df["cost"]]
+    Decimal), risk (member-month weighted, Decimal). Aggregated in the warehouse; a few rows per attributed person.
+    `completion`: the settlement's completion record (breakdown["completion"]); an estimated methodology's costs
+    are completed with the factors the settlement applied to each year."""
+    a, rs = attribution, risk_score
+    frames = []
+    for year in years:
+        cost = completed_amount(year_config(cfg, completion, year))    # as the settlement completed it (cost.py)
+        q = (select(a.c.year, a.c.program_id, a.c.entity_id, a.c.payer, cost_person_month.c.enrollment_type,
+                    a.c.person_id, func.count().label("member_months"), func.sum(cost).label("cost"),
+                    func.avg(rs.c.normalized_score).label("risk"))
+             .select_from(a.join(cost_person_month, and_(cost_person_month.c.person_id == a.c.person_id,
+                                                         cost_person_month.c.month_start == a.c.month_start,
+                                                         cost_person_month.c.payer == a.c.payer))
+                          .outerjoin(rs, and_(rs.c.year == a.c.year, rs.c.person_id == a.c.person_id,
+                                              rs.c.model_version == "BLEND")))
+             .where(a.c.year == year)
+             .group_by(a.c.year, a.c.program_id, a.c.entity_id, a.c.payer, cost_person_month.c.enrollment_type,
+                       a.c.person_id))
+        if cfg.program_id:
+            q = q.where(a.c.program_id == cfg.program_id)
+        with engine.connect() as conn:
+            frames.append(_df(conn, q))
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    df["cost"] = [to_decimal(c) or ZERO for c in df["cost"]]
     df["risk"] = [to_decimal(r) for r in df["risk"]]
     return df
+
+
+def year_config(cfg: PopulationConfig, completion: dict | None, year: int) -> PopulationConfig:
+    """`cfg` with the completion factor(s) the settlement applied to `year` (a number methodology: unchanged)."""
+    if cfg.cost.completion_factor != "estimated":
+        return cfg
+    record = completion or {}
+    factor = (record.get("year_factors", {}).get(str(year)) or {}).get("completion_factor")
+    if factor is None:
+        raise ValueError(f"completion: the settlement record has no estimated factor for {year}")
+    applied = {p: {c: to_decimal(f) for c, f in cats.items()}
+               for p, cats in (record.get("applied", {}).get(str(year)) or {}).items()}
+    cost = cfg.cost.model_copy(update={"completion_factor": to_decimal(factor), "completion_factors": applied})
+    return cfg.model_copy(update={"cost": cost})
 
 
 def inputs_from_persons(persons: pd.DataFrame, truncation: dict | TruncationConfig | None) -> list[dict]:
@@ -204,7 +222,7 @@ def load_context(engine, year: int | None = None, methodology_id: str | None = N
         cfg.source = parse_methodology(breakdown["engine_methodology"])
     years = sorted(set(cfg.benchmark.years_for(row.year)) | {row.year})
     quality = load_quality_inputs(engine, row.year, cfg.quality.measures or None)
-    return {"year": row.year, "cfg": cfg, "years": years, "persons": load_person_inputs(engine, cfg, years),
+    return {"year": row.year, "cfg": cfg, "years": years, "persons": load_person_inputs(engine, cfg, years, breakdown.get("completion")),
             "inputs": load_inputs(engine, years, cfg.program_id),
             "quality": quality, "arrangements": entity_arrangements(engine), "stored": stored}
 

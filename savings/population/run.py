@@ -43,8 +43,7 @@ def prepare_year(engine: Engine, config, year: int) -> dict:
     """Attribution, cost, risk and settlement inputs of one year (performance or base)."""
     cfg = PopulationConfig.from_any(config)
     if cfg.cost.completion_factor == "estimated":       # this year's estimate (settle_year passes a number)
-        record = completion.factors_for_years(engine, cfg, year, [year])
-        cfg = completion.with_factor(cfg, record["year_factors"][str(year)]["completion_factor"])
+        cfg = completion.with_factors(cfg, completion.factors_for_years(engine, cfg, year, [year]), year)
     return {"attribution": attribute(engine, cfg, year), "cost": build_cost(engine, cfg, year),
             "risk": score_year(engine, cfg, year), "inputs": build_inputs(engine, cfg, year)}
 
@@ -311,7 +310,7 @@ def settle_year(engine: Engine, methodology, year: int, *, population=None, prep
     completed = completion.factors_for_years(engine, cfg, year, years)
     if prepare:
         for y in years:
-            prepare_year(engine, completion.with_factor(cfg, completed["year_factors"][str(y)]["completion_factor"]), y)
+            prepare_year(engine, completion.with_factors(cfg, completed, y), y)
     inputs = load_inputs(engine, years, cfg.program_id)
     rows = settle_from_inputs(inputs, cfg, year, arrangements=entity_arrangements(engine),
                               quality=load_quality_inputs(engine, year, cfg.quality.measures or None))

@@ -11,20 +11,27 @@ how much the performance-year cost of n persons varies by chance, which is the M
 Order of operations
 1. **Analytic interval (ratio estimator).** R = sum e / sum b; se(r) = sqrt(n / (n - 1) x sum (e_i - R b_i)^2)
    / sum b (the linearised standard error of a ratio, Cochran, *Sampling Techniques*, 3rd ed., §6.3);
-   interval r -/+ z x se with z = Phi^-1((1 + level) / 2), level = `confidence_level` (0.90). With equal
-   benchmarks per person this is z x CV / sqrt(n), CV = sd(cost) / mean(cost): the interval the MSSP MSR table
-   is built on — "a 90 percent confidence interval" of the savings rate by assigned beneficiaries for the smallest
-   ACOs, rising toward 95 % for the largest, floor 2 % (CMS-1345-P, 2011 proposed rule, pp. 265-268; spec §A.9;
-   read as two-sided, z = 1.645 [K]: the rule's text was not re-read here, see savings/README.md).
-   `cost_cv` = se x sqrt(n) reports the entity's CV on that scale. (The published sub-6,000 MSR band ends
-   500 -> 12.2 %, 1,000 -> 8.7 %, 3,000 -> 5.0 %, 5,000 -> 3.9 % are z(90 %) x 1.67 / sqrt(n) within 1 %:
-   tests/savings_population/test_uncertainty.py.)
+   interval r -/+ z2 x se with z2 = Phi^-1((1 + level) / 2), level = `confidence_level` (0.90): a confidence
+   interval of the rate is two-sided (it bounds the rate both ways). `cost_cv` = se x sqrt(n) reports the entity's
+   CV; with equal benchmarks per person se = CV / sqrt(n), the form the MSSP MSR table is built on.
 2. **Chance probability.** Under no true savings (r = 0), the probability that a savings rate at least as far
    from 0 as the observed one, in its direction, arises from random variation: 1 - Phi(|r| / se) (one-sided,
    normal approximation). 0.5 when r = 0.
-3. **Size warning.** The MSR protects against paying for random variation when MSR >= z x se (the half-width of
-   the `confidence_level` interval around zero savings). When MSR < z x se — the entity is too small for its MSR
-   at its cost variance — `msr_protects` is false and `warning` says so (also for an MSR of 0).
+3. **Size warning: the MSR read as ONE-sided.** The MSR protects against paying for random variation when
+   P(savings rate >= MSR | no true savings) <= 1 - level, i.e. MSR >= z1 x se with z1 = Phi^-1(level) (1.2816
+   at 90 %); otherwise `msr_protects` is false and `warning` says so (also for an MSR of 0). Why one-sided
+   (CMS-1345-P, 2011 proposed rule, pp. 265-268, re-read 2026-12-07 through the public page copies cited in the
+   spec §A.9): (a) the rule states the MSR's purpose as confidence that an ACO of average cost "would be
+   unlikely to achieve a shared savings payment by random chance" (p. 267): a payment needs savings beyond the
+   MSR, one tail; losses have their own MLR. (b) The table itself decides it: the rule blends MSRs "between the
+   two neighboring confidence intervals" from 5,000 to 20,000 and 20,000 to 50,000 (p. 268), and larger ACOs get
+   "a higher confidence interval" (p. 267). With one cost CV for all sizes, MSR x sqrt(n) at 5,000 / 20,000 /
+   50,000 (3.9 % / 2.5 % / 2.2 %, 425.604(b)) is 1 : 1.282 : 1.784; one-sided z at 90 / 95 / 99 % gives
+   1 : 1.284 : 1.815, two-sided 1 : 1.191 : 1.566 (the 95 % and 99 % anchor levels are inferred [K]: p. 266, which
+   would name them, was not found in a public copy). The same reading is the settlement engine's
+   `msr.type: confidence_interval` (savings.settlement.msr_for, z = Phi^-1(confidence_level)). On that reading
+   the sub-6,000 band ends (500 -> 12.2 %, ..., 5,000 -> 3.9 %) are z1(90 %) x 2.15 / sqrt(n) within 1 % (a
+   Medicare beneficiary-cost CV of about 2.15; tests/savings_population/test_uncertainty.py).
 4. **Bootstrap.** `replicates` resamples of the n cells with replacement (numpy Generator PCG64 seeded with
    `seed`, recorded in the row): each gives B*, E*, r* = 1 - E*/B* and earned* - owed* from the same settlement
    function as the row (so MSR, sharing, quality and caps apply as settled). Percentile interval at
@@ -112,6 +119,11 @@ def row_arrays(row: dict, groups: dict[tuple, tuple[np.ndarray, np.ndarray]]) ->
     return np.concatenate(e_parts), np.concatenate(b_parts)
 
 
+def msr_z(level: float) -> float:
+    """z of the MSR's one-sided reading (module docstring, step 3): Phi^-1(level), 1.2816 at 90 %."""
+    return NormalDist().inv_cdf(level)
+
+
 def analytic(e: np.ndarray, b: np.ndarray, msr, level: float) -> dict:
     """Steps 1-3 of the module docstring for one row's cells."""
     n = len(e)
@@ -121,16 +133,18 @@ def analytic(e: np.ndarray, b: np.ndarray, msr, level: float) -> dict:
     r = 1 - E / B
     ratio = E / B
     se = math.sqrt(n / (n - 1) * float(((e - ratio * b) ** 2).sum())) / B
-    z = NormalDist().inv_cdf((1 + level) / 2)
+    z, z_msr = NormalDist().inv_cdf((1 + level) / 2), msr_z(level)
     chance = 0.5 if r == 0 or se == 0 else 1 - NormalDist().cdf(abs(r) / se)
     msr_f = float(msr or 0)
-    protects = msr_f >= z * se
+    protects = msr_f >= z_msr * se
     out = {"n": n, "savings_rate": r, "se": se, "cost_cv": se * math.sqrt(n), "z": z,
            "rate_low": r - z * se, "rate_high": r + z * se, "chance_probability": chance,
-           "random_variation_half_width": z * se, "msr_protects": protects}
+           "msr_reading": "one-sided", "z_msr": z_msr, "random_variation_threshold": z_msr * se,
+           "msr_protects": protects}
     if not protects:
-        out["warning"] = (f"entity too small for its MSR: {n} persons at cost CV {se * math.sqrt(n):.2f} give a "
-                          f"{level:.0%} random-variation half-width of {z * se:.2%}, above the MSR of {msr_f:.2%}")
+        out["warning"] = (f"entity too small for its MSR: {n} persons at cost CV {se * math.sqrt(n):.2f} reach a "
+                          f"savings rate of {z_msr * se:.2%} by chance alone with probability {1 - level:.0%} "
+                          f"(one-sided), above the MSR of {msr_f:.2%}")
     return out
 
 

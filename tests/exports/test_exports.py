@@ -135,6 +135,7 @@ def test_qualifier_counts_ages_delivery_systems_and_savings(populated, tmp_path)
     assert shares["FFS"] == "14.29" and shares["MCO"] == "85.71" and shares["PCCM"] is None
     (saving,) = q["cost_savings"]
     assert saving["savings"] == "60000.00" and saving["earned"] == "27000.00", "the two paying (combined) rows"
+    assert saving["method"].startswith("benchmark settlement") and "icm evaluate" in saving["method"]
 
 
 def test_verify_export_catches_a_leaked_small_count(populated, tmp_path):

@@ -130,24 +130,7 @@ def test_paid_lag_triangle_in_sql(lag_feed, warehouse_url):
 
 # --- the synthetic generator's planted lags -----------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def synthetic_engine(tmp_path_factory):
-    from warehouse.derive import rebuild_final_action, rebuild_member_months
-    from warehouse.engine import make_engine, upgrade
-    from warehouse.loading import load_sources
-    from warehouse.pipeline import discover_landing
-    from warehouse.synthetic import generate
-
-    folder = tmp_path_factory.mktemp("lag")
-    url = f"duckdb:///{folder / 'warehouse.duckdb'}"
-    upgrade(url)
-    engine = make_engine(url)
-    generate(folder / "landing", members=1500, seed=11)
-    load_sources(engine, discover_landing(folder / "landing"))
-    rebuild_final_action(engine)
-    rebuild_member_months(engine)
-    yield engine
-    engine.dispose()
+# synthetic_engine: tests/savings_population/conftest.py (one 1,500-member generated state per session)
 
 
 def test_planted_lag_patterns_sum_to_one():
@@ -234,6 +217,15 @@ def test_settle_with_estimated_completion_keeps_the_factors_in_the_record(synthe
     assert record["source"].startswith("estimated")
     factors = {y: D(v["completion_factor"]) for y, v in record["year_factors"].items()}
     assert set(factors) == {"2023", "2024", "2025"} and all(D("0.8") < f < 1 for f in factors.values())
+    # factors per payer x service category, kept in the record and applied category by category (cost.py)
+    applied = {p: {c: D(f) for c, f in cats.items()} for p, cats in record["applied"]["2025"].items()}
+    assert {"medicaid", "aurora_health_plan", "bluestem"} <= set(applied)
+    assert all(D(0) < f <= 1 for by_category in applied.values() for f in by_category.values())
+    medicaid = applied["medicaid"]
+    assert set(medicaid) == {"inpatient", "outpatient", "professional", "pharmacy", "behavioral_health", "ltss", "ed",
+                             "other"}
+    assert medicaid["inpatient"] != medicaid["pharmacy"], "not one blended factor"
+    _cost_person_year_uses_the_category_factors(synthetic_engine, applied, population)
     # the estimated factor divides the costs: expenditure with it exceeds the same settlement at factor 1
     population["methodology"]["cost"]["completion_factor"] = 1
     plain = settle_year(synthetic_engine, str(demo / "aco-demo.yaml"), 2025, population=population)
@@ -242,6 +234,34 @@ def test_settle_with_estimated_completion_keeps_the_factors_in_the_record(synthe
         for r in rs:
             by_key[(r["entity_id"], r["payer"])][label] = r["expenditure"]
     assert all(v["estimated"] > v["one"] for v in by_key.values() if v.get("one"))
+
+
+def _cost_person_year_uses_the_category_factors(engine, applied, population):
+    """Each person-year's cost = sum over included categories of its months' cost / the payer's factor of that
+    category, to the cent (pandas, from the stored person-months)."""
+    import pandas as pd
+
+    from savings.population.config import SERVICE_CATEGORIES
+    from savings.work_tables import cost_person_month, cost_person_year
+
+    included = PopulationConfig.from_any(population).cost.categories
+    with engine.connect() as conn:
+        months = pd.DataFrame(conn.execute(select(cost_person_month).where(cost_person_month.c.year == 2025)
+                                           ).mappings().all())
+        years = pd.DataFrame(conn.execute(select(cost_person_year).where(cost_person_year.c.year == 2025)
+                                          ).mappings().all())
+    assert set(included) <= set(SERVICE_CATEGORIES)
+    months["completed"] = [sum((D(r[c]) / applied.get(r["payer"], {}).get(c, D(1)) for c in included), D(0))
+                           for r in months.to_dict("records")]
+    expected = months.groupby(["person_id", "payer", "enrollment_type"])["completed"].sum()
+    got = years.set_index(["person_id", "payer", "enrollment_type"])["cost"]
+    diff = [abs(D(got[k]) - v.quantize(D("0.01"))) for k, v in expected.items()]
+    assert len(diff) == len(got) > 500 and max(diff) <= D("0.01"), max(diff)
+
+
+def test_completion_factors_name_the_bad_category():
+    with pytest.raises(ValueError, match=r"cost.completion_factors.medicaid: unknown service category 'dental'"):
+        PopulationConfig.from_any({"cost": {"completion_factors": {"medicaid": {"dental": 0.9}}}})
 
 
 def test_icm_completion_prints_triangles_and_factors_as_json(synthetic_engine, capsys):

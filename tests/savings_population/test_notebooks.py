@@ -64,7 +64,9 @@ def test_notebooks_execute_reproduce_the_settlement_and_save_their_plots(settled
     text = _text(sens)
     assert "methodology aco-demo, performance year 2024, base years [2022, 2023]" in text
     assert "reproduced 15 settlement rows to the cent; paying rows: 5" in text, "5 entities x (2 payers + combined)"
-    assert len(list(out.glob("savings_sensitivity_*.png"))) == 3, "MSR grid, corridor, tornado"
+    assert len(list(out.glob("savings_sensitivity_*.png"))) == 6, ("MSR grid, corridor, tornado, intervals, "
+                                                                   "completion development, evaluation")
+    assert "year factors (blend):" in text and "evaluated 5 entities; method: comparison-group" in text
     walk = _run("entity_settlement_walkthrough", NOTEBOOKS, out)
     assert "benchmark = sum(benchmark_pc x PY person-years)" in _text(walk)
     assert len(list(out.glob("entity_settlement_walkthrough_*.png"))) == 2

@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from savings.population.uncertainty import FLAT_COLUMNS, analytic, bootstrap, group_cells, row_arrays
+from savings.methodology import CMS_VARIABLE_TABLE
+from savings.settlement import variable_msr
+from savings.population.uncertainty import FLAT_COLUMNS, analytic, bootstrap, group_cells, msr_z, row_arrays
 
-Z90 = 1.6448536269514722
+Z90_ONE_SIDED = 1.2815515655446004
 # 42 CFR 425.604(b) and the sub-5,000 bands (spec §A.9): band ends n -> published MSR
 MSR_TABLE_POINTS = {500: 0.122, 1000: 0.087, 3000: 0.050, 5000: 0.039}
 
@@ -24,17 +26,39 @@ def _costs_with_cv(n: int, cv: float, mean: float = 10_000.0, seed: int = 1) -> 
     return mean + (x - x.mean()) * (cv * mean / x.std(ddof=1))
 
 
-def test_msr_table_band_ends_are_a_90_percent_interval_at_cost_cv_1_67():
-    """The published MSRs at the band ends from 500 to 5,000 beneficiaries are z(90 %) x CV / sqrt(n) for one
-    beneficiary-cost CV within 1 % of 1.67, i.e. the analytic interval the MSR table is built on."""
-    implied = {n: msr * math.sqrt(n) / Z90 for n, msr in MSR_TABLE_POINTS.items()}
-    assert all(abs(cv / 1.67 - 1) < 0.01 for cv in implied.values()), implied
+def test_msr_table_band_ends_are_a_one_sided_90_percent_bound_at_cost_cv_2_14():
+    """The published MSRs at the band ends from 500 to 5,000 beneficiaries are z1(90 %) x CV / sqrt(n), z1 one-
+    sided, for one beneficiary-cost CV within 1 % of 2.14: the threshold `analytic` compares the MSR with."""
+    implied = {n: msr * math.sqrt(n) / Z90_ONE_SIDED for n, msr in MSR_TABLE_POINTS.items()}
+    assert all(abs(cv / 2.14 - 1) < 0.01 for cv in implied.values()), implied
     for n, msr in MSR_TABLE_POINTS.items():
-        e = _costs_with_cv(n, 1.67)
-        b = np.full(n, 10_000.0)                       # zero savings: the benchmark equals the mean cost
-        a = analytic(e, b, msr, 0.90)
-        assert abs(a["random_variation_half_width"] / msr - 1) < 0.01, (n, a["random_variation_half_width"])
-        assert abs(a["cost_cv"] - 1.67) < 1e-9
+        e = _costs_with_cv(n, 2.14)
+        a = analytic(e, np.full(n, 10_000.0), msr, 0.90)
+        assert abs(a["random_variation_threshold"] / msr - 1) < 0.01, (n, a["random_variation_threshold"])
+        assert abs(a["cost_cv"] - 2.14) < 1e-9
+
+
+def test_msr_reading_is_one_sided_as_the_regulation_table_shows():
+    """CMS-1345-P blends the MSR between confidence levels rising with size (5,000 / 20,000 / 50,000). With one
+    cost CV, MSR x sqrt(n) at those sizes moves like z: the one-sided z of 90 / 95 / 99 % matches the 425.604(b)
+    table to its 1-decimal rounding, the two-sided z does not."""
+    scaled = {n: float(variable_msr(CMS_VARIABLE_TABLE, n, "error")) * math.sqrt(n) for n in (5000, 20000, 50000)}
+    table = [scaled[20000] / scaled[5000], scaled[50000] / scaled[5000]]
+    one_sided = [norm.ppf(0.95) / norm.ppf(0.90), norm.ppf(0.99) / norm.ppf(0.90)]
+    two_sided = [norm.ppf(0.975) / norm.ppf(0.95), norm.ppf(0.995) / norm.ppf(0.95)]
+    assert all(abs(t / o - 1) < 0.025 for t, o in zip(table, one_sided)), (table, one_sided)
+    assert all(abs(t / w - 1) > 0.07 for t, w in zip(table, two_sided)), (table, two_sided)
+    assert msr_z(0.90) == pytest.approx(Z90_ONE_SIDED, abs=1e-12)
+
+
+def test_msr_between_the_one_and_two_sided_thresholds_protects():
+    """An MSR of 1.5 standard errors: above the one-sided 90 % threshold (1.2816 se), below a two-sided reading's
+    1.645 se. One-sided reading: it protects; the interval printed stays two-sided."""
+    e, b = _costs_with_cv(2000, 1.5), np.full(2000, 10_000.0)
+    a = analytic(e, b, 0, 0.90)
+    protected = analytic(e, b, 1.5 * a["se"], 0.90)
+    assert protected["msr_protects"] and protected["msr_reading"] == "one-sided"
+    assert protected["rate_high"] - protected["savings_rate"] == pytest.approx(norm.ppf(0.95) * a["se"])
 
 
 def test_ratio_standard_error_equals_the_textbook_delta_method():
@@ -49,7 +73,7 @@ def test_ratio_standard_error_equals_the_textbook_delta_method():
     se = math.sqrt((cov[0, 0] - 2 * R * cov[0, 1] + R * R * cov[1, 1]) / (n * b.mean() ** 2))
     assert a["se"] == pytest.approx(se, rel=1e-9)
     assert a["savings_rate"] == pytest.approx(1 - e.sum() / b.sum(), rel=1e-12)
-    assert a["rate_low"] == pytest.approx(a["savings_rate"] - Z90 * se, rel=1e-9)
+    assert a["rate_low"] == pytest.approx(a["savings_rate"] - norm.ppf(0.95) * se, rel=1e-9)   # two-sided interval
 
 
 def test_chance_probability_against_scipy():
@@ -63,23 +87,23 @@ def test_chance_probability_against_scipy():
     assert even["chance_probability"] == 0.5
 
 
-def test_msr_equal_to_the_random_variation_half_width_protects():
+def test_msr_equal_to_the_one_sided_random_variation_threshold_protects():
     e, b = _costs_with_cv(2000, 1.5), np.full(2000, 10_000.0)
-    half = analytic(e, b, 0, 0.90)["random_variation_half_width"]
+    half = analytic(e, b, 0, 0.90)["random_variation_threshold"]
     a = analytic(e, b, half, 0.90)
     assert a["msr_protects"] and "warning" not in a
 
 
-def test_msr_just_below_the_random_variation_half_width_warns():
+def test_msr_just_below_the_random_variation_threshold_warns():
     e, b = _costs_with_cv(2000, 1.5), np.full(2000, 10_000.0)
-    half = analytic(e, b, 0, 0.90)["random_variation_half_width"]
+    half = analytic(e, b, 0, 0.90)["random_variation_threshold"]
     a = analytic(e, b, half * (1 - 1e-9), 0.90)
     assert not a["msr_protects"] and a["warning"].startswith("entity too small for its MSR: 2000 persons")
 
 
 def test_a_zero_msr_always_warns_and_a_large_entity_with_a_table_msr_does_not():
     e, b = _costs_with_cv(60_000, 1.67), np.full(60_000, 10_000.0)
-    assert analytic(e, b, 0.02, 0.90)["msr_protects"]          # 60,000: 2 % vs a 1.1 % half-width
+    assert analytic(e, b, 0.02, 0.90)["msr_protects"]          # 60,000: 2 % vs a 0.9 % threshold
     assert not analytic(e, b, 0, 0.90)["msr_protects"]
 
 
