@@ -95,14 +95,17 @@ def require_schema_at_head(engine: Engine) -> None:
 
 
 def open_warehouse(args, *, read_only: bool) -> Engine:
-    """An engine on an existing warehouse whose schema is at head; read-only for commands that only read."""
-    from warehouse.engine import make_engine
+    """An engine on an existing warehouse whose schema is at head; read-only for commands that only read.
+    Least role (README, roles): on a PostgreSQL warehouse with the roles granted, the session works as icm_loader
+    (every command reads person-level rows: measures, settlement, the exports' distinct-person counts), read-only
+    when the command only reads; the analyst and reporter roles are for people and tools outside the pipeline."""
+    from warehouse.roles import LOADER, least_role_engine
 
     url = warehouse_url(args)
     check_url(url)
     _require_existing_duckdb_file(url)
     wait_for_warehouse(args, url, read_only=read_only)
-    engine = make_engine(url, read_only=read_only)
+    engine = least_role_engine(url, LOADER, read_only=read_only)
     try:
         require_schema_at_head(engine)
     except BaseException:

@@ -80,13 +80,21 @@ def roles_granted(engine: Engine) -> bool:
 def least_role_engine(url: str, role: str, *, read_only: bool = False) -> Engine:
     """An engine that works as `role` on a PostgreSQL warehouse whose roles are granted (the login must be a
     member of it, e.g. a service login `GRANT icm_loader, icm_analyst, icm_reporter TO icm_service`), read-only
-    if asked; on a PostgreSQL warehouse without roles, the login's own privileges. DuckDB has no roles (file
+    if asked; on a PostgreSQL warehouse without roles, or for a login that is not a member of the role, the
+    login's own privileges. DuckDB has no roles (file
     permissions decide): the engine is the one make_engine gives, read_only as asked."""
     if is_duckdb(url):
         return make_engine(url, read_only=read_only)
     login = make_engine(url)
     try:
-        granted = roles_granted(login)
+        switch = roles_granted(login) and login_may_act_as(login, role)
     finally:
         login.dispose()
-    return make_engine(url, read_only=read_only, role=role if granted else None)
+    return make_engine(url, read_only=read_only, role=role if switch else None)
+
+
+def login_may_act_as(engine: Engine, role: str) -> bool:
+    """True when the login is a member of `role` (a superuser is a member of every role). A login that is not
+    keeps its own privileges, which its administrator granted it directly (README, roles)."""
+    with engine.connect() as conn:
+        return bool(conn.execute(text("SELECT pg_has_role(current_user, :role, 'MEMBER')"), {"role": role}).scalar())

@@ -109,3 +109,34 @@ def test_warehouse_without_granted_roles_uses_the_logins_own_privileges():
         assert _as(engine) == (make_url(url).username, "on")
     finally:
         engine.dispose()
+
+
+def test_cli_reading_commands_work_as_icm_loader_read_only(service_url):
+    """`icm` commands that only read open the warehouse through open_warehouse: loader role, read-only session."""
+    from argparse import Namespace
+
+    from icm.warehouse_access import open_warehouse
+
+    engine = open_warehouse(Namespace(warehouse=service_url), read_only=True)
+    try:
+        assert _as(engine) == (LOADER, "on")
+    finally:
+        engine.dispose()
+
+
+def test_login_outside_the_roles_keeps_its_own_privileges(service_url):
+    """A login its administrator did not make a member of icm_loader is not switched (SET ROLE would be refused);
+    it works with the privileges granted to it directly."""
+    admin_url = make_url(os.environ["PG_URL"]).set(database=make_url(service_url).database)
+    outsider = f"out_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(admin_url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE ROLE "{outsider}" LOGIN'))
+        conn.execute(text(f'GRANT SELECT ON alembic_version TO "{outsider}"'))
+    admin.dispose()
+    engine = least_role_engine(make_url(service_url).set(username=outsider).render_as_string(hide_password=False),
+                               LOADER, read_only=True)
+    try:
+        assert _as(engine) == (outsider, "on")
+    finally:
+        engine.dispose()
