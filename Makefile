@@ -7,7 +7,7 @@ MEMBERS ?= 20000
 SEED    ?= 42
 BENCH_MEMBERS ?= 200000   # a comma list (e.g. 1000000,2000000) also reports the scaling ratios
 
-.PHONY: install demo test ui bench clean postgres-binaries browser-and-pdf-libs notebooks notebooks-run fuzz
+.PHONY: install demo test ui bench clean postgres-binaries browser-and-pdf-libs notebooks notebooks-run fuzz coverage
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11"; exit 1; }
@@ -27,6 +27,18 @@ demo: install
 # Debian's packages, installed here when missing.
 test: install postgres-binaries browser-and-pdf-libs
 	$(BIN)/python -m pytest -q
+
+# The suite under coverage.py, Python subprocesses included (`icm` run as a command, notebook kernels): pyproject's
+# [tool.coverage] sets `patch = subprocess` and one data file per process, combined here. Prints the line coverage per
+# package (lowest first) and in total; the HTML report goes to .icm/coverage/html. Slower than `make test`.
+COVERAGE_DATA := $(CURDIR)/.icm/coverage/data
+coverage: install postgres-binaries browser-and-pdf-libs
+	rm -rf .icm/coverage
+	COVERAGE_FILE=$(COVERAGE_DATA) $(BIN)/python -m coverage run -m pytest -q; status=$$?; \
+	COVERAGE_FILE=$(COVERAGE_DATA) $(BIN)/python -m coverage combine -q && \
+	COVERAGE_FILE=$(COVERAGE_DATA) $(BIN)/python -m coverage json -q -o .icm/coverage/coverage.json && \
+	COVERAGE_FILE=$(COVERAGE_DATA) $(BIN)/python -m coverage html -q -d .icm/coverage/html && \
+	$(BIN)/python -m tests.coverage_by_package .icm/coverage/coverage.json; exit $$status
 
 postgres-binaries:
 	@if [ -z "$$PG_URL" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then \

@@ -77,9 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.debug:
         warnings.filterwarnings("ignore")
     from icm.failures import describe_failure
+    from icm.warehouse_access import publish_snapshots
 
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        publish_snapshots()     # of the warehouse(s) the command wrote, for the notebooks
+        return status
     except KeyboardInterrupt:
         print("icm: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

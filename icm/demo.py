@@ -72,6 +72,7 @@ def run_demo(members: int = 20_000, seed: int = 42, warehouse_url: str | None = 
     """Generate, migrate and run every job; the summary (also written to $ICM_HOME/demo_summary.json) carries
     per-stage seconds and the warehouse URL with its password masked."""
     from icm.progress import Stages
+    from measures.progress import listening
     from orchestration import definitions
     from warehouse.engine import display_url, make_engine, upgrade
 
@@ -89,14 +90,15 @@ def run_demo(members: int = 20_000, seed: int = 42, warehouse_url: str | None = 
             if runs and not runs[-1]["success"]:
                 break
             partition = None if job == "ingest_job" else str(demo_measurement_year())
-            with stages.stage(job):
+            with stages.stage(job), listening(stages.items("measures")):   # progress per measure, in process
                 runs.append(execute_job(job, url, landing, partition_key=partition))
     engine = make_engine(url)
     summary = {"warehouse": display_url(url), "landing": str(landing), "generation": generation, "runs": runs,
                "tables": table_counts(engine), "quarantine": quarantine_reasons(engine),
                "measures": measure_totals(engine), "settlement": settlement_rows(engine),
                "exports": export_manifest(demo_measurement_year()),
-               "seconds": round(sum(stages.seconds.values()), 1), "stage_seconds": stages.seconds}
+               "seconds": round(sum(stages.seconds.values()), 1), "stage_seconds": stages.seconds,
+               "measure_seconds": stages.item_seconds.get("measures", {})}
     summary["success"] = all(r["success"] for r in runs)
     engine.dispose()
     (ICM_HOME / "demo_summary.json").write_text(json.dumps(summary, indent=2, default=str))
@@ -207,6 +209,10 @@ def print_summary(summary: dict) -> None:
             print(f"  {f['path']:<36}{f['rows']:>8,} rows{sup}")
     if summary.get("stage_seconds"):
         print("\nseconds per stage: " + ", ".join(f"{k} {v:.1f}" for k, v in summary["stage_seconds"].items()))
+    if summary.get("measure_seconds"):
+        slowest = sorted(summary["measure_seconds"].items(), key=lambda item: -item[1])[:5]
+        print(f"slowest of {len(summary['measure_seconds'])} measures (all in demo_summary.json): "
+              + ", ".join(f"{k} {v:.1f}" for k, v in slowest))
     for run in summary["runs"]:
         passed = sum(c["passed"] for c in run["checks"])
         print(f"\n{run['job']}{' ' + run['partition'] if run['partition'] else ''}: "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from decimal import Decimal, InvalidOperation
 
 from icm.errors import EXIT_USER_ERROR
 
@@ -59,4 +60,23 @@ def port(text: str) -> int:
     value = _whole_number(text, "a port number 1-65535")
     if not 1 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"expected a port number 1-65535, got {text!r}")
+    return value
+
+
+def runout_months(text: str) -> int:
+    """Months of claims run-out after the year (0-24)."""
+    months = non_negative_int(text)
+    if months > 24:
+        raise argparse.ArgumentTypeError(f"expected 0 to 24 months, got {text!r}")
+    return months
+
+
+def dollars(text: str) -> Decimal:
+    """An amount of 0 dollars or more, exact (Decimal)."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"expected an amount in dollars, got {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"expected an amount of 0 dollars or more, got {text!r}")
     return value

@@ -11,6 +11,7 @@ A schema behind the code's head is reported as one line saying to run `icm migra
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import sys
 
@@ -18,6 +19,8 @@ from sqlalchemy import Engine
 
 from icm.errors import UserError
 from icm.options import non_negative_float
+
+log = logging.getLogger(__name__)
 
 HOW_TO_MAKE_ONE = "create one with `icm demo` or `icm migrate` + `icm load`"
 
@@ -33,11 +36,33 @@ def add_warehouse_option(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
 
 
 def wait_for_warehouse(args, url: str, *, read_only: bool) -> None:
-    """Wait (bounded) while another process holds the DuckDB file, saying so once on stderr."""
+    """Wait (bounded) while another process holds the DuckDB file, saying so once on stderr. A warehouse opened
+    for writing gets a fresh read-only snapshot when the command ends (publish_snapshots)."""
     from warehouse.engine import wait_for_duckdb_lock
 
     wait_for_duckdb_lock(url, read_only=read_only, timeout=getattr(args, "lock_timeout", None),
                          on_wait=lambda message: print(f"icm: {message}", file=sys.stderr, flush=True))
+    if not read_only:
+        _WRITTEN.add(url)
+
+
+_WRITTEN: set[str] = set()
+
+
+def publish_snapshots() -> None:
+    """After a command: publish the read-only snapshot the notebooks read (warehouse/snapshot.py) of each DuckDB
+    warehouse it opened for writing. Skipped when another process is writing it by then (readers keep the
+    previous snapshot and refresh it themselves later); a file-system error is one line on stderr."""
+    from warehouse.snapshot import SnapshotUnavailable, publish_snapshot
+
+    while _WRITTEN:
+        url = _WRITTEN.pop()
+        try:
+            publish_snapshot(url)
+        except SnapshotUnavailable as exc:
+            log.debug("no snapshot published: %s", exc)
+        except OSError as exc:
+            print(f"icm: note: the read-only snapshot for notebooks was not published ({exc})", file=sys.stderr)
 
 
 def warehouse_url(args) -> str:

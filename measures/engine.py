@@ -13,6 +13,7 @@ from sqlalchemy import (Engine, Double as Float, Integer, String, and_, case, ca
 from measures import blocks as B
 from measures import status as S
 from measures.definition import RATE_SCALE, BuildContext, MeasureDefinition
+from measures.progress import measure_finished, measure_started
 from measures.scratch import Scratch
 from measures.sqlfuncs import age_at, month_start
 from measures.tables import measure_detail, measure_result
@@ -303,15 +304,18 @@ def compute(engine: Engine, year: int, measure_ids: list[str] | None = None, *, 
         scratch = Scratch(conn, year, shared_keys(ms, year, reg, era, conn.dialect.name, options))
         done: set[str] = set()
         try:
-            for m in ms:
+            for index, m in enumerate(ms):
                 log.info("computing %s for %s", m.id, year)
+                measure_started(m.id, index, len(ms))
                 t0 = time.perf_counter()
                 with conn.begin():
                     compute_measure(conn, m, year, reg, era, scratch, options, first,
                                     parent_done=m.derived_from in done)
                 done.add(m.id)
+                seconds = time.perf_counter() - t0
+                measure_finished(m.id, seconds)
                 if timings is not None:
-                    timings[m.id] = time.perf_counter() - t0
+                    timings[m.id] = seconds
         finally:
             if conn.in_transaction():
                 conn.rollback()

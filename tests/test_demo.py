@@ -51,6 +51,11 @@ def test_demo_runs_twice_with_same_result(tmp_path):
     stages = json.loads((home / "demo_summary.json").read_text())["stage_seconds"]
     assert {"generate", "migrate", "ingest_job", "measures_job"} <= set(stages)   # timings in the report
     assert "seconds per stage: generate" in first.stdout                          # and printed at the end
+    from measures.registry import all_measures
+
+    measure_seconds = json.loads((home / "demo_summary.json").read_text())["measure_seconds"]
+    assert set(measure_seconds) == {m.id for m in all_measures()}                 # one timing per measure
+    assert "slowest of" in first.stdout
     second = _demo(home)
     assert second.returncode == 0, second.stderr[-3000:]
     with duckdb.connect(str(db), read_only=True) as con:

@@ -7,7 +7,7 @@ practice of each person), utilization per 1,000 member-months with the expected 
 verdicts of the outlier methods, a funnel plot per headline metric (additive overdispersion limits, as
 utilization/outliers.py), and the trend of O/E over the years computed. Counts of 1-10 are suppressed with
 exports/suppression.py (the row's counts and everything derived from them); peers appear only as anonymous points,
-and a peer point whose count is 1-10 is left out of the plot. No member ids are written.
+and a point or trend value whose table row is suppressed is left out. No member ids are written.
 
 The design follows the feedback evidence in shared/spec/pharmacy-and-utilization.md section 8: position on a funnel
 rather than a league table, a concrete target (peer median), repeated each year.
@@ -132,9 +132,14 @@ def write_feedback(engine: Engine, year: int, out_dir: Path, config=None, pdf: b
     by_metric_group: dict[tuple, list[dict]] = defaultdict(list)
     for u in this_year:
         by_metric_group[(u["metric"], u["peer_group"])].append(u)
+    # A unit's O/E also appears in the trend table and on the funnel plots: there it is left out whenever its table
+    # row is suppressed (the same rule, exports/suppression.py), else a hidden row could be read off the plot.
+    shown = {(u["unit_id"], u["metric"], u["year"])
+             for u in suppress(units, count_fields=["persons", "observed"], blank_fields=[]) if not u["suppressed"]}
     trend: dict[tuple, dict[int, float]] = defaultdict(dict)
     for u in units:
-        if float(u["expected"]) > 0 and not is_small(u["observed"]) and metric_kind(u["metric"]) != "paid":
+        if float(u["expected"]) > 0 and (u["unit_id"], u["metric"], u["year"]) in shown \
+                and metric_kind(u["metric"]) != "paid":
             trend[(u["unit_id"], u["metric"])][u["year"]] = float(u["observed"]) / float(u["expected"])
     out_dir.mkdir(parents=True, exist_ok=True)
     practices = sorted({u["unit_id"] for u in this_year})
@@ -149,9 +154,9 @@ def write_feedback(engine: Engine, year: int, out_dir: Path, config=None, pdf: b
                 continue
             peers = [(float(u["expected"]), float(u["observed"]) / float(u["expected"]))
                      for u in by_metric_group[(metric, own["peer_group"])]
-                     if u["unit_id"] != practice and float(u["expected"]) > 0 and not is_small(u["observed"])]
+                     if u["unit_id"] != practice and float(u["expected"]) > 0 and (u["unit_id"], metric, year) in shown]
             mine = ((float(own["expected"]), float(own["observed"]) / float(own["expected"]))
-                    if float(own["expected"]) > 0 and not is_small(own["observed"]) else None)
+                    if float(own["expected"]) > 0 and (practice, metric, year) in shown else None)
             plots.append(_funnel_svg(metric, peers + ([mine] if mine else []), mine, cfg.outliers.funnel_z,
                                      cfg.outliers.winsor))
         qual = suppress(quality.get(practice, []), count_fields=["numerator", "denominator"],

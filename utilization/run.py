@@ -7,7 +7,7 @@ from sqlalchemy.engine import make_url
 
 from utilization.metrics import build_person_months, build_unit_metrics
 from utilization.outliers import judge_year
-from warehouse.quality import CheckOutcome, _gx, _rows, validate_table
+from warehouse.quality import CheckOutcome, gx_expectations, unexpected_rows, validate_table
 
 
 def run_year(engine: Engine, year: int, config=None) -> dict:
@@ -17,7 +17,7 @@ def run_year(engine: Engine, year: int, config=None) -> dict:
 
 
 def _suites() -> dict:
-    e = _gx()
+    e = gx_expectations()
     return {
         "utilization_person_month": [
             e.ExpectCompoundColumnsToBeUnique(column_list=["year", "person_id", "month_start"]),
@@ -34,8 +34,8 @@ def _suites() -> dict:
         "utilization_outlier_flag": [
             e.ExpectCompoundColumnsToBeUnique(column_list=["year", "unit_type", "unit_id", "metric", "method"]),
             e.ExpectColumnValuesToBeInSet(column="verdict", value_set=["high", "low", "within", "not_assessable"]),
-            _rows("SELECT b.unit_id FROM b WHERE b.verdict IN ('high', 'low') AND (b.threshold IS NULL OR "
-                  "b.threshold = '')", "every flag records its threshold", ""),
+            unexpected_rows("SELECT b.unit_id FROM b WHERE b.verdict IN ('high', 'low') AND (b.threshold IS NULL OR "
+                            "b.threshold = '')", "every flag records its threshold", ""),
         ],
     }
 
@@ -47,7 +47,7 @@ def check_utilization(url: str) -> list[CheckOutcome]:
 
 
 def check_sample(url: str) -> CheckOutcome:
-    e = _gx()
+    e = gx_expectations()
     return validate_table(url, "verification_sample", [
         e.ExpectCompoundColumnsToBeUnique(column_list=["sample_month", "person_id"]),
         e.ExpectColumnValuesToNotBeNull(column="seed"),

@@ -108,13 +108,14 @@ def _label(cfg) -> str:
 
 # --- suites ---------------------------------------------------------------------------------------
 
-def _gx():
+def gx_expectations():
+    """GX's expectation classes (imported on first use: GX is slow to import)."""
     import great_expectations as gx
 
     return gx.expectations
 
 
-def _rows(query: str, description: str, dialect: str):
+def unexpected_rows(query: str, description: str, dialect: str):
     """Rows returned by `query` are failures; `b` is the validated table (GX substitutes {batch})."""
     # GX aliases the {batch} subquery itself unless the query contains a JOIN; then the alias is ours.
     batch = "{batch} AS batch_rows" if re.search(r"\bjoin\b", query, re.IGNORECASE) else "{batch}"
@@ -122,6 +123,9 @@ def _rows(query: str, description: str, dialect: str):
         # GX fills {batch} with str.format, so braces of regex quantifiers must be doubled.
         unexpected_rows_query=f"WITH b AS (SELECT * FROM {batch}) " + query.replace("{", "{{").replace("}", "}}"),
         description=description)
+
+
+_gx, _rows = gx_expectations, unexpected_rows   # the short names the suites below use
 
 
 def _matches(expr: str, pattern: str, dialect: str) -> str:

@@ -4,10 +4,8 @@ Both write their result tables (dur_*, mtm_*), so they open the warehouse for wr
 """
 from __future__ import annotations
 
-from decimal import Decimal
-
 from icm.errors import UserError
-from icm.options import year
+from icm.options import dollars, year
 from icm.output import print_json
 from icm.warehouse_access import add_warehouse_option, open_warehouse
 
@@ -44,19 +42,6 @@ def _checked(load):
         return load()
     except _package_errors() as exc:
         raise UserError(str(exc)) from None
-
-
-def _dollars(text: str) -> Decimal:
-    import argparse
-    from decimal import InvalidOperation
-
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"expected an amount in dollars, got {text!r}") from None
-    if not value.is_finite() or value < 0:
-        raise argparse.ArgumentTypeError(f"expected an amount of 0 dollars or more, got {text!r}")
-    return value
 
 
 def cmd_dur(args) -> int:
@@ -163,7 +148,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("--year", type=year, required=True, help="contract (calendar) year; must hold enrollment")
     p.add_argument("--preset", help="targeting preset in pharmacy/mtm/presets.yaml (default part_d_<year>; "
                                     "e.g. minnesota_medicaid)")
-    p.add_argument("--threshold", type=_dollars, help="annual drug cost threshold in dollars, overriding the preset's")
+    p.add_argument("--threshold", type=dollars, help="annual drug cost threshold in dollars, overriding the preset's")
     p.add_argument("--services", metavar="FILE", help="MTM service record CSV to load first (record_id, person_id, "
                                                       "record_type, start_date, end_date, provider_npi)")
     p.add_argument("--evaluate", action="store_true",

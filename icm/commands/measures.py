@@ -10,7 +10,7 @@ import sys
 from icm.errors import UserError
 from icm.options import year
 from icm.output import print_csv, print_json
-from icm.progress import Stages
+from icm.progress import Stages, print_timings
 from icm.warehouse_access import add_warehouse_option, open_warehouse
 
 # `rate` is shown in its reported unit (measures/units.py: a proportion as a percent, ...), named by `rate_unit`,
@@ -66,6 +66,7 @@ def measure_options(args):
 def cmd_measures(args) -> int:
     from icm.years import require_year_with_enrollment
     from measures.engine import compute, results
+    from measures.progress import listening
 
     if args.list:
         for m in selected_measures(None):
@@ -87,9 +88,11 @@ def cmd_measures(args) -> int:
                                 f"`icm measures --year {args.year}`")
         else:
             require_year_with_enrollment(engine, args.year)
-            with Stages("measures", ["compute"]) as stages, stages.stage("compute"):
+            with Stages("measures", ["compute"]) as stages, stages.stage("compute"), \
+                    listening(stages.items("measures")):
                 rows = compute(engine, args.year, ids if args.measure else None,
                                licensed_dir=args.licensed_value_sets, options=options)
+            print_timings(stages)
     finally:
         engine.dispose()
     from measures.status import warnings

@@ -7,12 +7,11 @@ in the warehouse and opens it read-only. `settle-table` does not touch the wareh
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from decimal import Decimal
 
 from icm.errors import UserError
-from icm.options import year
+from icm.options import runout_months, year
 from icm.output import print_csv, print_json
 from icm.progress import Stages
 from icm.warehouse_access import add_warehouse_option, open_warehouse
@@ -161,15 +160,6 @@ def cmd_completion(args) -> int:
     return 0
 
 
-def _runout_months(text: str) -> int:
-    from icm.options import non_negative_int
-
-    months = non_negative_int(text)
-    if months > 24:
-        raise argparse.ArgumentTypeError(f"expected 0 to 24 months, got {text!r}")
-    return months
-
-
 def add_commands(subparsers) -> None:
     p = add_warehouse_option(subparsers.add_parser(
         "settle", help="settle a performance year on the warehouse and print one row per program x entity x payer",
@@ -212,6 +202,6 @@ def add_commands(subparsers) -> None:
     p.add_argument("--year", required=True, type=year, help="performance year; must hold enrollment")
     p.add_argument("--methodology", metavar="FILE|PRESET",
                    help="run-out, payers in scope and estimation settings (default: the population defaults)")
-    p.add_argument("--runout", type=_runout_months, metavar="MONTHS",
+    p.add_argument("--runout", type=runout_months, metavar="MONTHS",
                    help="run-out months, 0 to 24 (overrides the methodology)")
     p.set_defaults(func=cmd_completion)

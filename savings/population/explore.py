@@ -29,6 +29,7 @@ from savings.population.run import entity_arrangements, load_quality_inputs, set
 from savings.work_tables import attribution, cost_person_month, cost_person_year, risk_score, savings_input, settlement
 from warehouse.engine import default_url, display_url, is_duckdb, make_engine
 from warehouse.roles import LOADER, least_role_engine
+from warehouse.snapshot import SnapshotUnavailable, snapshot_for_reading
 
 
 def _df(conn, q) -> pd.DataFrame:
@@ -68,11 +69,13 @@ def _settlement_count(engine) -> int:
 
 
 def open_warehouse(use_sample: bool = False):
-    """(engine, url, note): the warehouse the command line uses, opened read-only.
+    """(engine, url, note): the warehouse the command line uses, opened read-only. A DuckDB warehouse is read
+    through its snapshot (warehouse/snapshot.py), so a pipeline writing it meanwhile neither blocks the notebook
+    nor is blocked by it; `url` is then the snapshot's.
 
-    Raises NoWarehouse (one sentence saying what to do) when it does not exist, cannot be opened (another process
-    writing a DuckDB file holds it) or holds no settlement. A generated sample warehouse is used only when asked
-    for (`use_sample=True`); it is built once in the system's temporary folder, never in the repository."""
+    Raises NoWarehouse (one sentence saying what to do) when it does not exist, cannot be opened (a pipeline is
+    writing it and no snapshot was published yet) or holds no settlement. A generated sample warehouse is used only
+    when asked for (`use_sample=True`); it is built once in the system's temporary folder, never in the repository."""
     if use_sample:
         if not SAMPLE_PATH.exists():
             from savings.population.sample import build_sample_warehouse
@@ -86,6 +89,10 @@ def open_warehouse(use_sample: bool = False):
     if path is not None and not path.exists():
         raise NoWarehouse(f"no warehouse at {path}: run `make demo` (or `icm load` and `icm settle`), or set "
                           "WAREHOUSE_URL; for a generated sample set USE_SAMPLE = True")
+    try:
+        url, note = snapshot_for_reading(url)
+    except SnapshotUnavailable as exc:
+        raise NoWarehouse(str(exc)) from None
     shown = display_url(url)
     # least role: these notebooks re-settle from person-level inputs (attribution x cost by person_id), which
     # icm_analyst may not read, so they read as icm_loader, read-only (README, Reliability)
@@ -99,7 +106,7 @@ def open_warehouse(use_sample: bool = False):
     if not n:
         engine.dispose()
         raise NoWarehouse(f"the warehouse {shown} holds no settlement: run `icm settle --year YEAR` first")
-    return engine, url, f"warehouse {shown} (read-only)"
+    return engine, url, note
 
 
 def load_person_inputs(engine, cfg: PopulationConfig, years: list[int], completion: dict | None = None) -> pd.DataFrame:

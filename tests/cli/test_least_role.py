@@ -70,8 +70,9 @@ def test_dagster_assets_load_as_icm_loader_and_export_reads_read_only(service_ur
 
 def test_analyst_notebook_reads_metrics_but_no_person_id(service_url):
     from utilization.tables import utilization_unit_metric
+    from warehouse.snapshot import open_for_reading
 
-    engine = least_role_engine(service_url, ANALYST, read_only=True)   # the utilization_methods notebook's line
+    engine, _note = open_for_reading(service_url, ANALYST)   # the utilization_methods notebook's line
     try:
         assert _as(engine) == (ANALYST, "on")
         with engine.connect() as conn:
