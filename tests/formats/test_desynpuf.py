@@ -108,3 +108,22 @@ def test_zero_coverage_bene_years_give_no_span_and_are_not_quarantined(warehouse
         quarantined = conn.execute(text("SELECT count(*) FROM quarantine WHERE reason LIKE 'enrollment_end_date%'")).scalar_one()
     assert [(p, str(s), str(e)) for p, s, e in spans] == [("00000000PART0003", "2010-01-01", "2010-07-31")]
     assert quarantined == 0
+
+
+def test_beneficiary_file_without_a_coverage_column_is_one_line_naming_it(tmp_path):
+    """Found by `make fuzz` (drop_header_name on the beneficiary file): a missing column the mapping uses gave
+    DuckDB's binder error; now one line, exit 2, naming the file and the column, and nothing is written."""
+    folder = tmp_path / "desynpuf"
+    shutil.copytree(FIXTURES / "desynpuf", folder)
+    bene = next(folder.glob("*Beneficiary*"))
+    header, rest = bene.read_text().split("\n", 1)
+    bene.write_text(header.replace('"BENE_HI_CVRAGE_TOT_MONS"', '"X"').replace("BENE_HI_CVRAGE_TOT_MONS", "X")
+                    + "\n" + rest)
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    proc = subprocess.run([str(Path(sys.executable).parent / "icm"), "load", "--format", "desynpuf", str(folder),
+                           "--warehouse", url], capture_output=True, text=True, cwd=REPO, timeout=300,
+                          env=os.environ.copy())
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "BENE_HI_CVRAGE_TOT_MONS" in lines[0] and bene.name in lines[0], proc.stderr
+    assert "Binder" not in proc.stderr

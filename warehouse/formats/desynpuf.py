@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from warehouse.staging import SourceFile, _header_columns, _q
+from warehouse.staging import LoadError, SourceFile, _header_columns, _q
 
 DATA_SOURCE = "desynpuf"
 PAYER = "medicare"
@@ -205,6 +205,16 @@ def detect_version(path: Path) -> str:
     return f"CMS DE-SynPUF DE{m.group(1)}.{m.group(2)}, {years}, sample {m.group(4)}"
 
 
+def _require_columns(path: Path, columns: list[str], sql: list[str | None]) -> None:
+    """Every file column the mapping and transform name (as "NAME") must be in the header: a missing one is one
+    line naming the file and the columns, not the database's binder error."""
+    wanted = {name for text in sql if text for name in re.findall(r'"([A-Za-z0-9_]+)"', text)}
+    missing = sorted(wanted - set(columns))
+    if missing:
+        raise LoadError(f"{path}: missing DE-SynPUF column(s) {', '.join(missing)}: the header must name every "
+                        "column of the CMS layout this file's kind uses")
+
+
 def discover_desynpuf(folder: Path, payer: str | None = None) -> list[SourceFile]:
     payer = payer or PAYER
     sources = []
@@ -226,6 +236,7 @@ def discover_desynpuf(folder: Path, payer: str | None = None) -> list[SourceFile
             mapping = _carrier(columns, payer)
         else:
             mapping = _pde(payer)
+        _require_columns(path, columns, [transform, *counts.values(), *mapping.values()])
         sources.append(SourceFile(path=path, target=target, file_format="desynpuf", data_source=DATA_SOURCE,
                                   payer=payer, date_format=DATE_FMT, transform_sql=transform, count_sql=counts,
                                   select_sql={k: v for k, v in mapping.items() if v is not None},
