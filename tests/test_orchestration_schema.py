@@ -23,7 +23,7 @@ def test_the_ingest_path_migrates(tmp_path):
     try:
         assert schema_problem(engine) is None
     finally:
-        _ENGINES.pop(url).dispose()
+        _ENGINES.pop((url, False)).dispose()
 
 
 def test_a_schema_behind_the_code_is_named(tmp_path):

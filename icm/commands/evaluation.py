@@ -60,7 +60,7 @@ def add_commands(subparsers) -> None:
         "evaluate", help="did the ICM save money? matched comparison-group difference-in-differences per entity",
         description="For each entity attributed in the performance year: a propensity-score matched comparison "
                     "group of non-ICM enrollees, a difference-in-differences on PMPM cost, ED visits and "
-                    "admissions (year before -> performance year) with 95%% intervals clustered by person, a "
+                    "admissions (year before -> performance year) with 95 % intervals clustered by person, a "
                     "parallel-trend placebo on the base years and a regression-to-the-mean diagnostic "
                     "(evaluation.icm). Uses the work tables of `icm settle` for the year; reads only."))
     p.add_argument("--year", required=True, type=year, help="performance year (settled with icm settle)")

@@ -143,6 +143,13 @@ CASES = [
     ("completion-missing-warehouse", "completion --year 2017 --warehouse duckdb:///{T}/w.duckdb", "no warehouse at"),
     ("completion-no-year", "completion --warehouse {W}", "--year"),
     # --- dur, mtm
+    ("dur-products-no-source", "dur-products --out {T}/products.csv", "--ndc-directory"),
+    ("dur-products-empty-folder", "dur-products --ndc-directory {T} --out {T}/products.csv", "product.txt"),
+    ("evaluate-no-year", "evaluate --methodology {I}/broken.yaml --warehouse {W}", "--year"),
+    ("evaluate-missing-methodology", "evaluate --year 2017 --methodology {T}/none.yaml --warehouse {W}", "none.yaml"),
+    ("evaluate-year-1800", "evaluate --year 1800 --methodology {I}/good.yaml --warehouse {W}", "holds 2016-2018"),
+    ("evaluate-missing-warehouse", "evaluate --year 2017 --methodology {I}/good.yaml --warehouse duckdb:///{T}/w.duckdb",
+     "no warehouse at"),
     ("dur-year-1800", "dur --year 1800 --warehouse {W}", "holds 2016-2018"),
     ("dur-missing-warehouse", "dur --year 2017 --warehouse duckdb:///{T}/w.duckdb", "no warehouse at"),
     ("dur-broken-rules", "dur --year 2017 --rules {I}/broken.yaml --warehouse {W}", "broken.yaml"),
