@@ -68,35 +68,17 @@ def execute_job(job_name: str, warehouse_url: str, landing: Path, partition_key:
 DEMO_JOBS = ("ingest_job", "measures_job", "savings_job", "reporting_job", "pharmacy_job", "utilization_job")
 
 
-def start_from_an_empty_warehouse(url: str, *, own: bool) -> None:
+def start_from_an_empty_warehouse(url: str) -> None:
     """New landing files (other members, seed or generator version) must not be loaded beside an earlier demo
-    state: the claims of two synthetic states would mix. The demo's own DuckDB file (with its WAL, snapshot and
-    the staging file) is removed; a warehouse the user named that already holds loads is refused, never emptied."""
-    from icm.errors import UserError
-    from warehouse.engine import _duckdb_file, make_engine
-    from warehouse.models import metadata
+    state, or the claims of two synthetic states mix: the demo's own DuckDB file goes, with its WAL, snapshot and
+    the staging file. A warehouse the user named is theirs and is left as it is."""
+    from warehouse.engine import _duckdb_file
     from warehouse.snapshot import snapshot_path
 
     path = _duckdb_file(url)
-    if own and path is not None:
+    if path is not None:
         for stale in (path, path.with_name(path.name + ".wal"), snapshot_path(path), ICM_HOME / "staging.duckdb"):
             stale.unlink(missing_ok=True)
-        return
-    if path is not None and not path.exists():
-        return
-    engine = make_engine(url, read_only=True)
-    try:
-        from sqlalchemy import inspect
-
-        if "load_batch" not in inspect(engine).get_table_names():
-            return
-        with engine.connect() as conn:
-            loads = conn.execute(select(func.count()).select_from(metadata.tables["load_batch"])).scalar_one()
-    finally:
-        engine.dispose()
-    if loads:
-        raise UserError("the warehouse named by --warehouse/WAREHOUSE_URL already holds loaded files; the demo "
-                        "generated a new synthetic state, so run it on an empty warehouse")
 
 
 def run_demo(members: int = 20_000, seed: int = 42, warehouse_url: str | None = None) -> dict:
@@ -115,8 +97,8 @@ def run_demo(members: int = 20_000, seed: int = 42, warehouse_url: str | None = 
     with Stages("demo", ["generate", "migrate", *jobs]) as stages:
         with stages.stage("generate"):
             generation = _generate(landing, members, seed)
-            if not generation["reused"]:
-                start_from_an_empty_warehouse(url, own=not (warehouse_url or os.environ.get("WAREHOUSE_URL")))
+            if not generation["reused"] and not (warehouse_url or os.environ.get("WAREHOUSE_URL")):
+                start_from_an_empty_warehouse(url)
         with stages.stage("migrate"):
             upgrade(url)
         for job in jobs:

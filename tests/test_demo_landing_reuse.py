@@ -32,30 +32,5 @@ def test_new_landing_empties_the_demos_own_warehouse(tmp_path, monkeypatch):
                                     "staging.duckdb")]
     for f in files:
         f.write_bytes(b"earlier demo")
-    demo.start_from_an_empty_warehouse(f"duckdb:///{files[0]}", own=True)
+    demo.start_from_an_empty_warehouse(f"duckdb:///{files[0]}")
     assert not any(f.exists() for f in files)
-
-
-def test_new_landing_is_refused_on_a_named_warehouse_that_holds_loads(tmp_path):
-    import datetime as dt
-
-    import pytest
-    from sqlalchemy import insert
-
-    from icm.errors import UserError
-    from warehouse.engine import make_engine, upgrade
-    from warehouse.models import metadata
-
-    url = f"duckdb:///{tmp_path / 'mine.duckdb'}"
-    upgrade(url)
-    demo.start_from_an_empty_warehouse(url, own=False)   # empty: the demo may load into it
-    engine = make_engine(url)
-    now = dt.datetime(2026, 1, 1)
-    with engine.begin() as conn:
-        conn.execute(insert(metadata.tables["load_batch"]).values(
-            batch_id="b1", source_file="f.csv", file_format="tuva", target_table="person", data_source="s",
-            checksum_sha256="0", rows_read=1, rows_loaded=1, rows_quarantined=0, started_at=now, finished_at=now))
-    engine.dispose()
-    with pytest.raises(UserError, match="already holds loaded files"):
-        demo.start_from_an_empty_warehouse(url, own=False)
-    assert (tmp_path / "mine.duckdb").exists()

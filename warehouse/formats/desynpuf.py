@@ -208,7 +208,8 @@ def detect_version(path: Path) -> str:
 def _require_columns(path: Path, columns: list[str], sql: list[str | None]) -> None:
     """Every file column the mapping and transform name (as "NAME") must be in the header: a missing one is one
     line naming the file and the columns, not the database's binder error."""
-    wanted = {name for text in sql if text for name in re.findall(r'"([A-Za-z0-9_]+)"', text)}
+    # quoted identifiers as SQL writes them ("" inside is one "), so a header name holding quotes is read whole
+    wanted = {name.replace('""', '"') for text in sql if text for name in re.findall(r'"((?:[^"]|"")*)"', text)}
     missing = sorted(wanted - set(columns))
     if missing:
         raise LoadError(f"{path}: missing DE-SynPUF column(s) {', '.join(missing)}: the header must name every "
